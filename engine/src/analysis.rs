@@ -1,0 +1,202 @@
+//! The analysis driver: reads a source in batches, shards packets by flow, runs the shards in
+//! parallel, and hands the events to a sink in an order that does not depend on the thread
+//! count.
+//!
+//! A batch is a fixed number of packets (or bytes), so its boundaries depend on the input
+//! only. While the workers process batch *n*, the reader fills batch *n + 1*. At the end of a
+//! batch every shard sweeps its idle flows; the events of the batch are then sorted by
+//! [`crate::event::EventOrder`] and written.
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::flow::table::{FlowStats, Shard, SHARDS};
+use crate::output::EventSink;
+use crate::packet::{DecodeStats, Decoder, PacketRecord};
+use crate::source::{PacketSource, SourceWarning};
+use crate::time::Timestamp;
+
+/// Packets per batch.
+const BATCH_PACKETS: usize = 16_384;
+/// Captured bytes per batch at most.
+const BATCH_BYTES: usize = 16 << 20;
+
+/// What a run saw, besides its events.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// Reader-stage counters (packets, bytes, malformed packets by reason, fragments).
+    pub decode: DecodeStats,
+    /// Flow-table counters.
+    pub flows: FlowStats,
+    /// Problems met while reading the capture.
+    pub warnings: Vec<SourceWarning>,
+    /// Events written.
+    pub events: u64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// A batch of packets: their bytes and their decoded records.
+#[derive(Default)]
+struct Batch {
+    arena: Vec<u8>,
+    records: Vec<PacketRecord>,
+    /// Number of the last packet read into this batch.
+    last_index: u64,
+    last_ts: Option<Timestamp>,
+    eof: bool,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.records.clear();
+        self.eof = false;
+    }
+}
+
+/// The reader stage's state.
+struct Reader<'s> {
+    source: &'s mut (dyn PacketSource + Send),
+    decoder: Decoder,
+    next_index: u64,
+    warnings: Vec<SourceWarning>,
+}
+
+impl Reader<'_> {
+    fn fill(&mut self, batch: &mut Batch) -> Result<()> {
+        batch.clear();
+        let mut n = 0;
+        while n < BATCH_PACKETS && batch.arena.len() < BATCH_BYTES {
+            let start = batch.arena.len();
+            let Some(meta) = self.source.read_packet(&mut batch.arena)? else {
+                batch.eof = true;
+                break;
+            };
+            n += 1;
+            self.next_index += 1;
+            batch.last_index = self.next_index;
+            batch.last_ts = Some(meta.ts);
+            if let Some(rec) = self.decoder.decode(&meta, self.next_index, &mut batch.arena, start) {
+                batch.records.push(rec);
+            }
+        }
+        self.warnings.extend(self.source.take_warnings());
+        Ok(())
+    }
+}
+
+/// Runs `shards` over `batch` in parallel and returns the batch's events, sorted.
+fn process(shards: &mut [Shard], parts: &mut [Vec<u32>], batch: &Batch, config: &Config) -> Vec<Event> {
+    for p in parts.iter_mut() {
+        p.clear();
+    }
+    for (i, r) in batch.records.iter().enumerate() {
+        let s = (r.key.stable_hash() % SHARDS as u64) as usize;
+        if let (Some(part), Ok(i)) = (parts.get_mut(s), u32::try_from(i)) {
+            part.push(i);
+        }
+    }
+    let arena = &batch.arena;
+    let records = &batch.records;
+    shards
+        .par_iter_mut()
+        .zip(parts.par_iter())
+        .for_each(|(shard, idx)| {
+            for &i in idx {
+                if let Some(r) = records.get(i as usize) {
+                    shard.packet(r, arena, config);
+                }
+            }
+            if let Some(ts) = batch.last_ts {
+                shard.sweep(ts, batch.last_index, config);
+            }
+        });
+    let mut events: Vec<Event> = shards.iter_mut().flat_map(|s| s.events.drain(..)).collect();
+    events.sort_unstable_by_key(|e| e.order);
+    events
+}
+
+/// Analyses everything `source` yields, handing events to `sink`. `progress` is called after
+/// each batch with the bytes consumed and the total, when known.
+pub fn analyze(
+    source: &mut (dyn PacketSource + Send),
+    config: &Config,
+    sink: &mut dyn EventSink,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<RunStats> {
+    let threads = if config.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        config.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tcheck-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
+    let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(config)).collect();
+    let mut parts: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+    let mut reader = Reader {
+        source,
+        decoder: Decoder::new(config.defrag),
+        next_index: 0,
+        warnings: Vec::new(),
+    };
+    let mut stats = RunStats {
+        threads,
+        ..RunStats::default()
+    };
+    let mut current = Batch::default();
+    let mut next = Batch::default();
+    reader.fill(&mut current)?;
+    loop {
+        let done = current.eof;
+        let (read, events) = pool.install(|| {
+            rayon::join(
+                || {
+                    if done {
+                        Ok(())
+                    } else {
+                        reader.fill(&mut next)
+                    }
+                },
+                || process(&mut shards, &mut parts, &current, config),
+            )
+        });
+        for e in &events {
+            sink.event(e)?;
+        }
+        stats.events += events.len() as u64;
+        progress(reader.source.position(), reader.source.total_size());
+        read?;
+        if done {
+            break;
+        }
+        std::mem::swap(&mut current, &mut next);
+    }
+    let end = current.last_index + 1;
+    let mut events: Vec<Event> = pool.install(|| {
+        shards
+            .par_iter_mut()
+            .flat_map_iter(|s| {
+                s.finish(end, config);
+                std::mem::take(&mut s.events)
+            })
+            .collect()
+    });
+    events.sort_unstable_by_key(|e| e.order);
+    for e in &events {
+        sink.event(e)?;
+    }
+    stats.events += events.len() as u64;
+    sink.finish()?;
+    for s in &shards {
+        stats.flows.add(&s.stats);
+    }
+    stats.decode = reader.decoder.stats.clone();
+    stats.warnings = reader.warnings;
+    Ok(stats)
+}

@@ -1,0 +1,210 @@
+//! Events: what the engine reports, in the order it reports them.
+//!
+//! Every record carries the [`FlowId`] of its flow. Events are ordered by the packet that
+//! produced them (then flow id, then a per-flow sequence), which does not depend on how many
+//! threads ran: see [`EventOrder`].
+
+use std::net::IpAddr;
+
+use crate::flow::key::Endpoint;
+use crate::time::Timestamp;
+
+/// The identity of a flow, as logs print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowId {
+    /// The flow's id: stable within a run, the same whatever the thread count.
+    pub id: u64,
+    /// The originator (Zeek's notion: who started it).
+    pub orig: Endpoint,
+    /// The responder.
+    pub resp: Endpoint,
+    /// IP protocol number.
+    pub proto: u8,
+    /// Outer VLAN id, 0 when untagged.
+    pub vlan: u16,
+}
+
+/// Letters of Zeek-style uids.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+impl FlowId {
+    /// A Zeek-style connection uid (`C` and base-62 digits of the flow id).
+    pub fn uid(&self) -> String {
+        let mut s = Vec::with_capacity(12);
+        let mut v = self.id;
+        loop {
+            s.push(BASE62[(v % 62) as usize]);
+            v /= 62;
+            if v == 0 {
+                break;
+            }
+        }
+        s.push(b'C');
+        s.reverse();
+        String::from_utf8(s).unwrap_or_default()
+    }
+
+    /// The transport name Zeek and Suricata print (`tcp`, `udp`, `icmp`...).
+    pub fn proto_name(&self) -> &'static str {
+        proto_name(self.proto)
+    }
+}
+
+/// The transport name of an IP protocol number.
+pub fn proto_name(proto: u8) -> &'static str {
+    match proto {
+        6 => "tcp",
+        17 => "udp",
+        1 | 58 => "icmp",
+        _ => "unknown_transport",
+    }
+}
+
+/// Why a flow ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// No packet for longer than the protocol's inactivity timeout.
+    Timeout,
+    /// Evicted because the flow table was full.
+    Evicted,
+    /// A new connection reused its 5-tuple.
+    Reused,
+    /// The capture ended.
+    Shutdown,
+}
+
+impl EndReason {
+    /// Suricata's word for it in EVE `flow.reason`.
+    pub fn eve(self) -> &'static str {
+        match self {
+            EndReason::Timeout | EndReason::Reused => "timeout",
+            EndReason::Evicted => "forced",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// A connection summary: Zeek's `conn.log` row and Suricata's `flow` event.
+#[derive(Clone, Debug)]
+pub struct ConnRecord {
+    /// The flow.
+    pub flow: FlowId,
+    /// First packet.
+    pub start: Timestamp,
+    /// End of the connection for its duration: the last packet before both sides closed.
+    pub end: Timestamp,
+    /// Last packet seen.
+    pub last_seen: Timestamp,
+    /// Application protocols recognised, in order of recognition (`http`, `ssl`, `dns`...).
+    pub services: Vec<&'static str>,
+    /// Payload bytes from the originator (sequence-based for TCP).
+    pub orig_bytes: u64,
+    /// Payload bytes from the responder.
+    pub resp_bytes: u64,
+    /// Zeek's `conn_state`.
+    pub conn_state: &'static str,
+    /// Whether the originator is in the local networks.
+    pub local_orig: bool,
+    /// Whether the responder is in the local networks.
+    pub local_resp: bool,
+    /// Bytes missed in content gaps.
+    pub missed_bytes: u64,
+    /// Zeek's history string.
+    pub history: String,
+    /// Packets from the originator.
+    pub orig_pkts: u64,
+    /// IP bytes from the originator (sum of IP total lengths).
+    pub orig_ip_bytes: u64,
+    /// Packets from the responder.
+    pub resp_pkts: u64,
+    /// IP bytes from the responder.
+    pub resp_ip_bytes: u64,
+    /// Whole-packet bytes from the originator (Suricata's `bytes_toserver`).
+    pub orig_wire_bytes: u64,
+    /// Whole-packet bytes from the responder.
+    pub resp_wire_bytes: u64,
+    /// MAC address of the originator, when captured on Ethernet.
+    pub orig_l2: Option<[u8; 6]>,
+    /// MAC address of the responder.
+    pub resp_l2: Option<[u8; 6]>,
+    /// TCP flags seen from the originator and responder (OR of all packets).
+    pub tcp_flags: [u8; 2],
+    /// Why the flow ended.
+    pub reason: EndReason,
+    /// The TCP stream depth was reached in some direction.
+    pub depth_reached: bool,
+}
+
+/// An oddity in traffic, reported rather than dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnomalyRecord {
+    /// The flow, when the oddity belongs to one.
+    pub flow: Option<FlowId>,
+    /// The layer (`decode`, `stream`, `dns`, `tls`...).
+    pub layer: &'static str,
+    /// A short name (`truncated_ipv4`, `dns_name_loop`...).
+    pub kind: &'static str,
+    /// Source and destination, when known but no flow exists.
+    pub addrs: Option<(IpAddr, IpAddr)>,
+}
+
+/// The body of an event.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A connection ended.
+    Conn(Box<ConnRecord>),
+    /// An oddity in the traffic.
+    Anomaly(Box<AnomalyRecord>),
+}
+
+/// Where an event sorts in the output: by the packet that produced it, then the flow, then
+/// the order within the flow. End-of-epoch and end-of-capture events carry the index of the
+/// last packet read plus one, so they sort after everything that packet produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventOrder {
+    /// Packet number (1-based) that produced the event.
+    pub packet: u64,
+    /// Flow id (0 for events of no flow).
+    pub flow: u64,
+    /// Sequence within the flow.
+    pub seq: u64,
+}
+
+/// One event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Its place in the output.
+    pub order: EventOrder,
+    /// When it happened (the record's own timestamp: a connection's start, a query's time).
+    pub ts: Timestamp,
+    /// The packet number Suricata would print as `pcap_cnt` (the packet that produced it).
+    pub pcap_cnt: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn uids_are_distinct_and_prefixed() {
+        let ep = Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 1,
+        };
+        let f = |id| FlowId {
+            id,
+            orig: ep,
+            resp: ep,
+            proto: 6,
+            vlan: 0,
+        };
+        assert_eq!(f(0).uid(), "C0");
+        assert_eq!(f(61).uid(), "Cz");
+        assert_eq!(f(62).uid(), "C10");
+        assert_ne!(f(1 << 40).uid(), f((1 << 40) + 1).uid());
+    }
+}

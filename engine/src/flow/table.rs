@@ -1,0 +1,181 @@
+//! A shard's flow table: lookup, creation, reuse, timeouts and eviction under a cap.
+//!
+//! Flows are split over a fixed number of shards by a symmetric hash of their key; each shard
+//! is processed by one worker at a time, and shards never share state, so the outcome does
+//! not depend on the number of threads. Limits (flows, stream memory) are per shard: the
+//! configured totals divided by the number of shards.
+
+use hashbrown::HashMap;
+
+use super::key::{mix64, table_hasher, FlowKey, TableHasher};
+use super::{Flow, FlowOutput};
+use crate::config::{Config, SEC};
+use crate::event::{EndReason, Event};
+use crate::packet::PacketRecord;
+use crate::tcp::MemBudget;
+use crate::time::Timestamp;
+
+/// Number of shards. Fixed, so that limits and outputs do not depend on the thread count.
+pub(crate) const SHARDS: usize = 32;
+
+/// Counters of a shard's flow table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows ended by inactivity.
+    pub timed_out: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Flows ended because a new connection reused their 5-tuple.
+    pub reused: u64,
+    /// Most flows live at once.
+    pub peak_live: u64,
+    /// Out-of-order TCP segments refused for lack of buffer memory.
+    pub stream_refused: u64,
+}
+
+impl FlowStats {
+    /// Adds another shard's counters.
+    pub fn add(&mut self, o: &FlowStats) {
+        self.created += o.created;
+        self.timed_out += o.timed_out;
+        self.evicted += o.evicted;
+        self.reused += o.reused;
+        self.peak_live += o.peak_live;
+        self.stream_refused += o.stream_refused;
+    }
+}
+
+/// One shard.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    flows: HashMap<FlowKey, Flow, TableHasher>,
+    budget: MemBudget,
+    max_flows: usize,
+    /// Events produced since the last drain.
+    pub events: Vec<Event>,
+    pub stats: FlowStats,
+    /// When timeouts were last swept.
+    last_sweep: Option<Timestamp>,
+}
+
+/// A flow id: stable within a run (key and first packet), 51 bits like Suricata's.
+fn flow_id(key: &FlowKey, first_packet: u64) -> u64 {
+    mix64(key.stable_hash() ^ mix64(first_packet)) & ((1 << 51) - 1)
+}
+
+impl Shard {
+    pub fn new(config: &Config) -> Self {
+        Shard {
+            flows: HashMap::with_hasher(table_hasher()),
+            budget: MemBudget::new((config.stream.memcap / SHARDS).max(64 * 1024)),
+            max_flows: (config.flow.max_flows / SHARDS).max(16),
+            events: Vec::new(),
+            stats: FlowStats::default(),
+            last_sweep: None,
+        }
+    }
+
+    /// Runs one packet.
+    pub fn packet(&mut self, pkt: &PacketRecord, arena: &[u8], config: &Config) {
+        let mut expired = None;
+        if let Some(flow) = self.flows.get(&pkt.key) {
+            if pkt.ts.nanos_since(flow.last) > flow.timeout_nanos(config) {
+                expired = Some(EndReason::Timeout);
+            } else if flow.is_reuse(pkt) {
+                expired = Some(EndReason::Reused);
+            }
+        }
+        if let Some(reason) = expired {
+            if let Some(old) = self.flows.remove(&pkt.key) {
+                match reason {
+                    EndReason::Reused => self.stats.reused += 1,
+                    _ => self.stats.timed_out += 1,
+                }
+                let mut out = FlowOutput {
+                    events: &mut self.events,
+                    order_packet: pkt.index,
+                };
+                old.finish(reason, config, &mut self.budget, &mut out);
+            }
+        }
+        if !self.flows.contains_key(&pkt.key) {
+            if self.flows.len() >= self.max_flows {
+                self.evict(pkt.index, config);
+            }
+            self.stats.created += 1;
+            let flow = Flow::new(pkt, flow_id(&pkt.key, pkt.index));
+            self.flows.insert(pkt.key, flow);
+            self.stats.peak_live = self.stats.peak_live.max(self.flows.len() as u64);
+        }
+        if let Some(flow) = self.flows.get_mut(&pkt.key) {
+            let mut out = FlowOutput {
+                events: &mut self.events,
+                order_packet: pkt.index,
+            };
+            flow.packet(pkt, arena, config, &mut self.budget, &mut out);
+        }
+        self.stats.stream_refused = self.budget.refused;
+    }
+
+    /// Makes room: ends the least recently active tenth of the table. The choice depends only
+    /// on the flows' times and ids, never on hash order.
+    fn evict(&mut self, order_packet: u64, config: &Config) {
+        let mut by_age: Vec<(Timestamp, u64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last, f.id.id, *k))
+            .collect();
+        by_age.sort_unstable_by_key(|(t, id, _)| (*t, *id));
+        let n = (self.max_flows / 10).max(1);
+        self.end_flows(by_age.into_iter().take(n).map(|(_, _, k)| k), EndReason::Evicted, order_packet, config);
+    }
+
+    fn end_flows(&mut self, keys: impl Iterator<Item = FlowKey>, reason: EndReason, order_packet: u64, config: &Config) {
+        let mut ended: Vec<Flow> = keys.filter_map(|k| self.flows.remove(&k)).collect();
+        ended.sort_unstable_by_key(|f| f.id.id);
+        for flow in ended {
+            match reason {
+                EndReason::Evicted => self.stats.evicted += 1,
+                EndReason::Timeout => self.stats.timed_out += 1,
+                _ => {}
+            }
+            let mut out = FlowOutput {
+                events: &mut self.events,
+                order_packet,
+            };
+            flow.finish(reason, config, &mut self.budget, &mut out);
+        }
+    }
+
+    /// Ends flows idle past their timeout at time `now` (at most once per second of capture
+    /// time).
+    pub fn sweep(&mut self, now: Timestamp, order_packet: u64, config: &Config) {
+        if let Some(last) = self.last_sweep {
+            if now.nanos_since(last) < SEC {
+                return;
+            }
+        }
+        self.last_sweep = Some(now);
+        let idle: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| now.nanos_since(f.last) > f.timeout_nanos(config))
+            .map(|(k, _)| *k)
+            .collect();
+        self.end_flows(idle.into_iter(), EndReason::Timeout, order_packet, config);
+    }
+
+    /// Ends every flow (end of the capture).
+    pub fn finish(&mut self, order_packet: u64, config: &Config) {
+        let all: Vec<FlowKey> = self.flows.keys().copied().collect();
+        self.end_flows(all.into_iter(), EndReason::Shutdown, order_packet, config);
+    }
+
+    /// Live flows.
+    #[allow(dead_code)]
+    pub fn live(&self) -> usize {
+        self.flows.len()
+    }
+}

@@ -1,0 +1,49 @@
+//! # tcheck-engine
+//!
+//! The network-forensics engine of tcheck: captures in, events out.
+//!
+//! ```text
+//! PacketSource ──► reader stage ──► shards (rayon) ──► sorted events ──► EventSink
+//!  pcap/pcapng      link, IP,         flows, TCP          conn, dns,        Zeek logs,
+//!  live capture     defrag, tunnels   reassembly,         ssl, http, ...    EVE JSON, ...
+//!                                     dissectors
+//! ```
+//!
+//! The engine works on byte slices and timestamps only: it knows nothing of files beyond
+//! [`source::FileSource`], of the web, of terminals or of databases.
+//!
+//! ## Design and limits
+//! - Captures are read in a streaming fashion through a bounded buffer.
+//! - Flows are sharded over a fixed number of shards by a symmetric hash of their 5-tuple,
+//!   and shards run in parallel; events are ordered by the packet that produced them, so one
+//!   thread and many give byte-identical outputs.
+//! - Memory is bounded by [`Config`]: live flows, out-of-order stream bytes, stream depth,
+//!   fragments in progress, and each parser's own caps. Beyond a limit, data is dropped and
+//!   counted, never buffered.
+//! - Malformed traffic is never an error: it is counted ([`analysis::RunStats`]) or reported
+//!   as an anomaly event, and parsing goes on.
+
+#![deny(missing_docs)]
+
+pub mod analysis;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod event;
+pub mod flow;
+pub mod output;
+pub(crate) mod packet;
+pub(crate) mod proto;
+pub mod source;
+pub mod summary;
+pub mod tcp;
+pub mod time;
+
+pub use analysis::{analyze, RunStats};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use event::{Event, EventKind};
+pub use packet::DecodeStats;
+pub use source::{FileSource, PacketSource};
+pub use summary::Summary;
+pub use time::Timestamp;

@@ -1,0 +1,180 @@
+//! Suricata's EVE JSON: one event per line, the common header (`timestamp`, `flow_id`,
+//! `pcap_cnt`, `event_type`, addresses, `proto`, `app_proto`) then the event's own object.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::conn::{EveFlow, EveTcp};
+use super::EventSink;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind, FlowId};
+use crate::time::Timestamp;
+
+/// Suricata's name of a transport protocol in EVE.
+fn eve_proto(proto: u8) -> &'static str {
+    match proto {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        58 => "IPv6-ICMP",
+        _ => "unknown",
+    }
+}
+
+/// Appends `"key":value` (JSON) to `out`, with a leading comma.
+fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
+    out.push(b',');
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    // Serializing plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// The common header of an event. `reverse` prints the responder as the source.
+pub(crate) struct Header<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowId,
+    pub pcap_cnt: Option<u64>,
+    pub event_type: &'static str,
+    pub reverse: bool,
+    pub app_proto: Option<&'a str>,
+}
+
+impl Header<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        let mut ts = String::with_capacity(32);
+        self.ts.write_eve(&mut ts);
+        out.extend_from_slice(ts.as_bytes());
+        out.push(b'"');
+        field(out, "flow_id", &self.flow.id);
+        if let Some(n) = self.pcap_cnt {
+            field(out, "pcap_cnt", &n);
+        }
+        field(out, "event_type", self.event_type);
+        let (src, dst) = if self.reverse {
+            (self.flow.resp, self.flow.orig)
+        } else {
+            (self.flow.orig, self.flow.resp)
+        };
+        if self.flow.vlan != 0 {
+            field(out, "vlan", &[self.flow.vlan]);
+        }
+        field(out, "src_ip", &src.addr);
+        let icmp = matches!(self.flow.proto, 1 | 58);
+        if !icmp {
+            field(out, "src_port", &src.port);
+        }
+        field(out, "dest_ip", &dst.addr);
+        if !icmp {
+            field(out, "dest_port", &dst.port);
+        }
+        field(out, "proto", eve_proto(self.flow.proto));
+        if icmp {
+            field(out, "icmp_type", &src.port);
+            field(out, "icmp_code", &dst.port);
+        }
+        if let Some(a) = self.app_proto {
+            field(out, "app_proto", a);
+        }
+    }
+}
+
+/// The EVE writer.
+#[derive(Debug)]
+pub struct EveWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    line: Vec<u8>,
+}
+
+impl EveWriter {
+    /// Writes EVE to `path` (created or truncated).
+    pub fn create(path: &Path) -> Result<Self> {
+        let f = File::create(path).map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            cause: source,
+        })?;
+        Ok(EveWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(256 * 1024, f),
+            line: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Writes one line: the header, then `key: body` objects.
+    fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> Result<()> {
+        self.line.clear();
+        header.write(&mut self.line);
+        for (k, v) in parts {
+            self.line.push(b',');
+            self.line.push(b'"');
+            self.line.extend_from_slice(k.as_bytes());
+            self.line.extend_from_slice(b"\":");
+            v.write_json(&mut self.line);
+        }
+        self.line.extend_from_slice(b"}\n");
+        self.out.write_all(&self.line).map_err(|source| Error::Output {
+            path: self.path.clone(),
+            cause: source,
+        })
+    }
+}
+
+/// Object-safe JSON serialization, so one line can mix body types.
+pub(crate) mod erased {
+    /// A value that writes itself as JSON.
+    pub trait Json {
+        /// Appends the JSON of `self`.
+        fn write_json(&self, out: &mut Vec<u8>);
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write_json(&self, out: &mut Vec<u8>) {
+            let _ = serde_json::to_writer(&mut *out, self);
+        }
+    }
+}
+
+fn app_proto_of(services: &[&'static str]) -> Option<&'static str> {
+    // Suricata names: http, tls, dns, quic, dhcp, ssh; the last protocol recognised wins
+    // (HTTP CONNECT then TLS is "tls"), "failed" is not reported.
+    services.last().map(|s| match *s {
+        "ssl" => "tls",
+        other => other,
+    })
+}
+
+impl EventSink for EveWriter {
+    fn event(&mut self, event: &Event) -> Result<()> {
+        match &event.kind {
+            EventKind::Conn(c) => {
+                let header = Header {
+                    ts: c.start,
+                    flow: &c.flow,
+                    pcap_cnt: None,
+                    event_type: "flow",
+                    reverse: false,
+                    app_proto: app_proto_of(&c.services),
+                };
+                let flow = EveFlow::new(c);
+                match EveTcp::new(c) {
+                    Some(tcp) => self.emit(&header, &[("flow", &flow), ("tcp", &tcp)]),
+                    None => self.emit(&header, &[("flow", &flow)]),
+                }
+            }
+            EventKind::Anomaly(_) => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.out.flush().map_err(|source| Error::Output {
+            path: self.path.clone(),
+            cause: source,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! Writing events: Zeek-style logs (JSON lines, one file per log type) and Suricata's EVE
+//! JSON. Each protocol renders its own records (`proto/*/log.rs`); this module owns the
+//! files and the dispatch.
+
+pub mod conn;
+pub mod eve;
+pub mod zeek;
+
+pub use eve::EveWriter;
+pub use zeek::ZeekLogs;
+
+use crate::event::Event;
+
+/// Something that consumes events in their final order.
+pub trait EventSink {
+    /// One event.
+    fn event(&mut self, event: &Event) -> crate::Result<()>;
+
+    /// No more events: flush.
+    fn finish(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// Several sinks fed the same events.
+#[derive(Default)]
+pub struct Fanout<'a> {
+    sinks: Vec<&'a mut dyn EventSink>,
+}
+
+impl std::fmt::Debug for Fanout<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fanout")
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+impl<'a> Fanout<'a> {
+    /// No sinks yet.
+    pub fn new() -> Self {
+        Fanout { sinks: Vec::new() }
+    }
+
+    /// Adds a sink.
+    pub fn push(&mut self, sink: &'a mut dyn EventSink) {
+        self.sinks.push(sink);
+    }
+}
+
+impl EventSink for Fanout<'_> {
+    fn event(&mut self, event: &Event) -> crate::Result<()> {
+        for s in &mut self.sinks {
+            s.event(event)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> crate::Result<()> {
+        for s in &mut self.sinks {
+            s.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// A MAC address as `aa:bb:cc:dd:ee:ff`.
+pub(crate) fn mac(m: &[u8; 6]) -> String {
+    let h = hex(m);
+    let mut s = String::with_capacity(17);
+    for (i, c) in h.chars().enumerate() {
+        if i > 0 && i % 2 == 0 {
+            s.push(':');
+        }
+        s.push(c);
+    }
+    s
+}
+
+/// Seconds as Zeek prints intervals and times in JSON (a number with microseconds).
+pub(crate) fn secs(nanos: i64) -> f64 {
+    // Round to microseconds like Zeek's writers, to keep output stable.
+    let micros = (nanos as f64 / 1000.0).round();
+    micros / 1_000_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_hex_and_macs() {
+        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+        assert_eq!(mac(&[0, 0xd0, 3, 0x3b, 0xf4, 0]), "00:d0:03:3b:f4:00");
+        assert_eq!(secs(1_500_000), 0.0015);
+    }
+}

@@ -1,0 +1,76 @@
+//! Zeek-style logs: one JSON-lines file per log type in a directory (`conn.log`, `dns.log`,
+//! ...), with Zeek's field names and meanings. A file is created when its first row comes.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::conn::ZeekConn;
+use super::EventSink;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind};
+
+/// The Zeek-log writer.
+#[derive(Debug)]
+pub struct ZeekLogs {
+    dir: PathBuf,
+    files: BTreeMap<&'static str, BufWriter<File>>,
+}
+
+impl ZeekLogs {
+    /// Logs into `dir`, which is created if missing.
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Output {
+            path: dir.to_path_buf(),
+            cause: source,
+        })?;
+        Ok(ZeekLogs {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+        })
+    }
+
+    fn write<T: Serialize>(&mut self, log: &'static str, row: &T) -> Result<()> {
+        let path = || self.dir.join(format!("{log}.log"));
+        let fail = |source| Error::Output {
+            path: path(),
+            cause: source,
+        };
+        if !self.files.contains_key(log) {
+            let f = File::create(path()).map_err(fail)?;
+            self.files.insert(log, BufWriter::with_capacity(256 * 1024, f));
+        }
+        let Some(w) = self.files.get_mut(log) else {
+            return Ok(());
+        };
+        serde_json::to_writer(&mut *w, row)
+            .map_err(std::io::Error::from)
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(|source| Error::Output {
+                path: self.dir.join(format!("{log}.log")),
+                cause: source,
+            })
+    }
+}
+
+impl EventSink for ZeekLogs {
+    fn event(&mut self, event: &Event) -> Result<()> {
+        match &event.kind {
+            EventKind::Conn(c) => self.write("conn", &ZeekConn::new(c)),
+            EventKind::Anomaly(_) => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for (log, w) in &mut self.files {
+            w.flush().map_err(|source| Error::Output {
+                path: self.dir.join(format!("{log}.log")),
+                cause: source,
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Packet sources: where packets come from.
+//!
+//! A [`PacketSource`] hands out packets one at a time, appending each packet's bytes to a
+//! buffer the caller owns, so that a batch of packets lives in one allocation and nothing is
+//! copied twice. The engine reads from any source; [`FileSource`] reads pcap and pcapng files
+//! in a streaming fashion (a bounded buffer, never the whole file). Live capture implements the
+//! same trait in the `tcheck-capture` crate.
+
+mod file;
+
+pub use file::FileSource;
+
+use crate::time::Timestamp;
+
+/// The link-layer type of a packet, as numbered by tcpdump.org (`LINKTYPE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback: a 4-byte address family in host byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP, version taken from the first nibble.
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux "cooked" capture, version 1.
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux "cooked" capture, version 2.
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// DLT_RAW as some systems number it (OpenBSD).
+    pub const RAW_ALT: LinkType = LinkType(12);
+    /// DLT_RAW as some systems number it (BSD/OS).
+    pub const RAW_ALT2: LinkType = LinkType(14);
+}
+
+/// What a source says about one packet; its bytes were appended to the caller's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketMeta {
+    /// When the packet was captured.
+    pub ts: Timestamp,
+    /// Its link-layer type.
+    pub link: LinkType,
+    /// How many bytes were captured (and appended).
+    pub caplen: u32,
+    /// Its length on the wire.
+    pub orig_len: u32,
+    /// The capture interface (pcapng), 0 otherwise.
+    pub interface: u32,
+}
+
+/// A problem met while reading, which did not stop the reading (or stopped it cleanly at
+/// the last good packet).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceWarning {
+    /// Byte offset in the capture where the problem is.
+    pub offset: u64,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+/// A producer of packets.
+pub trait PacketSource {
+    /// Appends the next packet's bytes to `buf` and returns what is known of it, or `None`
+    /// at the end. An unreadable tail is not an error: the source stops there and records a
+    /// warning.
+    fn read_packet(&mut self, buf: &mut Vec<u8>) -> crate::Result<Option<PacketMeta>>;
+
+    /// Warnings recorded since the last call.
+    fn take_warnings(&mut self) -> Vec<SourceWarning>;
+
+    /// How many bytes of the input were consumed so far (for progress reports).
+    fn position(&self) -> u64;
+
+    /// The input's total size, when known (for progress reports).
+    fn total_size(&self) -> Option<u64> {
+        None
+    }
+}

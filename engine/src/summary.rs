@@ -1,0 +1,104 @@
+//! A summary of a run, built from its events: flows by protocol and service, the names the
+//! traffic contacted, and what looked wrong. It is data only; the `tcheck` binary renders it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::RunStats;
+use crate::event::{Event, EventKind};
+use crate::output::EventSink;
+
+/// How many distinct names the summary keeps (the most contacted first).
+const MAX_NAMES: usize = 10_000;
+
+/// What a run saw.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes captured.
+    pub bytes: u64,
+    /// First packet (EVE format), if any.
+    pub start: Option<String>,
+    /// Last packet (EVE format), if any.
+    pub end: Option<String>,
+    /// Flows by transport protocol.
+    pub flows_by_proto: BTreeMap<&'static str, u64>,
+    /// Flows by recognised service (`-` for none).
+    pub flows_by_service: BTreeMap<String, u64>,
+    /// Names contacted (DNS queries, TLS/QUIC server names, HTTP hosts) and how often.
+    pub names: BTreeMap<String, u64>,
+    /// Anomalies: malformed packets by reason, reader warnings, limits hit.
+    pub anomalies: BTreeMap<String, u64>,
+    /// Warnings of the capture reader, with their byte offsets.
+    pub warnings: Vec<String>,
+}
+
+impl Summary {
+    /// Records a name contacted.
+    pub fn name(&mut self, name: &str) {
+        if name.is_empty() {
+            return;
+        }
+        let lower = name.to_ascii_lowercase();
+        if let Some(n) = self.names.get_mut(&lower) {
+            *n += 1;
+        } else if self.names.len() < MAX_NAMES {
+            self.names.insert(lower, 1);
+        } else {
+            *self.anomalies.entry("names not listed (too many)".into()).or_insert(0) += 1;
+        }
+    }
+
+    /// Adds the run's counters once it is over.
+    pub fn add_run(&mut self, stats: &RunStats) {
+        let d = &stats.decode;
+        self.packets = d.packets;
+        self.bytes = d.bytes;
+        self.start = d.first_ts.map(|t| t.eve());
+        self.end = d.last_ts.map(|t| t.eve());
+        for (what, n) in &d.malformed {
+            *self.anomalies.entry(format!("malformed packet: {what}")).or_insert(0) += n;
+        }
+        if d.non_ip > 0 {
+            self.anomalies.insert("non-IP packets (ignored)".into(), d.non_ip);
+        }
+        let f = &stats.flows;
+        for (what, n) in [
+            ("flows evicted (flow table full)", f.evicted),
+            ("TCP segments not buffered (stream memory limit)", f.stream_refused),
+            ("IP fragments dropped", d.defrag.dropped),
+        ] {
+            if n > 0 {
+                self.anomalies.insert(what.into(), n);
+            }
+        }
+        for w in &stats.warnings {
+            self.warnings.push(format!("byte {}: {}", w.offset, w.message));
+        }
+    }
+}
+
+impl EventSink for Summary {
+    fn event(&mut self, event: &Event) -> crate::Result<()> {
+        match &event.kind {
+            EventKind::Conn(c) => {
+                *self.flows_by_proto.entry(c.flow.proto_name()).or_insert(0) += 1;
+                let service = if c.services.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.services.join(",")
+                };
+                *self.flows_by_service.entry(service).or_insert(0) += 1;
+            }
+            EventKind::Anomaly(a) => {
+                *self
+                    .anomalies
+                    .entry(format!("{}: {}", a.layer, a.kind))
+                    .or_insert(0) += 1;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Packet timestamps and their renderings in the formats of Zeek and Suricata.
+
+use std::fmt::Write as _;
+
+/// A point in time, in nanoseconds since the Unix epoch (UTC).
+///
+/// Captures carry microsecond or nanosecond stamps; both fit. Negative values (captures
+/// from before 1970, or hostile headers) are representable and render correctly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// Nanoseconds per second.
+const NANOS: i64 = 1_000_000_000;
+
+impl Timestamp {
+    /// The Unix epoch.
+    pub const ZERO: Timestamp = Timestamp(0);
+
+    /// A timestamp from seconds and a sub-second part in nanoseconds (clamped to < 1 s).
+    pub fn from_parts(secs: i64, nanos: u32) -> Self {
+        let nanos = i64::from(nanos.min(999_999_999));
+        Timestamp(secs.saturating_mul(NANOS).saturating_add(nanos))
+    }
+
+    /// A timestamp from nanoseconds since the epoch.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Timestamp(nanos)
+    }
+
+    /// Nanoseconds since the epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds since the epoch as a float (Zeek's `time` type).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS as f64
+    }
+
+    /// Whole seconds since the epoch (floor).
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(NANOS)
+    }
+
+    /// The sub-second part in nanoseconds.
+    pub fn subsec_nanos(self) -> u32 {
+        // rem_euclid of a positive modulus is in 0..NANOS, which fits in u32.
+        u32::try_from(self.0.rem_euclid(NANOS)).unwrap_or(0)
+    }
+
+    /// The duration from `earlier` to `self` in nanoseconds (saturating, never negative).
+    pub fn nanos_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0).max(0)
+    }
+
+    /// This timestamp moved by `nanos` (saturating).
+    pub fn plus_nanos(self, nanos: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(nanos))
+    }
+
+    /// Appends Suricata's EVE rendering, `2016-01-27T21:09:20.613839+0000` (microseconds, UTC).
+    pub fn write_eve(self, out: &mut String) {
+        let (y, mo, d, h, mi, s) = civil(self.secs());
+        let micros = self.subsec_nanos() / 1000;
+        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000");
+    }
+
+    /// Suricata's EVE rendering as a new string.
+    pub fn eve(self) -> String {
+        let mut s = String::with_capacity(32);
+        self.write_eve(&mut s);
+        s
+    }
+
+    /// ISO-8601 with seconds only, `2016-01-27T21:09:20Z` (reports, certificate validity).
+    pub fn iso_seconds(self) -> String {
+        let (y, mo, d, h, mi, s) = civil(self.secs());
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+/// Calendar date and time of day (UTC) of a count of seconds since the epoch.
+///
+/// Howard Hinnant's `civil_from_days`, valid over the whole `i64` range we can produce.
+fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let narrow = |v: i64| u32::try_from(v).unwrap_or(0);
+    (
+        y,
+        narrow(m),
+        narrow(d),
+        narrow(tod / 3600),
+        narrow(tod % 3600 / 60),
+        narrow(tod % 60),
+    )
+}
+
+/// Days since the epoch of a calendar date (inverse of [`civil`]), for certificate times.
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eve_format_matches_suricata() {
+        let t = Timestamp::from_parts(1_453_929_360, 613_839_000);
+        assert_eq!(t.eve(), "2016-01-27T21:16:00.613839+0000");
+    }
+
+    #[test]
+    fn epoch_and_negative_times_render() {
+        assert_eq!(Timestamp::ZERO.eve(), "1970-01-01T00:00:00.000000+0000");
+        assert_eq!(
+            Timestamp::from_nanos(-1).eve(),
+            "1969-12-31T23:59:59.999999+0000"
+        );
+    }
+
+    #[test]
+    fn civil_round_trips() {
+        for days in [-800_000i64, -1, 0, 1, 11_016, 20_000, 2_932_896] {
+            let (y, m, d, ..) = civil(days * 86_400);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `tcheck analyze`: run the engine over a capture, write the requested logs, print a summary.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
+use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
+
+/// Options of `tcheck analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The capture to analyse (pcap or pcapng).
+    capture: PathBuf,
+    /// Write Zeek-style logs (JSON lines) into this directory.
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+    /// Write Suricata-compatible EVE JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    eve: Option<PathBuf>,
+    /// Print the summary as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+}
+
+/// Inputs larger than this get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;
+    let config = Config {
+        threads: args.threads,
+        ..Config::default()
+    };
+    let mut logs = match &args.logs {
+        Some(dir) => Some(ZeekLogs::create(dir)?),
+        None => None,
+    };
+    let mut eve = match &args.eve {
+        Some(path) => Some(EveWriter::create(path)?),
+        None => None,
+    };
+    let mut summary = Summary::default();
+    let stats = {
+        let mut sinks = Fanout::new();
+        sinks.push(&mut summary);
+        if let Some(l) = logs.as_mut() {
+            sinks.push(l);
+        }
+        if let Some(e) = eve.as_mut() {
+            sinks.push(e);
+        }
+        let bar = progress_bar(source.total_size());
+        let mut progress = |pos: u64, _total: Option<u64>| {
+            if let Some(b) = &bar {
+                b.set_position(pos);
+            }
+        };
+        let stats = analyze(&mut source, &config, &mut sinks, &mut progress)
+            .with_context(|| args.capture.display().to_string())?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        stats
+    };
+    summary.add_run(&stats);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        print_text(&mut out, &summary, args)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    let total = total?;
+    if total < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn print_text(out: &mut impl Write, s: &Summary, args: &AnalyzeArgs) -> Result<()> {
+    writeln!(out, "Capture: {}", args.capture.display())?;
+    writeln!(out, "  {} packets, {} bytes", s.packets, s.bytes)?;
+    if let (Some(a), Some(b)) = (&s.start, &s.end) {
+        writeln!(out, "  from {a} to {b}")?;
+    }
+    let flows: u64 = s.flows_by_proto.values().sum();
+    writeln!(out, "Flows: {flows}")?;
+    for (p, n) in &s.flows_by_proto {
+        writeln!(out, "  {p:<20} {n}")?;
+    }
+    writeln!(out, "Services:")?;
+    for (p, n) in &s.flows_by_service {
+        writeln!(out, "  {p:<20} {n}")?;
+    }
+    if !s.names.is_empty() {
+        let mut names: Vec<(&String, &u64)> = s.names.iter().collect();
+        names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        writeln!(out, "Names contacted: {}", names.len())?;
+        for (name, n) in names.iter().take(25) {
+            writeln!(out, "  {:<50} {n}", sanitize(name))?;
+        }
+        if names.len() > 25 {
+            writeln!(out, "  ... and {} more (see --json)", names.len() - 25)?;
+        }
+    }
+    if !s.anomalies.is_empty() || !s.warnings.is_empty() {
+        writeln!(out, "Anomalies:")?;
+        for (what, n) in &s.anomalies {
+            writeln!(out, "  {what}: {n}")?;
+        }
+        for w in &s.warnings {
+            writeln!(out, "  capture: {w}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Names come from traffic: keep terminal control characters out.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

@@ -1,0 +1,38 @@
+//! `tcheck`: tells whether a smartphone talks to stalkerware, spyware or trackers.
+//!
+//! Subcommands:
+//! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N]`
+
+mod analyze;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command line of tcheck.
+#[derive(Debug, Parser)]
+#[command(name = "tcheck", version, about = "Network forensics for a phone's traffic")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyse a capture (pcap or pcapng) and print a summary.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tcheck: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
