@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use crate::flow::key::Endpoint;
+pub use crate::proto::dns::{DnsMessageRecord, DnsRecord};
 use crate::time::Timestamp;
 
 /// The identity of a flow, as logs print it.
@@ -154,6 +155,10 @@ pub struct AnomalyRecord {
 pub enum EventKind {
     /// A connection ended.
     Conn(Box<ConnRecord>),
+    /// A DNS transaction (Zeek's view: query and reply together).
+    Dns(Box<DnsRecord>),
+    /// A DNS message (Suricata's view: each request and response).
+    DnsMessage(Box<DnsMessageRecord>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
 }

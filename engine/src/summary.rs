@@ -92,6 +92,14 @@ impl EventSink for Summary {
                 };
                 *self.flows_by_service.entry(service).or_insert(0) += 1;
             }
+            EventKind::DnsMessage(m) => {
+                for q in &m.message.questions {
+                    if !m.message.header.qr() {
+                        self.name(&q.name);
+                    }
+                }
+            }
+            EventKind::Dns(_) => {}
             EventKind::Anomaly(a) => {
                 *self
                     .anomalies

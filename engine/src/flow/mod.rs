@@ -165,8 +165,26 @@ impl Flow {
         tcp.is_reuse(self.from_orig(pkt), &seg)
     }
 
+    /// Swaps originator and responder (a parser found the roles reversed).
+    fn flip(&mut self) {
+        std::mem::swap(&mut self.id.orig, &mut self.id.resp);
+        self.orig_is_lo = !self.orig_is_lo;
+        self.counters.swap(0, 1);
+        self.macs.swap(0, 1);
+        self.history.flip();
+        if let Some(t) = self.tcp.as_deref_mut() {
+            t.flip();
+        }
+        self.app.flip();
+    }
+
     /// Accounts for `pkt` and runs it through TCP and the application layer.
     pub fn packet(&mut self, pkt: &PacketRecord, arena: &[u8], config: &Config, budget: &mut MemBudget, out: &mut FlowOutput<'_>) {
+        if matches!(pkt.l4, L4Meta::Udp)
+            && self.app.wants_flip(&self.id, self.from_orig(pkt), pkt.payload(arena))
+        {
+            self.flip();
+        }
         let orig = self.from_orig(pkt);
         let d = dir(orig);
         self.last = pkt.ts;

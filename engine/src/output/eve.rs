@@ -167,7 +167,18 @@ impl EventSink for EveWriter {
                     None => self.emit(&header, &[("flow", &flow)]),
                 }
             }
-            EventKind::Anomaly(_) => Ok(()),
+            EventKind::DnsMessage(m) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &m.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "dns",
+                    reverse: !m.from_orig,
+                    app_proto: None,
+                };
+                self.emit(&header, &[("dns", &crate::proto::dns::log::EveDns::new(m))])
+            }
+            EventKind::Dns(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }
 

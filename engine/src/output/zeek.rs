@@ -60,7 +60,8 @@ impl EventSink for ZeekLogs {
     fn event(&mut self, event: &Event) -> Result<()> {
         match &event.kind {
             EventKind::Conn(c) => self.write("conn", &ZeekConn::new(c)),
-            EventKind::Anomaly(_) => Ok(()),
+            EventKind::Dns(d) => self.write("dns", &crate::proto::dns::log::ZeekDns::new(d)),
+            EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }
 

@@ -8,6 +8,8 @@
 //! long header) and by port where content cannot tell (DNS, DHCP), so that HTTP on port 22
 //! or TLS on 8443 are still seen for what they are.
 
+pub mod dns;
+
 use crate::event::{Event, EventKind, EventOrder, FlowId};
 use crate::tcp::Chunk;
 use crate::time::Timestamp;
@@ -81,6 +83,8 @@ enum Parser {
     Probing(Probe),
     /// SSH: recognised, not parsed (the service name is what matters).
     Ssh,
+    /// DNS (UDP or TCP).
+    Dns(Box<dns::DnsState>),
     /// Nothing this engine parses.
     Nothing,
 }
@@ -97,8 +101,15 @@ pub(crate) struct AppLayer {
 impl AppLayer {
     /// The application layer of a new flow of protocol `proto` between these ports.
     pub fn new(proto: u8, orig_port: u16, resp_port: u16) -> Self {
+        let dns_port = |p: u16| matches!(p, 53 | 5353 | 5355 | 137);
         let parser = match proto {
+            6 if resp_port == 53 || orig_port == 53 => {
+                Parser::Dns(Box::new(dns::DnsState::new()))
+            }
             6 => Parser::Probing(Probe::default()),
+            17 if dns_port(resp_port) || dns_port(orig_port) => {
+                Parser::Dns(Box::new(dns::DnsState::new()))
+            }
             _ => Parser::Nothing,
         };
         AppLayer {
@@ -120,12 +131,40 @@ impl AppLayer {
         }
     }
 
+    /// Whether this datagram shows the flow's roles reversed (checked before it is
+    /// processed; only the first message of a flow can say so).
+    pub fn wants_flip(&mut self, flow: &FlowId, from_orig: bool, payload: &[u8]) -> bool {
+        match &mut self.parser {
+            Parser::Dns(d) if d.parsed == 0 && d.failed == 0 && from_orig => {
+                dns::state::reply_first(flow, payload)
+            }
+            _ => false,
+        }
+    }
+
+    /// The flow's roles were swapped.
+    pub fn flip(&mut self) {
+        std::mem::swap(&mut self.orig_port, &mut self.resp_port);
+    }
+
     /// A UDP datagram.
-    pub fn datagram(&mut self, _ctx: &mut Ctx<'_>, _from_orig: bool, _payload: &[u8]) {}
+    pub fn datagram(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, payload: &[u8]) {
+        if let Parser::Dns(d) = &mut self.parser {
+            if d.datagram(ctx, from_orig, payload) {
+                Self::confirm(&mut self.services, "dns");
+            }
+        }
+    }
 
     /// A piece of a TCP stream.
     pub fn stream(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, chunk: Chunk<'_>) {
-        let _ = ctx;
+        if let Parser::Dns(d) = &mut self.parser {
+            d.stream(ctx, from_orig, chunk);
+            if d.parsed > 0 {
+                Self::confirm(&mut self.services, "dns");
+            }
+            return;
+        }
         if let Parser::Probing(p) = &mut self.parser {
             let d = usize::from(!from_orig);
             match chunk {
@@ -155,5 +194,9 @@ impl AppLayer {
     }
 
     /// The flow ends: parsers log what they still hold.
-    pub fn finish(&mut self, _ctx: &mut Ctx<'_>) {}
+    pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        if let Parser::Dns(d) = &mut self.parser {
+            d.finish(ctx);
+        }
+    }
 }

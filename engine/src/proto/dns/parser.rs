@@ -1,0 +1,702 @@
+//! A tolerant DNS message parser (RFC 1035 and successors), zero-copy where it can be.
+//!
+//! Every resource-record type is accepted: known ones are decoded, unknown ones kept as raw
+//! bytes. Names are decompressed with loop protection (a pointer must point before itself,
+//! at most [`MAX_POINTERS`] jumps, at most [`MAX_NAME_LEN`] bytes). A record that cannot be
+//! decoded ends the parse of its section with an anomaly flag; what came before is kept.
+//! Only a message shorter than its 12-byte header is an error.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Pointer jumps allowed while reading one name.
+pub const MAX_POINTERS: usize = 32;
+/// Longest name kept, in bytes of its text form.
+pub const MAX_NAME_LEN: usize = 1024;
+/// Records decoded per section at most (the rest is skipped and flagged).
+pub const MAX_RECORDS: usize = 512;
+
+/// Oddities found while parsing, as flags.
+pub mod anomaly {
+    /// A name's compression pointer points forward or loops.
+    pub const NAME_LOOP: u16 = 1 << 0;
+    /// A name is longer than allowed.
+    pub const NAME_TOO_LONG: u16 = 1 << 1;
+    /// The message ends in the middle of a record.
+    pub const TRUNCATED: u16 = 1 << 2;
+    /// More records than decoded.
+    pub const TOO_MANY_RECORDS: u16 = 1 << 3;
+    /// A record's data does not match its type's layout.
+    pub const BAD_RDATA: u16 = 1 << 4;
+    /// A label uses the reserved 0x40/0x80 length bits.
+    pub const BAD_LABEL: u16 = 1 << 5;
+    /// Bytes after the last record.
+    pub const TRAILING_DATA: u16 = 1 << 6;
+}
+
+/// The fixed header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// Transaction id.
+    pub id: u16,
+    /// The raw flags word.
+    pub flags: u16,
+    /// Question count announced.
+    pub qdcount: u16,
+    /// Answer count announced.
+    pub ancount: u16,
+    /// Authority count announced.
+    pub nscount: u16,
+    /// Additional count announced.
+    pub arcount: u16,
+}
+
+impl Header {
+    /// A response.
+    pub fn qr(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
+    /// Operation code.
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0xf) as u8
+    }
+    /// Authoritative answer.
+    pub fn aa(&self) -> bool {
+        self.flags & 0x0400 != 0
+    }
+    /// Truncated.
+    pub fn tc(&self) -> bool {
+        self.flags & 0x0200 != 0
+    }
+    /// Recursion desired.
+    pub fn rd(&self) -> bool {
+        self.flags & 0x0100 != 0
+    }
+    /// Recursion available.
+    pub fn ra(&self) -> bool {
+        self.flags & 0x0080 != 0
+    }
+    /// The three bits after RA (Z, AD, CD), as Zeek's `Z`.
+    pub fn z(&self) -> u8 {
+        ((self.flags >> 4) & 0x7) as u8
+    }
+    /// Authentic data.
+    pub fn ad(&self) -> bool {
+        self.flags & 0x0020 != 0
+    }
+    /// Checking disabled.
+    pub fn cd(&self) -> bool {
+        self.flags & 0x0010 != 0
+    }
+    /// Response code (low 4 bits).
+    pub fn rcode(&self) -> u8 {
+        (self.flags & 0xf) as u8
+    }
+}
+
+/// A question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The name asked for.
+    pub name: String,
+    /// Type asked for.
+    pub qtype: u16,
+    /// Class (mDNS puts the unicast-response bit in the top bit).
+    pub qclass: u16,
+}
+
+/// Record types with a name.
+pub mod rtype {
+    /// Address.
+    pub const A: u16 = 1;
+    /// Name server.
+    pub const NS: u16 = 2;
+    /// Canonical name.
+    pub const CNAME: u16 = 5;
+    /// Start of authority.
+    pub const SOA: u16 = 6;
+    /// Pointer.
+    pub const PTR: u16 = 12;
+    /// Host information.
+    pub const HINFO: u16 = 13;
+    /// Mail exchange.
+    pub const MX: u16 = 15;
+    /// Text.
+    pub const TXT: u16 = 16;
+    /// IPv6 address.
+    pub const AAAA: u16 = 28;
+    /// Service locator.
+    pub const SRV: u16 = 33;
+    /// Delegation name.
+    pub const DNAME: u16 = 39;
+    /// EDNS pseudo-record.
+    pub const OPT: u16 = 41;
+    /// Delegation signer.
+    pub const DS: u16 = 43;
+    /// Signature.
+    pub const RRSIG: u16 = 46;
+    /// Next secure.
+    pub const NSEC: u16 = 47;
+    /// DNS key.
+    pub const DNSKEY: u16 = 48;
+    /// Next secure v3.
+    pub const NSEC3: u16 = 50;
+    /// Service binding.
+    pub const SVCB: u16 = 64;
+    /// HTTPS service binding.
+    pub const HTTPS: u16 = 65;
+    /// Sender policy framework (obsolete).
+    pub const SPF: u16 = 99;
+    /// Transaction key.
+    pub const TKEY: u16 = 249;
+    /// Transaction signature.
+    pub const TSIG: u16 = 250;
+    /// Certification authority authorization.
+    pub const CAA: u16 = 257;
+}
+
+/// Decoded record data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RData {
+    /// IPv4 address.
+    A(Ipv4Addr),
+    /// IPv6 address.
+    Aaaa(Ipv6Addr),
+    /// A name (CNAME, NS, PTR, DNAME).
+    Name(String),
+    /// Mail exchange.
+    Mx {
+        /// Preference.
+        preference: u16,
+        /// The exchange.
+        exchange: String,
+    },
+    /// Character strings (TXT, SPF).
+    Txt(Vec<Vec<u8>>),
+    /// Start of authority.
+    Soa {
+        /// Primary name server.
+        mname: String,
+        /// Mailbox of the responsible person.
+        rname: String,
+        /// Serial.
+        serial: u32,
+        /// Refresh interval.
+        refresh: u32,
+        /// Retry interval.
+        retry: u32,
+        /// Expiry.
+        expire: u32,
+        /// Minimum TTL.
+        minimum: u32,
+    },
+    /// Service locator.
+    Srv {
+        /// Priority.
+        priority: u16,
+        /// Weight.
+        weight: u16,
+        /// Port.
+        port: u16,
+        /// Target host.
+        target: String,
+    },
+    /// Signature.
+    Rrsig {
+        /// Type covered.
+        type_covered: u16,
+        /// Algorithm.
+        algorithm: u8,
+        /// Signer.
+        signer: String,
+    },
+    /// DNS key.
+    Dnskey {
+        /// Flags.
+        flags: u16,
+        /// Algorithm.
+        algorithm: u8,
+    },
+    /// Delegation signer.
+    Ds {
+        /// Key tag.
+        key_tag: u16,
+        /// Algorithm.
+        algorithm: u8,
+        /// Digest type.
+        digest_type: u8,
+    },
+    /// Next secure.
+    Nsec {
+        /// Next owner name.
+        next: String,
+    },
+    /// Host information.
+    Hinfo {
+        /// CPU.
+        cpu: Vec<u8>,
+        /// Operating system.
+        os: Vec<u8>,
+    },
+    /// Service binding (SVCB, HTTPS).
+    Svcb {
+        /// Priority (0: alias form).
+        priority: u16,
+        /// Target name.
+        target: String,
+        /// Parameters, key and raw value.
+        params: Vec<(u16, Vec<u8>)>,
+    },
+    /// Certification authority authorization.
+    Caa {
+        /// Flags.
+        flags: u8,
+        /// Property tag.
+        tag: Vec<u8>,
+        /// Value.
+        value: Vec<u8>,
+    },
+    /// Any other type, raw.
+    Raw(Vec<u8>),
+}
+
+/// Which section a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// Answers.
+    Answer,
+    /// Authority.
+    Authority,
+    /// Additional.
+    Additional,
+}
+
+/// A resource record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Owner name.
+    pub name: String,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// Time to live.
+    pub ttl: u32,
+    /// Data.
+    pub rdata: RData,
+    /// Section.
+    pub section: Section,
+}
+
+/// EDNS (the OPT pseudo-record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edns {
+    /// Requestor's UDP payload size.
+    pub udp_size: u16,
+    /// Upper bits of the extended response code.
+    pub ext_rcode: u8,
+    /// EDNS version.
+    pub version: u8,
+    /// DNSSEC OK.
+    pub dnssec_ok: bool,
+    /// Options, code and raw value (cookie: 10, client subnet: 8, padding: 12...).
+    pub options: Vec<(u16, Vec<u8>)>,
+}
+
+/// A parsed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Header.
+    pub header: Header,
+    /// Questions.
+    pub questions: Vec<Question>,
+    /// Answer, authority and additional records, in order (OPT excluded).
+    pub records: Vec<Record>,
+    /// EDNS, when an OPT record was present.
+    pub edns: Option<Edns>,
+    /// Oddities found ([`anomaly`] flags).
+    pub anomalies: u16,
+}
+
+impl Message {
+    /// Records of one section.
+    pub fn section(&self, s: Section) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(move |r| r.section == s)
+    }
+}
+
+/// The message is shorter than a DNS header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooShort;
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Appends a label to a name's text, escaping what is not printable (Zeek's rendering).
+fn push_label(out: &mut String, label: &[u8]) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    for &b in label {
+        if b.is_ascii_graphic() || b == b' ' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+}
+
+/// Reads a (possibly compressed) name at `pos` of `msg`; returns it and the position after
+/// it in the original byte stream.
+pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usize)> {
+    let mut name = String::new();
+    let mut at = pos;
+    let mut end_after: Option<usize> = None;
+    let mut jumps = 0;
+    // Every pointer must go strictly backwards from the smallest position visited so far,
+    // which rules out loops.
+    let mut floor = pos;
+    loop {
+        let len = *msg.get(at)?;
+        match len & 0xc0 {
+            0x00 => {
+                if len == 0 {
+                    return Some((name, end_after.unwrap_or(at + 1)));
+                }
+                let l = usize::from(len);
+                let label = msg.get(at + 1..at + 1 + l)?;
+                if name.len() + l + 1 > MAX_NAME_LEN {
+                    *flags |= anomaly::NAME_TOO_LONG;
+                    return None;
+                }
+                push_label(&mut name, label);
+                at += 1 + l;
+            }
+            0xc0 => {
+                let target = usize::from(be16(msg, at)? & 0x3fff);
+                if end_after.is_none() {
+                    end_after = Some(at + 2);
+                }
+                jumps += 1;
+                if target >= floor || jumps > MAX_POINTERS {
+                    *flags |= anomaly::NAME_LOOP;
+                    return None;
+                }
+                floor = target;
+                at = target;
+            }
+            _ => {
+                *flags |= anomaly::BAD_LABEL;
+                return None;
+            }
+        }
+    }
+}
+
+fn char_strings(mut data: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    while let Some((&len, rest)) = data.split_first() {
+        let s = rest.get(..usize::from(len))?;
+        out.push(s.to_vec());
+        data = rest.get(usize::from(len)..)?;
+        if out.len() > 256 {
+            break;
+        }
+    }
+    Some(out)
+}
+
+fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize, flags: &mut u16) -> Option<RData> {
+    let data = msg.get(start..start + len)?;
+    let name_at = |at: usize, flags: &mut u16| read_name(msg, start + at, flags).map(|(n, _)| n);
+    Some(match rtype {
+        rtype::A if len == 4 => RData::A(Ipv4Addr::new(data[0], data[1], data[2], data[3])),
+        rtype::AAAA if len == 16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(data);
+            RData::Aaaa(Ipv6Addr::from(a))
+        }
+        rtype::CNAME | rtype::NS | rtype::PTR | rtype::DNAME => RData::Name(name_at(0, flags)?),
+        rtype::MX => RData::Mx {
+            preference: be16(data, 0)?,
+            exchange: name_at(2, flags)?,
+        },
+        rtype::TXT | rtype::SPF => RData::Txt(char_strings(data)?),
+        rtype::SOA => {
+            let (mname, next) = read_name(msg, start, flags)?;
+            let (rname, next) = read_name(msg, next, flags)?;
+            RData::Soa {
+                mname,
+                rname,
+                serial: be32(msg, next)?,
+                refresh: be32(msg, next + 4)?,
+                retry: be32(msg, next + 8)?,
+                expire: be32(msg, next + 12)?,
+                minimum: be32(msg, next + 16)?,
+            }
+        }
+        rtype::SRV => RData::Srv {
+            priority: be16(data, 0)?,
+            weight: be16(data, 2)?,
+            port: be16(data, 4)?,
+            target: name_at(6, flags)?,
+        },
+        rtype::RRSIG => RData::Rrsig {
+            type_covered: be16(data, 0)?,
+            algorithm: *data.get(2)?,
+            signer: name_at(18, flags)?,
+        },
+        rtype::DNSKEY => RData::Dnskey {
+            flags: be16(data, 0)?,
+            algorithm: *data.get(3)?,
+        },
+        rtype::DS => RData::Ds {
+            key_tag: be16(data, 0)?,
+            algorithm: *data.get(2)?,
+            digest_type: *data.get(3)?,
+        },
+        rtype::NSEC => RData::Nsec {
+            next: name_at(0, flags)?,
+        },
+        rtype::HINFO => {
+            let s = char_strings(data)?;
+            let mut it = s.into_iter();
+            RData::Hinfo {
+                cpu: it.next().unwrap_or_default(),
+                os: it.next().unwrap_or_default(),
+            }
+        }
+        rtype::SVCB | rtype::HTTPS => {
+            let priority = be16(data, 0)?;
+            let (target, after) = read_name(msg, start + 2, flags)?;
+            let mut params = Vec::new();
+            let mut at = after - start;
+            while at + 4 <= len && params.len() < 64 {
+                let key = be16(data, at)?;
+                let vlen = usize::from(be16(data, at + 2)?);
+                let v = data.get(at + 4..at + 4 + vlen)?;
+                params.push((key, v.to_vec()));
+                at += 4 + vlen;
+            }
+            RData::Svcb {
+                priority,
+                target,
+                params,
+            }
+        }
+        rtype::CAA => {
+            let flags_b = *data.first()?;
+            let tlen = usize::from(*data.get(1)?);
+            let tag = data.get(2..2 + tlen)?.to_vec();
+            let value = data.get(2 + tlen..)?.to_vec();
+            RData::Caa {
+                flags: flags_b,
+                tag,
+                value,
+            }
+        }
+        _ => RData::Raw(data.to_vec()),
+    })
+}
+
+/// Parses one DNS message.
+pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
+    let header = Header {
+        id: be16(msg, 0).ok_or(TooShort)?,
+        flags: be16(msg, 2).ok_or(TooShort)?,
+        qdcount: be16(msg, 4).ok_or(TooShort)?,
+        ancount: be16(msg, 6).ok_or(TooShort)?,
+        nscount: be16(msg, 8).ok_or(TooShort)?,
+        arcount: be16(msg, 10).ok_or(TooShort)?,
+    };
+    let mut m = Message {
+        header,
+        questions: Vec::new(),
+        records: Vec::new(),
+        edns: None,
+        anomalies: 0,
+    };
+    let mut pos = 12;
+    for i in 0..header.qdcount {
+        if usize::from(i) >= MAX_RECORDS {
+            m.anomalies |= anomaly::TOO_MANY_RECORDS;
+            return Ok(m);
+        }
+        let parsed = read_name(msg, pos, &mut m.anomalies)
+            .and_then(|(name, after)| Some((name, be16(msg, after)?, be16(msg, after + 2)?, after + 4)));
+        let Some((name, qtype, qclass, after)) = parsed else {
+            m.anomalies |= anomaly::TRUNCATED;
+            return Ok(m);
+        };
+        m.questions.push(Question {
+            name,
+            qtype,
+            qclass,
+        });
+        pos = after;
+    }
+    let sections = [
+        (Section::Answer, header.ancount),
+        (Section::Authority, header.nscount),
+        (Section::Additional, header.arcount),
+    ];
+    for (section, count) in sections {
+        for i in 0..count {
+            if usize::from(i) >= MAX_RECORDS {
+                m.anomalies |= anomaly::TOO_MANY_RECORDS;
+                return Ok(m);
+            }
+            match read_record(msg, pos, section, &mut m) {
+                Some(next) => pos = next,
+                None => {
+                    m.anomalies |= anomaly::TRUNCATED;
+                    return Ok(m);
+                }
+            }
+        }
+    }
+    if pos < msg.len() {
+        m.anomalies |= anomaly::TRAILING_DATA;
+    }
+    Ok(m)
+}
+
+/// Reads the record at `pos` into `m`; returns the position after it.
+fn read_record(msg: &[u8], pos: usize, section: Section, m: &mut Message) -> Option<usize> {
+    let (name, after) = read_name(msg, pos, &mut m.anomalies)?;
+    let rt = be16(msg, after)?;
+    let class = be16(msg, after + 2)?;
+    let ttl = be32(msg, after + 4)?;
+    let rdlen = usize::from(be16(msg, after + 8)?);
+    let start = after + 10;
+    let end = start + rdlen;
+    if end > msg.len() {
+        return None;
+    }
+    if rt == rtype::OPT {
+        let mut options = Vec::new();
+        let mut at = start;
+        while at + 4 <= end && options.len() < 64 {
+            let code = be16(msg, at)?;
+            let olen = usize::from(be16(msg, at + 2)?);
+            let v = msg.get(at + 4..(at + 4 + olen).min(end))?;
+            options.push((code, v.to_vec()));
+            at += 4 + olen;
+        }
+        m.edns = Some(Edns {
+            udp_size: class,
+            ext_rcode: (ttl >> 24) as u8,
+            version: (ttl >> 16) as u8,
+            dnssec_ok: ttl & 0x8000 != 0,
+            options,
+        });
+        return Some(end);
+    }
+    let data = match rdata(msg, rt, start, rdlen, &mut m.anomalies) {
+        Some(d) => d,
+        None => {
+            m.anomalies |= anomaly::BAD_RDATA;
+            RData::Raw(msg.get(start..end)?.to_vec())
+        }
+    };
+    m.records.push(Record {
+        name,
+        rtype: rt,
+        class,
+        ttl,
+        rdata: data,
+        section,
+    });
+    Some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response for www.example.com: CNAME to a.example.com, A 1.2.3.4, HTTPS record.
+    fn sample() -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 1];
+        m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
+        // CNAME -> a.<example.com at offset 16>
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 1, b'a', 0xc0, 16]);
+        // A 1.2.3.4 for a.example.com (the CNAME target at offset 45)
+        m.extend_from_slice(&[0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
+        // HTTPS 1 . alpn=h2
+        m.extend_from_slice(&[0xc0, 12, 0, 65, 0, 1, 0, 0, 0, 60, 0, 10, 0, 1, 0, 0, 1, 0, 3, 2]);
+        m.extend_from_slice(b"h2");
+        // OPT udp 1232, DO
+        m.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+        m
+    }
+
+    #[test]
+    fn parses_answers_https_and_edns() {
+        let msg = parse(&sample()).expect("parses");
+        assert_eq!(msg.header.id, 0x1234);
+        assert!(msg.header.qr() && msg.header.rd() && msg.header.ra());
+        assert_eq!(msg.questions[0].name, "www.example.com");
+        assert_eq!(msg.records[0].rdata, RData::Name("a.example.com".into()));
+        assert_eq!(msg.records[1].name, "a.example.com");
+        assert_eq!(msg.records[1].rdata, RData::A(Ipv4Addr::new(1, 2, 3, 4)));
+        match &msg.records[2].rdata {
+            RData::Svcb { priority, target, params } => {
+                assert_eq!(*priority, 1);
+                assert_eq!(target, "");
+                assert_eq!(params, &vec![(1, vec![2, b'h', b'2'])]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let edns = msg.edns.expect("edns");
+        assert_eq!(edns.udp_size, 1232);
+        assert!(edns.dnssec_ok);
+        assert_eq!(msg.anomalies, 0);
+    }
+
+    #[test]
+    fn pointer_loops_are_refused() {
+        // question name is a pointer to itself
+        let m = [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
+        let msg = parse(&m).expect("header ok");
+        assert!(msg.questions.is_empty());
+        assert_ne!(msg.anomalies & anomaly::NAME_LOOP, 0);
+        // two pointers pointing at each other
+        let m = [0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0xc0, 16, 0, 1, 0xc0, 12, 0, 1];
+        let msg = parse(&m).expect("header ok");
+        assert_ne!(msg.anomalies & anomaly::NAME_LOOP, 0);
+    }
+
+    #[test]
+    fn unknown_types_are_kept_raw() {
+        let mut m = vec![0, 1, 0x80, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(&[0, 0xff, 0x01, 0, 1, 0, 0, 0, 1, 0, 3, 7, 8, 9]);
+        let msg = parse(&m).expect("parses");
+        assert_eq!(msg.records[0].rtype, 0xff01);
+        assert_eq!(msg.records[0].rdata, RData::Raw(vec![7, 8, 9]));
+    }
+
+    #[test]
+    fn truncation_keeps_what_was_read() {
+        let full = sample();
+        for n in 12..full.len() {
+            let msg = parse(&full[..n]).expect("header ok");
+            assert!(msg.records.len() <= 3);
+        }
+        assert!(parse(&full[..11]).is_err());
+    }
+
+    #[test]
+    fn non_printable_labels_are_escaped() {
+        let mut out = String::new();
+        push_label(&mut out, b"a\x00b");
+        assert_eq!(out, "a\\x00b");
+    }
+}
