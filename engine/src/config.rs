@@ -42,6 +42,10 @@ pub struct StreamConfig {
     pub limits: StreamLimits,
     /// Out-of-order bytes buffered across all streams at most.
     pub memcap: usize,
+    /// Analyse the application layer of TCP connections picked up without their SYN or
+    /// SYN-ACK (Suricata's `stream.midstream`; Zeek does not either by default). Their
+    /// connection records are kept in any case.
+    pub midstream: bool,
 }
 
 impl Default for StreamConfig {
@@ -52,6 +56,7 @@ impl Default for StreamConfig {
                 max_buffered: 1 << 20,
             },
             memcap: 256 << 20,
+            midstream: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use crate::flow::key::Endpoint;
 pub use crate::proto::dns::{DnsMessageRecord, DnsRecord};
+pub use crate::proto::http::HttpRecord;
 use crate::time::Timestamp;
 
 /// The identity of a flow, as logs print it.
@@ -159,6 +160,8 @@ pub enum EventKind {
     Dns(Box<DnsRecord>),
     /// A DNS message (Suricata's view: each request and response).
     DnsMessage(Box<DnsMessageRecord>),
+    /// An HTTP request and its response.
+    Http(Box<HttpRecord>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
 }

@@ -36,6 +36,7 @@ pub(crate) mod packet;
 pub(crate) mod proto;
 pub mod source;
 pub mod summary;
+pub mod text;
 pub mod tcp;
 pub mod time;
 

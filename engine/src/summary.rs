@@ -99,6 +99,16 @@ impl EventSink for Summary {
                     }
                 }
             }
+            EventKind::Http(h) => {
+                if let Some(host) = &h.host {
+                    // Without a port: `example.com:8080` is the name `example.com`.
+                    let name = match host.rsplit_once(':') {
+                        Some((n, p)) if p.parse::<u16>().is_ok() && !n.contains(':') => n,
+                        _ => host.as_str(),
+                    };
+                    self.name(name);
+                }
+            }
             EventKind::Dns(_) => {}
             EventKind::Anomaly(a) => {
                 *self

@@ -73,12 +73,14 @@ fn dir(orig: bool) -> usize {
 
 impl Flow {
     /// A flow started by `pkt`, with Zeek's role assignment.
-    pub fn new(pkt: &PacketRecord, id: u64) -> Self {
+    pub fn new(pkt: &PacketRecord, id: u64, config: &Config) -> Self {
         let (src, dst) = pkt.endpoints();
         let mut flip = false;
+        let mut analyze = true;
         match pkt.l4 {
             L4Meta::Tcp { flags, .. } => {
                 let syn = flags & tcp_flags::SYN != 0;
+                analyze = syn || config.stream.midstream;
                 let ack = flags & tcp_flags::ACK != 0;
                 if syn && ack {
                     flip = true;
@@ -117,7 +119,11 @@ impl Flow {
             history,
             macs: [None, None],
             tcp,
-            app: AppLayer::new(pkt.proto, orig.port, resp.port),
+            app: if analyze {
+                AppLayer::new(pkt.proto, orig.port, resp.port)
+            } else {
+                AppLayer::disabled()
+            },
             seq: 0,
         }
     }

@@ -105,7 +105,7 @@ impl Shard {
                 self.evict(pkt.index, config);
             }
             self.stats.created += 1;
-            let flow = Flow::new(pkt, flow_id(&pkt.key, pkt.index));
+            let flow = Flow::new(pkt, flow_id(&pkt.key, pkt.index), config);
             self.flows.insert(pkt.key, flow);
             self.stats.peak_live = self.stats.peak_live.max(self.flows.len() as u64);
         }

@@ -178,6 +178,18 @@ impl EventSink for EveWriter {
                 };
                 self.emit(&header, &[("dns", &crate::proto::dns::log::EveDns::new(m))])
             }
+            EventKind::Http(h) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &h.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "http",
+                    reverse: false,
+                    app_proto: None,
+                };
+                let tx = u64::from(h.trans_depth.saturating_sub(1));
+                self.emit(&header, &[("tx_id", &tx), ("http", &crate::proto::http::log::EveHttp::new(h))])
+            }
             EventKind::Dns(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

@@ -61,6 +61,7 @@ impl EventSink for ZeekLogs {
         match &event.kind {
             EventKind::Conn(c) => self.write("conn", &ZeekConn::new(c)),
             EventKind::Dns(d) => self.write("dns", &crate::proto::dns::log::ZeekDns::new(d)),
+            EventKind::Http(h) => self.write("http", &crate::proto::http::log::ZeekHttp::new(h)),
             EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

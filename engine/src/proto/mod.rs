@@ -1,21 +1,22 @@
 //! Application-layer dissectors and the dispatcher that picks one per flow.
 //!
-//! Each protocol has its own folder with the same four files: `parser.rs` (the stateless,
-//! bounded parser over byte slices), `state.rs` (per-flow state: transactions, buffers),
-//! `detect.rs` (the buffers rules inspect) and `log.rs` (Zeek-log and EVE renderings).
+//! Each protocol has its own folder: `parser.rs` (the stateless, bounded parser over byte
+//! slices), `state.rs` (per-flow state: transactions, buffers) and `log.rs` (Zeek-log and EVE
+//! renderings).
 //!
 //! Protocols are recognised by content first (an HTTP request line, a TLS record, a QUIC
 //! long header) and by port where content cannot tell (DNS, DHCP), so that HTTP on port 22
-//! or TLS on 8443 are still seen for what they are.
+//! or TLS on 8443 are still seen for what they are. After `CONNECT` or an upgrade, the
+//! tunnel's content is recognised afresh (HTTP then TLS: service `http,ssl`).
 
 pub mod dns;
+pub mod http;
 
 use crate::event::{Event, EventKind, EventOrder, FlowId};
 use crate::tcp::Chunk;
 use crate::time::Timestamp;
 
-/// What a parser may do while handling a packet or a piece of stream: emit events and name
-/// the service it recognised.
+/// What a parser may do while handling a packet or a piece of stream: emit events.
 pub(crate) struct Ctx<'a> {
     pub flow: &'a FlowId,
     /// Time of the packet being processed.
@@ -44,47 +45,87 @@ impl Ctx<'_> {
 }
 
 /// Bytes of each direction kept to recognise a TCP protocol.
-const PROBE_BYTES: usize = 16;
-/// Bytes of each direction after which an unrecognised stream is given up on.
-const PROBE_GIVE_UP: usize = 4096;
+const PROBE_BYTES: usize = 512;
+
+/// HTTP methods recognised at the start of a stream.
+const METHODS: [&[u8]; 16] = [
+    b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ",
+    b"PATCH ", b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ", b"MOVE ", b"LOCK ", b"UNLOCK ",
+];
+
+/// What a stream's first bytes reveal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Guess {
+    Http,
+    Ssh,
+    NeedMore,
+    Unknown,
+}
+
+fn guess_side(orig: bool, h: &[u8]) -> Guess {
+    if h.is_empty() {
+        return Guess::NeedMore;
+    }
+    if h.starts_with(b"SSH-") {
+        return Guess::Ssh;
+    }
+    if orig {
+        if METHODS.iter().any(|m| h.starts_with(m)) {
+            return Guess::Http;
+        }
+        // Any other method: TOKEN SP target SP HTTP/1.x
+        let line_end = h.iter().position(|b| *b == b'\n');
+        let line = &h[..line_end.unwrap_or(h.len())];
+        let token = line.iter().take_while(|b| b.is_ascii_uppercase()).count();
+        if token >= 3 && line.get(token) == Some(&b' ') {
+            if line_end.is_some() {
+                let l = line.strip_suffix(b"\r").unwrap_or(line);
+                if l.len() > 9 && l[l.len() - 9..].starts_with(b" HTTP/1.") {
+                    return Guess::Http;
+                }
+                return Guess::Unknown;
+            }
+            return if h.len() < PROBE_BYTES { Guess::NeedMore } else { Guess::Unknown };
+        }
+        if h.len() < 4 && h.iter().all(u8::is_ascii_uppercase) {
+            return Guess::NeedMore;
+        }
+    } else {
+        if h.starts_with(b"HTTP/") {
+            return Guess::Http;
+        }
+        if h.len() < 5 && b"HTTP/".starts_with(h) {
+            return Guess::NeedMore;
+        }
+    }
+    if h.len() < 4 && b"SSH-".starts_with(h) {
+        return Guess::NeedMore;
+    }
+    Guess::Unknown
+}
 
 /// Recognition of a TCP stream's protocol from its first bytes.
 #[derive(Debug, Default)]
 struct Probe {
+    /// First bytes of each direction.
     head: [Vec<u8>; 2],
-    seen: [usize; 2],
-}
-
-/// The protocol a stream's first bytes reveal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Guess {
-    Ssh,
-    Unknown,
-    NeedMore,
-}
-
-fn guess(orig_port: u16, resp_port: u16, head_orig: &[u8], head_resp: &[u8]) -> Guess {
-    let _ = (orig_port, resp_port);
-    for h in [head_orig, head_resp] {
-        if h.starts_with(b"SSH-") {
-            return Guess::Ssh;
-        }
-    }
-    if head_orig.len() < 4 && head_resp.len() < 4 {
-        return Guess::NeedMore;
-    }
-    Guess::Unknown
+    /// Pieces seen, in order, kept until a parser takes them.
+    replay: Vec<(bool, Vec<u8>)>,
+    /// A direction was given up on.
+    done: [bool; 2],
 }
 
 /// The parser a flow settled on.
 #[derive(Debug)]
 enum Parser {
     /// Not yet decided (TCP).
-    Probing(Probe),
+    Probing(Box<Probe>),
     /// SSH: recognised, not parsed (the service name is what matters).
     Ssh,
     /// DNS (UDP or TCP).
     Dns(Box<dns::DnsState>),
+    /// HTTP/1.x.
+    Http(Box<http::HttpState>),
     /// Nothing this engine parses.
     Nothing,
 }
@@ -106,7 +147,7 @@ impl AppLayer {
             6 if resp_port == 53 || orig_port == 53 => {
                 Parser::Dns(Box::new(dns::DnsState::new()))
             }
-            6 => Parser::Probing(Probe::default()),
+            6 => Parser::Probing(Box::default()),
             17 if dns_port(resp_port) || dns_port(orig_port) => {
                 Parser::Dns(Box::new(dns::DnsState::new()))
             }
@@ -120,14 +161,24 @@ impl AppLayer {
         }
     }
 
+    /// An application layer that analyses nothing (midstream TCP pick-ups).
+    pub fn disabled() -> Self {
+        AppLayer {
+            services: Vec::new(),
+            parser: Parser::Nothing,
+            orig_port: 0,
+            resp_port: 0,
+        }
+    }
+
     /// Services recognised so far, in order.
     pub fn services(&self) -> &[&'static str] {
         &self.services
     }
 
-    fn confirm(services: &mut Vec<&'static str>, name: &'static str) {
-        if !services.contains(&name) {
-            services.push(name);
+    fn confirm(&mut self, name: &'static str) {
+        if !self.services.contains(&name) {
+            self.services.push(name);
         }
     }
 
@@ -151,52 +202,98 @@ impl AppLayer {
     pub fn datagram(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, payload: &[u8]) {
         if let Parser::Dns(d) = &mut self.parser {
             if d.datagram(ctx, from_orig, payload) {
-                Self::confirm(&mut self.services, "dns");
+                self.confirm("dns");
             }
         }
     }
 
     /// A piece of a TCP stream.
     pub fn stream(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, chunk: Chunk<'_>) {
-        if let Parser::Dns(d) = &mut self.parser {
-            d.stream(ctx, from_orig, chunk);
-            if d.parsed > 0 {
-                Self::confirm(&mut self.services, "dns");
-            }
-            return;
-        }
-        if let Parser::Probing(p) = &mut self.parser {
-            let d = usize::from(!from_orig);
-            match chunk {
-                Chunk::Data(data) => {
-                    p.seen[d] += data.len();
-                    let room = PROBE_BYTES.saturating_sub(p.head[d].len());
-                    p.head[d].extend_from_slice(data.get(..room.min(data.len())).unwrap_or(&[]));
-                }
-                Chunk::Gap(_) => {
-                    self.parser = Parser::Nothing;
-                    return;
+        match &mut self.parser {
+            Parser::Dns(d) => {
+                d.stream(ctx, from_orig, chunk);
+                if d.parsed > 0 {
+                    self.confirm("dns");
                 }
             }
-            match guess(self.orig_port, self.resp_port, &p.head[0], &p.head[1]) {
-                Guess::Ssh => {
-                    Self::confirm(&mut self.services, "ssh");
-                    self.parser = Parser::Ssh;
+            Parser::Http(h) => {
+                let next = h.stream(ctx, from_orig, chunk);
+                if h.confirmed {
+                    self.confirm("http");
                 }
-                Guess::Unknown => {
-                    if p.seen[0] > PROBE_GIVE_UP || p.seen[1] > PROBE_GIVE_UP {
-                        self.parser = Parser::Nothing;
+                if let http::Next::Tunnel(rest) = next {
+                    // The tunnel's content is recognised afresh.
+                    self.parser = Parser::Probing(Box::default());
+                    if !rest.is_empty() {
+                        self.stream(ctx, from_orig, Chunk::Data(&rest));
                     }
                 }
-                Guess::NeedMore => {}
             }
+            Parser::Probing(p) => {
+                let d = usize::from(!from_orig);
+                match chunk {
+                    Chunk::Data(data) => {
+                        let room = PROBE_BYTES.saturating_sub(p.head[d].len());
+                        p.head[d].extend_from_slice(&data[..room.min(data.len())]);
+                        if p.replay.len() < 64 {
+                            p.replay.push((from_orig, data.to_vec()));
+                        }
+                    }
+                    Chunk::Gap(_) => p.done[d] = true,
+                }
+                let g = if p.done[d] {
+                    Guess::Unknown
+                } else {
+                    guess_side(from_orig, &p.head[d])
+                };
+                match g {
+                    Guess::NeedMore => {}
+                    Guess::Unknown => {
+                        p.done[d] = true;
+                        if p.done[0] && p.done[1] {
+                            self.parser = Parser::Nothing;
+                        }
+                    }
+                    Guess::Ssh => {
+                        self.confirm("ssh");
+                        self.parser = Parser::Ssh;
+                    }
+                    Guess::Http => {
+                        let replay = std::mem::take(&mut p.replay);
+                        self.parser = Parser::Http(Box::default());
+                        for (o, bytes) in replay {
+                            self.stream(ctx, o, Chunk::Data(&bytes));
+                        }
+                    }
+                }
+            }
+            Parser::Ssh | Parser::Nothing => {}
         }
     }
 
     /// The flow ends: parsers log what they still hold.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
-        if let Parser::Dns(d) = &mut self.parser {
-            d.finish(ctx);
+        match &mut self.parser {
+            Parser::Dns(d) => d.finish(ctx),
+            Parser::Http(h) => h.finish(ctx),
+            _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_http_from_either_side() {
+        assert_eq!(guess_side(true, b"GET / HTTP/1.1\r\n"), Guess::Http);
+        assert_eq!(guess_side(true, b"GE"), Guess::NeedMore);
+        assert_eq!(guess_side(true, b"FOOBAR /x HTTP/1.1\r\n"), Guess::Http);
+        assert_eq!(guess_side(true, b"FOOBAR /x\r\n"), Guess::Unknown);
+        assert_eq!(guess_side(false, b"HTTP/1.1 200 OK"), Guess::Http);
+        assert_eq!(guess_side(false, b"HTT"), Guess::NeedMore);
+        assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::Unknown);
+        assert_eq!(guess_side(false, b"SSH-2.0-x"), Guess::Ssh);
     }
 }

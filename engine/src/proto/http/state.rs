@@ -1,0 +1,525 @@
+//! Per-flow HTTP/1.x state: requests and responses in both directions, pipelining (responses
+//! answer requests in order), bodies by Content-Length, chunked encoding or connection
+//! close, `100 Continue`, and the switch to a tunnel after `CONNECT` (2xx) or
+//! `101 Switching Protocols`.
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+
+use super::parser::{self, Chunked, Head};
+use super::HttpRecord;
+use crate::event::EventKind;
+use crate::proto::Ctx;
+use crate::tcp::Chunk;
+use crate::text::escape_bytes;
+
+/// Largest message head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Transactions waiting for their response, at most.
+const MAX_PENDING: usize = 64;
+/// Bytes of each body kept for inspection.
+pub const BODY_KEEP: usize = 16 * 1024;
+
+/// Headers Zeek reports in `proxied`.
+const PROXY_HEADERS: [&str; 7] = [
+    "FORWARDED",
+    "X-FORWARDED-FOR",
+    "X-FORWARDED-FROM",
+    "CLIENT-IP",
+    "VIA",
+    "XROXY-CONNECTION",
+    "PROXY-CONNECTION",
+];
+
+#[derive(Debug, Default)]
+enum Body {
+    /// No body in progress.
+    #[default]
+    None,
+    /// This many bytes left.
+    Length(u64),
+    /// Chunked, with the unconsumed tail of a line.
+    Chunked(Chunked, Vec<u8>),
+    /// Until the connection closes.
+    UntilClose,
+}
+
+/// Decompressed bytes counted per body at most (a bound on decompression bombs).
+const MAX_INFLATED: u64 = 64 << 20;
+
+/// A body's content decoding (`Content-Encoding: gzip` or `deflate`).
+enum Inflate {
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
+}
+
+impl std::fmt::Debug for Inflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Inflate::Gzip(_) => "Gzip",
+            Inflate::Zlib(_) => "Zlib",
+        })
+    }
+}
+
+impl Inflate {
+    fn for_head(head: &Head) -> Option<Box<Self>> {
+        if head.has_token("content-encoding", "gzip") || head.has_token("content-encoding", "x-gzip") {
+            Some(Box::new(Inflate::Gzip(flate2::write::GzDecoder::new(Vec::new()))))
+        } else if head.has_token("content-encoding", "deflate") {
+            Some(Box::new(Inflate::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))))
+        } else {
+            None
+        }
+    }
+
+    /// Feeds compressed bytes; returns the decompressed ones, or `None` if the data is not
+    /// what the header said.
+    fn feed(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        use std::io::Write;
+        let out = match self {
+            Inflate::Gzip(d) => {
+                d.write_all(data).ok()?;
+                std::mem::take(d.get_mut())
+            }
+            Inflate::Zlib(d) => {
+                d.write_all(data).ok()?;
+                std::mem::take(d.get_mut())
+            }
+        };
+        Some(out)
+    }
+
+    /// Ends the stream: what the decoder still holds.
+    fn finish(&mut self) -> Vec<u8> {
+        match self {
+            Inflate::Gzip(d) => {
+                let _ = d.try_finish();
+                std::mem::take(d.get_mut())
+            }
+            Inflate::Zlib(d) => {
+                let _ = d.try_finish();
+                std::mem::take(d.get_mut())
+            }
+        }
+    }
+}
+
+/// One direction of the conversation.
+#[derive(Debug, Default)]
+struct Side {
+    /// Head bytes gathered so far.
+    head: Vec<u8>,
+    body: Body,
+    /// Content decoding of the body in progress.
+    inflate: Option<Box<Inflate>>,
+    /// Decompressed bytes of the body in progress.
+    inflated: u64,
+    /// The stream is unusable (gap in a head, oversized head, not HTTP).
+    failed: bool,
+}
+
+/// A transaction in progress.
+#[derive(Debug)]
+struct Tx {
+    rec: HttpRecord,
+    request_done: bool,
+    response_done: bool,
+}
+
+/// What the HTTP state asks of the dispatcher.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep feeding HTTP.
+    Continue,
+    /// The connection became a tunnel (CONNECT or Upgrade); these bytes of the current piece
+    /// already belong to it.
+    Tunnel(Vec<u8>),
+}
+
+/// HTTP state of one flow.
+#[derive(Debug, Default)]
+pub(crate) struct HttpState {
+    sides: [Side; 2],
+    txs: VecDeque<Tx>,
+    depth: u32,
+    /// A request or response head parsed (confirms the protocol).
+    pub confirmed: bool,
+    tunnel: bool,
+}
+
+fn lossy_opt(v: Option<&[u8]>) -> Option<String> {
+    v.map(escape_bytes)
+}
+
+fn basic_user(auth: &[u8]) -> Option<String> {
+    let rest = auth.strip_prefix(b"Basic ").or_else(|| auth.strip_prefix(b"basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim_ascii()).ok()?;
+    let user = decoded.split(|b| *b == b':').next()?;
+    Some(escape_bytes(user))
+}
+
+impl HttpState {
+    /// A piece of the stream in one direction.
+    pub fn stream(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, chunk: Chunk<'_>) -> Next {
+        let d = usize::from(!from_orig);
+        match chunk {
+            Chunk::Gap(n) => {
+                self.gap(d, n);
+                Next::Continue
+            }
+            Chunk::Data(mut data) => {
+                while !data.is_empty() && !self.sides[d].failed {
+                    if self.tunnel {
+                        return Next::Tunnel(data.to_vec());
+                    }
+                    let used = if matches!(self.sides[d].body, Body::None) {
+                        self.head_bytes(ctx, d, data)
+                    } else {
+                        self.body_bytes(ctx, d, data)
+                    };
+                    data = data.get(used..).unwrap_or(&[]);
+                    if used == 0 {
+                        break;
+                    }
+                }
+                if self.tunnel && !data.is_empty() {
+                    return Next::Tunnel(data.to_vec());
+                }
+                Next::Continue
+            }
+        }
+    }
+
+    /// Whether the conversation turned into a tunnel.
+    pub fn is_tunnel(&self) -> bool {
+        self.tunnel
+    }
+
+    fn gap(&mut self, d: usize, n: u64) {
+        let side = &mut self.sides[d];
+        match &mut side.body {
+            Body::Length(left) => {
+                let skip = n.min(*left);
+                *left -= skip;
+                self.count_body(d, skip, &[]);
+                if self.sides[d].body_is_done() {
+                    self.body_finished(d);
+                }
+            }
+            Body::UntilClose => self.count_body(d, n, &[]),
+            _ => side.failed = true,
+        }
+    }
+
+    /// Consumes head bytes; returns how many of `data` were used.
+    fn head_bytes(&mut self, ctx: &mut Ctx<'_>, d: usize, data: &[u8]) -> usize {
+        let side = &mut self.sides[d];
+        let before = side.head.len();
+        side.head.extend_from_slice(data);
+        // Blank lines between messages (some clients send a CRLF after a body) are skipped.
+        let lead = side
+            .head
+            .iter()
+            .position(|b| *b != b'\r' && *b != b'\n')
+            .unwrap_or(side.head.len());
+        let Some(end) = side.head.get(lead..).and_then(parser::head_end) else {
+            if side.head.len() > MAX_HEAD {
+                side.failed = true;
+            }
+            return data.len();
+        };
+        let head_bytes = side.head.get(lead..lead + end).unwrap_or(&[]).to_vec();
+        side.head.clear();
+        let used = (lead + end).saturating_sub(before).min(data.len());
+        let head = if d == 0 {
+            parser::parse_request(&head_bytes)
+        } else {
+            parser::parse_response(&head_bytes)
+        };
+        let Some(head) = head else {
+            self.sides[d].failed = true;
+            return data.len();
+        };
+        self.confirmed = true;
+        if d == 0 {
+            self.request(ctx, head);
+        } else {
+            self.response(ctx, head);
+        }
+        used.max(1)
+    }
+
+    fn request(&mut self, ctx: &mut Ctx<'_>, head: Head) {
+        let head_for_inflate = Head {
+            headers: head
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"content-encoding"))
+                .cloned()
+                .collect(),
+            ..Head::default()
+        };
+        self.depth += 1;
+        if self.txs.len() >= MAX_PENDING {
+            if let Some(old) = self.txs.pop_front() {
+                ctx.emit(old.rec.ts, EventKind::Http(Box::new(old.rec)));
+            }
+        }
+        let proxied: Vec<String> = head
+            .headers
+            .iter()
+            .filter_map(|(n, v)| {
+                let upper = escape_bytes(n).to_ascii_uppercase();
+                PROXY_HEADERS
+                    .contains(&upper.as_str())
+                    .then(|| format!("{upper} -> {}", escape_bytes(v)))
+            })
+            .collect();
+        let body = if head.has_token("transfer-encoding", "chunked") {
+            Body::Chunked(Chunked::default(), Vec::new())
+        } else {
+            match head.content_length() {
+                Some(n) if n > 0 => Body::Length(n),
+                _ => Body::None,
+            }
+        };
+        let rec = HttpRecord {
+            flow: ctx.flow.clone(),
+            ts: ctx.ts,
+            trans_depth: self.depth,
+            method: Some(escape_bytes(&head.method)),
+            host: lossy_opt(head.header("host")),
+            uri: Some(escape_bytes(&head.uri)),
+            referrer: lossy_opt(head.header("referer")),
+            version: Some(head.version.clone()),
+            request_version: Some(head.version.clone()),
+            user_agent: lossy_opt(head.header("user-agent")),
+            origin: lossy_opt(head.header("origin")),
+            username: head.header("authorization").and_then(basic_user),
+            proxied,
+            request_headers: head.headers,
+            ..HttpRecord::empty(ctx.flow.clone(), ctx.ts)
+        };
+        let no_body = matches!(body, Body::None);
+        self.sides[0].inflate = Inflate::for_head(&head_for_inflate);
+        self.sides[0].inflated = 0;
+        self.txs.push_back(Tx {
+            rec,
+            request_done: no_body,
+            response_done: false,
+        });
+        self.sides[0].body = body;
+    }
+
+    /// The transaction a response belongs to: the oldest without a final response.
+    fn answering(&mut self) -> Option<&mut Tx> {
+        self.txs.iter_mut().find(|t| !t.response_done)
+    }
+
+    fn response(&mut self, ctx: &mut Ctx<'_>, head: Head) {
+        if self.answering().is_none() {
+            // A response without a request (mid-stream pick-up, or a missed request).
+            self.depth += 1;
+            let mut rec = HttpRecord::empty(ctx.flow.clone(), ctx.ts);
+            rec.trans_depth = self.depth;
+            self.txs.push_back(Tx {
+                rec,
+                request_done: true,
+                response_done: false,
+            });
+        }
+        let Some(tx) = self.answering() else {
+            return;
+        };
+        let code = head.status;
+        let reason = escape_bytes(&head.reason);
+        tx.rec.status_code = Some(code);
+        tx.rec.status_msg = Some(reason.clone());
+        tx.rec.version = Some(head.version.clone());
+        tx.rec.response_version = Some(head.version.clone());
+        if (100..200).contains(&code) {
+            tx.rec.info_code = Some(code);
+            tx.rec.info_msg = Some(reason);
+        }
+        let method = tx.rec.method.clone().unwrap_or_default();
+        let upgrade = code == 101;
+        let connect_ok = method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(&code);
+        if (100..200).contains(&code) && !upgrade {
+            // Interim response: the final one follows.
+            return;
+        }
+        tx.rec.response_headers = head.headers.clone();
+        tx.rec.location = head.header("location").map(escape_bytes);
+        let no_body = method.eq_ignore_ascii_case("HEAD")
+            || upgrade
+            || connect_ok
+            || code == 204
+            || code == 304
+            || (100..200).contains(&code);
+        let body = if no_body {
+            Body::None
+        } else if head.has_token("transfer-encoding", "chunked") {
+            Body::Chunked(Chunked::default(), Vec::new())
+        } else {
+            match head.content_length() {
+                Some(0) => Body::None,
+                Some(n) => Body::Length(n),
+                None => Body::UntilClose,
+            }
+        };
+        if matches!(body, Body::None) {
+            tx.response_done = true;
+        }
+        self.sides[1].inflate = Inflate::for_head(&head);
+        self.sides[1].inflated = 0;
+        self.sides[1].body = body;
+        if upgrade || connect_ok {
+            self.tunnel = true;
+        }
+        self.emit_done(ctx);
+    }
+
+    /// Consumes body bytes of direction `d`; returns how many were used.
+    fn body_bytes(&mut self, ctx: &mut Ctx<'_>, d: usize, data: &[u8]) -> usize {
+        let used = match &mut self.sides[d].body {
+            Body::None => 0,
+            Body::Length(left) => {
+                let n = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
+                *left -= n as u64;
+                let piece = &data[..n];
+                self.count_body(d, n as u64, piece);
+                n
+            }
+            Body::UntilClose => {
+                self.count_body(d, data.len() as u64, data);
+                data.len()
+            }
+            Body::Chunked(state, tail) => {
+                let mut buf = std::mem::take(tail);
+                let had = buf.len();
+                buf.extend_from_slice(data);
+                let step = state.feed(&buf);
+                let broken = *state == Chunked::Broken;
+                let mut pieces = Vec::new();
+                for (a, b) in &step.body {
+                    if let Some(p) = buf.get(*a..*b) {
+                        pieces.push(p.to_vec());
+                    }
+                }
+                let rest = buf.get(step.consumed..).unwrap_or(&[]).to_vec();
+                let done = *state == Chunked::Done;
+                if rest.len() <= 4096 && !done && !broken {
+                    *tail = rest;
+                }
+                for p in pieces {
+                    self.count_body(d, p.len() as u64, &p);
+                }
+                if broken {
+                    self.sides[d].failed = true;
+                }
+                if done {
+                    // Bytes after the end belong to the next message.
+                    (step.consumed.saturating_sub(had)).min(data.len())
+                } else {
+                    data.len()
+                }
+            }
+        };
+        if self.sides[d].body_is_done() {
+            self.body_finished(d);
+            self.emit_done(ctx);
+        }
+        used
+    }
+
+    fn count_body(&mut self, d: usize, n: u64, bytes: &[u8]) {
+        // Content decoding: lengths and kept bytes are those of the decoded body (as Zeek).
+        let mut decoded = None;
+        let side = &mut self.sides[d];
+        if let Some(inflate) = side.inflate.as_deref_mut() {
+            if bytes.len() as u64 != n {
+                side.inflate = None; // a gap: the compressed stream cannot go on
+            } else if side.inflated < MAX_INFLATED {
+                match inflate.feed(bytes) {
+                    Some(out) => {
+                        side.inflated += out.len() as u64;
+                        decoded = Some(out);
+                    }
+                    None => side.inflate = None,
+                }
+            } else {
+                decoded = Some(Vec::new());
+            }
+        }
+        let (n, bytes) = match &decoded {
+            Some(out) => (out.len() as u64, out.as_slice()),
+            None => (n, bytes),
+        };
+        let tx = if d == 0 {
+            self.txs.iter_mut().rev().find(|t| !t.request_done)
+        } else {
+            self.txs.iter_mut().find(|t| !t.response_done)
+        };
+        let Some(tx) = tx else {
+            return;
+        };
+        let (len, keep) = if d == 0 {
+            (&mut tx.rec.request_body_len, &mut tx.rec.request_body)
+        } else {
+            (&mut tx.rec.response_body_len, &mut tx.rec.response_body)
+        };
+        *len += n;
+        let room = BODY_KEEP.saturating_sub(keep.len());
+        keep.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+
+    fn body_finished(&mut self, d: usize) {
+        self.sides[d].body = Body::None;
+        if let Some(mut inflate) = self.sides[d].inflate.take() {
+            let rest = inflate.finish();
+            if !rest.is_empty() {
+                self.count_body(d, rest.len() as u64, &rest);
+            }
+        }
+        let tx = if d == 0 {
+            self.txs.iter_mut().rev().find(|t| !t.request_done)
+        } else {
+            self.txs.iter_mut().find(|t| !t.response_done)
+        };
+        if let Some(tx) = tx {
+            if d == 0 {
+                tx.request_done = true;
+            } else {
+                tx.response_done = true;
+            }
+        }
+    }
+
+    /// Emits finished transactions, in order.
+    fn emit_done(&mut self, ctx: &mut Ctx<'_>) {
+        while self.txs.front().is_some_and(|t| t.request_done && t.response_done) {
+            if let Some(tx) = self.txs.pop_front() {
+                ctx.emit(tx.rec.ts, EventKind::Http(Box::new(tx.rec.finish())));
+            }
+        }
+    }
+
+    /// The connection ends: a body read until close is complete; everything pending is logged.
+    pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        for tx in self.txs.drain(..) {
+            ctx.emit(tx.rec.ts, EventKind::Http(Box::new(tx.rec.finish())));
+        }
+    }
+}
+
+impl Side {
+    fn body_is_done(&self) -> bool {
+        match &self.body {
+            Body::Length(0) => true,
+            Body::Chunked(c, _) => *c == Chunked::Done,
+            _ => false,
+        }
+    }
+}
