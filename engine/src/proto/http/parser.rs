@@ -123,10 +123,17 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         ..Head::default()
     };
     if request {
+        // METHOD SP target SP version, where the target may itself hold spaces.
         h.method = parts.next()?.to_vec();
-        h.uri = parts.next()?.to_vec();
-        let v = parts.next().unwrap_or(b"HTTP/0.9");
-        h.version = String::from_utf8_lossy(v.strip_prefix(b"HTTP/")?).into_owned();
+        let after_method = first.get(h.method.len() + 1..)?.trim_ascii();
+        let (target, version) = match after_method.iter().rposition(|b| *b == b' ') {
+            Some(i) if after_method[i + 1..].starts_with(b"HTTP/") => {
+                (after_method[..i].trim_ascii(), &after_method[i + 1..])
+            }
+            _ => (after_method, &b"HTTP/0.9"[..]),
+        };
+        h.uri = target.to_vec();
+        h.version = String::from_utf8_lossy(version.strip_prefix(b"HTTP/")?).into_owned();
         if !h.method.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-' || *b == b'_') {
             return None;
         }
@@ -319,6 +326,8 @@ mod tests {
         let r = parse_request(b"GET /a b\x01c HTTP/1.1\r\nHost: x\r\n\r\n").expect("lenient");
         assert!(r.lenient);
         assert_eq!(r.method, b"GET");
+        assert_eq!(r.uri, b"/a b\x01c");
+        assert_eq!(r.version, "1.1");
         assert!(parse_request(b"\x16\x03\x01 garbage\r\n\r\n").is_none());
     }
 
