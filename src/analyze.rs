@@ -38,7 +38,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         ..Config::default()
     };
     let mut logs = match &args.logs {
-        Some(dir) => Some(ZeekLogs::create(dir)?),
+        Some(dir) => Some(ZeekLogs::create(dir, &config.local_nets)?),
         None => None,
     };
     let mut eve = match &args.eve {

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::flow::key::Endpoint;
 pub use crate::proto::dns::{DnsMessageRecord, DnsRecord};
 pub use crate::proto::http::HttpRecord;
+pub use crate::proto::tls::{CertInfo, TlsRecord, X509Record};
 use crate::time::Timestamp;
 
 /// The identity of a flow, as logs print it.
@@ -162,6 +163,10 @@ pub enum EventKind {
     DnsMessage(Box<DnsMessageRecord>),
     /// An HTTP request and its response.
     Http(Box<HttpRecord>),
+    /// A TLS session's handshake.
+    Tls(Box<TlsRecord>),
+    /// A certificate seen in a TLS session.
+    X509(Box<X509Record>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
 }

@@ -109,7 +109,12 @@ impl EventSink for Summary {
                     self.name(name);
                 }
             }
-            EventKind::Dns(_) => {}
+            EventKind::Tls(t) => {
+                if let Some(sni) = &t.server_name {
+                    self.name(sni);
+                }
+            }
+            EventKind::Dns(_) | EventKind::X509(_) => {}
             EventKind::Anomaly(a) => {
                 *self
                     .anomalies

@@ -190,7 +190,18 @@ impl EventSink for EveWriter {
                 let tx = u64::from(h.trans_depth.saturating_sub(1));
                 self.emit(&header, &[("tx_id", &tx), ("http", &crate::proto::http::log::EveHttp::new(h))])
             }
-            EventKind::Dns(_) | EventKind::Anomaly(_) => Ok(()),
+            EventKind::Tls(t) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &t.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "tls",
+                    reverse: false,
+                    app_proto: None,
+                };
+                self.emit(&header, &[("tls", &crate::proto::tls::log::EveTls::new(t))])
+            }
+            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }
 

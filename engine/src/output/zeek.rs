@@ -1,7 +1,7 @@
 //! Zeek-style logs: one JSON-lines file per log type in a directory (`conn.log`, `dns.log`,
 //! ...), with Zeek's field names and meanings. A file is created when its first row comes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,11 +18,18 @@ use crate::event::{Event, EventKind};
 pub struct ZeekLogs {
     dir: PathBuf,
     files: BTreeMap<&'static str, BufWriter<File>>,
+    local_nets: Vec<ipnet::IpNet>,
+    /// Certificates already in `x509.log` (Zeek logs each once), bounded.
+    logged_certs: HashSet<(String, bool, bool)>,
 }
 
+/// Certificates remembered for `x509.log` de-duplication at most.
+const MAX_LOGGED_CERTS: usize = 1_000_000;
+
 impl ZeekLogs {
-    /// Logs into `dir`, which is created if missing.
-    pub fn create(dir: &Path) -> Result<Self> {
+    /// Logs into `dir`, which is created if missing; `local_nets` decide `local_orig` where
+    /// a log needs it outside the connection record.
+    pub fn create(dir: &Path, local_nets: &[ipnet::IpNet]) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Output {
             path: dir.to_path_buf(),
             cause: source,
@@ -30,6 +37,8 @@ impl ZeekLogs {
         Ok(ZeekLogs {
             dir: dir.to_path_buf(),
             files: BTreeMap::new(),
+            local_nets: local_nets.to_vec(),
+            logged_certs: HashSet::new(),
         })
     }
 
@@ -62,6 +71,20 @@ impl EventSink for ZeekLogs {
             EventKind::Conn(c) => self.write("conn", &ZeekConn::new(c)),
             EventKind::Dns(d) => self.write("dns", &crate::proto::dns::log::ZeekDns::new(d)),
             EventKind::Http(h) => self.write("http", &crate::proto::http::log::ZeekHttp::new(h)),
+            EventKind::Tls(t) => self.write("ssl", &crate::proto::tls::log::ZeekSsl::new(t)),
+            EventKind::X509(x) => {
+                let sender = if x.client_cert { x.flow.orig.addr } else { x.flow.resp.addr };
+                let local = self.local_nets.iter().any(|n| n.contains(&sender));
+                self.write("files", &crate::proto::tls::log::ZeekCertFile::new(x, local))?;
+                let key = (x.cert.sha256.clone(), x.host_cert, x.client_cert);
+                if self.logged_certs.contains(&key) {
+                    return Ok(());
+                }
+                if self.logged_certs.len() < MAX_LOGGED_CERTS {
+                    self.logged_certs.insert(key);
+                }
+                self.write("x509", &crate::proto::tls::log::ZeekX509::new(x))
+            }
             EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

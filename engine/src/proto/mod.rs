@@ -11,6 +11,8 @@
 
 pub mod dns;
 pub mod http;
+pub mod tls;
+pub mod xmpp;
 
 use crate::event::{Event, EventKind, EventOrder, FlowId};
 use crate::tcp::Chunk;
@@ -57,6 +59,8 @@ const METHODS: [&[u8]; 16] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Guess {
     Http,
+    Tls,
+    Xmpp,
     Ssh,
     NeedMore,
     Unknown,
@@ -68,6 +72,15 @@ fn guess_side(orig: bool, h: &[u8]) -> Guess {
     }
     if h.starts_with(b"SSH-") {
         return Guess::Ssh;
+    }
+    if tls::parser::looks_like_hello(h, if orig { 1 } else { 2 }) {
+        return Guess::Tls;
+    }
+    if h.len() < 6 && h.first() == Some(&22) {
+        return Guess::NeedMore;
+    }
+    if xmpp::looks_like_xmpp(h) {
+        return Guess::Xmpp;
     }
     if orig {
         if METHODS.iter().any(|m| h.starts_with(m)) {
@@ -126,6 +139,10 @@ enum Parser {
     Dns(Box<dns::DnsState>),
     /// HTTP/1.x.
     Http(Box<http::HttpState>),
+    /// TLS.
+    Tls(Box<tls::TlsState>),
+    /// XMPP, until STARTTLS.
+    Xmpp(Box<xmpp::XmppState>),
     /// Nothing this engine parses.
     Nothing,
 }
@@ -229,6 +246,23 @@ impl AppLayer {
                     }
                 }
             }
+            Parser::Tls(t) => {
+                t.stream(ctx, from_orig, chunk);
+                if t.confirmed {
+                    self.confirm("ssl");
+                }
+            }
+            Parser::Xmpp(x) => {
+                if let Some(rest) = x.stream(from_orig, chunk) {
+                    self.confirm("xmpp");
+                    self.parser = Parser::Probing(Box::default());
+                    if !rest.is_empty() {
+                        self.stream(ctx, from_orig, Chunk::Data(&rest));
+                    }
+                } else if x.confirmed {
+                    self.confirm("xmpp");
+                }
+            }
             Parser::Probing(p) => {
                 let d = usize::from(!from_orig);
                 match chunk {
@@ -258,9 +292,13 @@ impl AppLayer {
                         self.confirm("ssh");
                         self.parser = Parser::Ssh;
                     }
-                    Guess::Http => {
+                    Guess::Http | Guess::Tls | Guess::Xmpp => {
                         let replay = std::mem::take(&mut p.replay);
-                        self.parser = Parser::Http(Box::default());
+                        self.parser = match g {
+                            Guess::Http => Parser::Http(Box::default()),
+                            Guess::Tls => Parser::Tls(Box::new(tls::TlsState::new(ctx, false))),
+                            _ => Parser::Xmpp(Box::default()),
+                        };
                         for (o, bytes) in replay {
                             self.stream(ctx, o, Chunk::Data(&bytes));
                         }
@@ -276,6 +314,7 @@ impl AppLayer {
         match &mut self.parser {
             Parser::Dns(d) => d.finish(ctx),
             Parser::Http(h) => h.finish(ctx),
+            Parser::Tls(t) => t.finish(ctx),
             _ => {}
         }
     }

@@ -1,0 +1,524 @@
+//! TLS records and handshake messages, with `tls-parser` for the hellos and certificates.
+//!
+//! Extensions are framed here (type, length, data) so that one malformed extension does not
+//! hide the others, then each is decoded with `tls-parser`. The client's fingerprints (JA3,
+//! JA4) and the server's (JA3S) are computed from the framed values.
+
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
+
+use crate::output::hex;
+
+/// Record content types.
+pub mod content {
+    /// change_cipher_spec
+    pub const CCS: u8 = 20;
+    /// alert
+    pub const ALERT: u8 = 21;
+    /// handshake
+    pub const HANDSHAKE: u8 = 22;
+    /// application_data
+    pub const APPDATA: u8 = 23;
+    /// heartbeat
+    pub const HEARTBEAT: u8 = 24;
+}
+
+/// Handshake message types.
+pub mod hs {
+    /// client_hello
+    pub const CLIENT_HELLO: u8 = 1;
+    /// server_hello
+    pub const SERVER_HELLO: u8 = 2;
+    /// certificate
+    pub const CERTIFICATE: u8 = 11;
+    /// server_key_exchange
+    pub const SERVER_KEY_EXCHANGE: u8 = 12;
+}
+
+/// Largest record payload accepted (2^14 plus the expansion TLS allows).
+pub const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Largest handshake message assembled (certificate chains included).
+pub const MAX_HANDSHAKE: usize = 256 * 1024;
+
+/// A record header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// Content type.
+    pub content_type: u8,
+    /// Record-layer version.
+    pub version: u16,
+    /// Payload length.
+    pub len: usize,
+}
+
+/// Reads a record header: `None` when fewer than 5 bytes, `Some(Err)` when it is not TLS.
+pub fn record_header(b: &[u8]) -> Option<Result<RecordHeader, &'static str>> {
+    let h = b.get(..5)?;
+    let content_type = h[0];
+    let version = u16::from_be_bytes([h[1], h[2]]);
+    let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+    if !(20..=24).contains(&content_type) {
+        return Some(Err("not a TLS record type"));
+    }
+    if h[1] != 3 && version != 0xfeff && version != 0xfefd {
+        return Some(Err("not a TLS record version"));
+    }
+    if len > MAX_RECORD {
+        return Some(Err("TLS record too long"));
+    }
+    Some(Ok(RecordHeader {
+        content_type,
+        version,
+        len,
+    }))
+}
+
+/// Whether `b` starts like a TLS handshake record of the given message type.
+pub fn looks_like_hello(b: &[u8], msg_type: u8) -> bool {
+    matches!(b, [22, 3, 0..=4, _, _, t, ..] if *t == msg_type)
+}
+
+/// GREASE values (RFC 8701): ignored in fingerprints.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+/// Raw extensions: (type, data), in order.
+pub fn extensions(mut b: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    while b.len() >= 4 && out.len() < 256 {
+        let t = u16::from_be_bytes([b[0], b[1]]);
+        let l = usize::from(u16::from_be_bytes([b[2], b[3]]));
+        let Some(data) = b.get(4..4 + l) else {
+            break;
+        };
+        out.push((t, data));
+        b = &b[4 + l..];
+    }
+    out
+}
+
+fn be16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
+}
+
+/// A length-prefixed list inside an extension (1- or 2-byte length).
+fn prefixed(b: &[u8], len_bytes: usize) -> &[u8] {
+    let n = match len_bytes {
+        1 => b.first().map(|x| usize::from(*x)),
+        _ => b.get(..2).map(|x| usize::from(u16::from_be_bytes([x[0], x[1]]))),
+    };
+    n.and_then(|n| b.get(len_bytes..len_bytes + n)).unwrap_or(&[])
+}
+
+fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut list = prefixed(data, 2);
+    let mut out = Vec::new();
+    while let Some((&l, rest)) = list.split_first() {
+        let Some(p) = rest.get(..usize::from(l)) else {
+            break;
+        };
+        out.push(p.to_vec());
+        list = &rest[usize::from(l)..];
+        if out.len() >= 32 {
+            break;
+        }
+    }
+    out
+}
+
+fn sni_name(data: &[u8]) -> Option<Vec<u8>> {
+    let list = prefixed(data, 2);
+    // entries: type(1) len(2) name; the first host_name (type 0) wins
+    let mut at = 0;
+    while at + 3 <= list.len() {
+        let kind = list[at];
+        let l = usize::from(u16::from_be_bytes([list[at + 1], list[at + 2]]));
+        let name = list.get(at + 3..at + 3 + l)?;
+        if kind == 0 {
+            return Some(name.to_vec());
+        }
+        at += 3 + l;
+    }
+    None
+}
+
+/// A ClientHello, with what logs and fingerprints need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    /// Legacy version field.
+    pub version: u16,
+    /// Session id.
+    pub session_id: Vec<u8>,
+    /// Cipher suites offered, in order.
+    pub ciphers: Vec<u16>,
+    /// Compression methods.
+    pub compressions: Vec<u8>,
+    /// Extension types, in order.
+    pub extension_types: Vec<u16>,
+    /// Server name (SNI), raw.
+    pub sni: Option<Vec<u8>>,
+    /// ALPN protocols offered.
+    pub alpn: Vec<Vec<u8>>,
+    /// supported_versions.
+    pub supported_versions: Vec<u16>,
+    /// supported_groups (elliptic curves).
+    pub groups: Vec<u16>,
+    /// ec_point_formats.
+    pub point_formats: Vec<u8>,
+    /// signature_algorithms, in order.
+    pub signature_algorithms: Vec<u16>,
+    /// Groups of the key shares offered.
+    pub key_share_groups: Vec<u16>,
+    /// An encrypted ClientHello (ECH, type 0xfe0d) was offered.
+    pub ech: bool,
+}
+
+/// A ServerHello (or HelloRetryRequest).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    /// Legacy version field.
+    pub version: u16,
+    /// The version chosen through supported_versions, if any.
+    pub selected_version: Option<u16>,
+    /// Session id.
+    pub session_id: Vec<u8>,
+    /// Cipher suite chosen.
+    pub cipher: u16,
+    /// Extension types, in order.
+    pub extension_types: Vec<u16>,
+    /// ALPN protocol chosen.
+    pub alpn: Option<Vec<u8>>,
+    /// Group of the server's key share (TLS 1.3).
+    pub key_share_group: Option<u16>,
+    /// The server accepted a pre-shared key (resumption).
+    pub psk: bool,
+    /// This is a HelloRetryRequest.
+    pub retry: bool,
+}
+
+/// The random value marking a ServerHello as a HelloRetryRequest.
+const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Parses a whole handshake message (4-byte header included) holding a ClientHello.
+pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
+    let (_, parsed) = parse_tls_message_handshake(msg).ok()?;
+    let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = parsed else {
+        return None;
+    };
+    let mut out = ClientHello {
+        version: ch.version.0,
+        session_id: ch.session_id.unwrap_or(&[]).to_vec(),
+        ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+        compressions: ch.comp.iter().map(|c| c.0).collect(),
+        ..ClientHello::default()
+    };
+    for (t, data) in extensions(ch.ext.unwrap_or(&[])) {
+        out.extension_types.push(t);
+        match t {
+            0 => out.sni = sni_name(data),
+            10 => out.groups = be16s(prefixed(data, 2)),
+            11 => out.point_formats = prefixed(data, 1).to_vec(),
+            13 => out.signature_algorithms = be16s(prefixed(data, 2)),
+            16 => out.alpn = alpn_list(data),
+            43 => out.supported_versions = be16s(prefixed(data, 1)),
+            51 => {
+                let mut shares = prefixed(data, 2);
+                while shares.len() >= 4 && out.key_share_groups.len() < 32 {
+                    let g = u16::from_be_bytes([shares[0], shares[1]]);
+                    let l = usize::from(u16::from_be_bytes([shares[2], shares[3]]));
+                    out.key_share_groups.push(g);
+                    shares = shares.get(4 + l..).unwrap_or(&[]);
+                }
+            }
+            0xfe0d => out.ech = true,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// Parses a whole handshake message holding a ServerHello (or HelloRetryRequest).
+pub fn parse_server_hello(msg: &[u8]) -> Option<ServerHello> {
+    if let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) =
+        parse_tls_message_handshake(msg)
+    {
+        let mut out = ServerHello {
+            version: sh.version.0,
+            session_id: sh.session_id.unwrap_or(&[]).to_vec(),
+            cipher: sh.cipher.0,
+            retry: sh.random == HRR_RANDOM,
+            ..ServerHello::default()
+        };
+        server_extensions(&mut out, sh.ext.unwrap_or(&[]));
+        return Some(out);
+    }
+    // Layout: type(1) len(3) version(2) random(32) sid_len(1) sid cipher(2) comp(1) exts;
+    // read by hand when tls-parser declines (draft versions, odd lengths).
+    let body = msg.get(4..)?;
+    let version = u16::from_be_bytes([*body.first()?, *body.get(1)?]);
+    let random = body.get(2..34)?;
+    let sid_len = usize::from(*body.get(34)?);
+    let session_id = body.get(35..35 + sid_len)?.to_vec();
+    let at = 35 + sid_len;
+    let cipher = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
+    let ext_block = prefixed(body.get(at + 3..).unwrap_or(&[]), 2);
+    let mut out = ServerHello {
+        version,
+        session_id,
+        cipher,
+        retry: random == HRR_RANDOM,
+        ..ServerHello::default()
+    };
+    server_extensions(&mut out, ext_block);
+    Some(out)
+}
+
+fn server_extensions(out: &mut ServerHello, block: &[u8]) {
+    for (t, data) in extensions(block) {
+        out.extension_types.push(t);
+        match t {
+            16 => out.alpn = alpn_list(data).into_iter().next(),
+            41 => out.psk = true,
+            43 if data.len() == 2 => {
+                out.selected_version = Some(u16::from_be_bytes([data[0], data[1]]));
+            }
+            51 if data.len() >= 2 => {
+                out.key_share_group = Some(u16::from_be_bytes([data[0], data[1]]));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The curve of an ECDHE ServerKeyExchange (named curve), if it is one.
+pub fn ske_curve(params: &[u8]) -> Option<u16> {
+    match params {
+        [3, a, b, ..] => Some(u16::from_be_bytes([*a, *b])),
+        _ => None,
+    }
+}
+
+/// Certificates of a Certificate message (TLS ≤ 1.2 layout), raw DER.
+pub fn certificates(msg: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Some(body) = msg.get(4..) else {
+        return out;
+    };
+    let total = match body.get(..3) {
+        Some(l) => (usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2]),
+        None => return out,
+    };
+    let mut list = body.get(3..3 + total).unwrap_or(body.get(3..).unwrap_or(&[]));
+    while list.len() >= 3 && out.len() < 16 {
+        let l = (usize::from(list[0]) << 16) | (usize::from(list[1]) << 8) | usize::from(list[2]);
+        let Some(der) = list.get(3..3 + l) else {
+            break;
+        };
+        out.push(der.to_vec());
+        list = &list[3 + l..];
+    }
+    out
+}
+
+fn join<T: std::fmt::Display>(v: impl Iterator<Item = T>) -> String {
+    v.map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+}
+
+/// JA3: the string and its MD5.
+pub fn ja3(ch: &ClientHello) -> (String, String) {
+    let s = format!(
+        "{},{},{},{},{}",
+        ch.version,
+        join(ch.ciphers.iter().filter(|c| !is_grease(**c))),
+        join(ch.extension_types.iter().filter(|c| !is_grease(**c))),
+        join(ch.groups.iter().filter(|c| !is_grease(**c))),
+        join(ch.point_formats.iter()),
+    );
+    let h = hex(&Md5::digest(s.as_bytes()));
+    (s, h)
+}
+
+/// JA3S: the string and its MD5.
+pub fn ja3s(sh: &ServerHello) -> (String, String) {
+    let s = format!(
+        "{},{},{}",
+        sh.version,
+        sh.cipher,
+        join(sh.extension_types.iter().filter(|c| !is_grease(**c))),
+    );
+    let h = hex(&Md5::digest(s.as_bytes()));
+    (s, h)
+}
+
+fn sha256_12(s: &str) -> String {
+    let h = hex(&Sha256::digest(s.as_bytes()));
+    h.get(..12).unwrap_or("").to_string()
+}
+
+/// JA4 (FoxIO's TLS client fingerprint); `quic` for ClientHellos carried by QUIC.
+pub fn ja4(ch: &ClientHello, quic: bool) -> String {
+    let proto = if quic { 'q' } else { 't' };
+    let highest = ch
+        .supported_versions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max()
+        .unwrap_or(ch.version);
+    let version = match highest {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    };
+    let sni = if ch.sni.is_some() { 'd' } else { 'i' };
+    let ciphers: Vec<u16> = ch.ciphers.iter().copied().filter(|c| !is_grease(*c)).collect();
+    let exts: Vec<u16> = ch
+        .extension_types
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let alpn = match ch.alpn.first() {
+        Some(p) if !p.is_empty() => {
+            let first = p[0];
+            let last = p[p.len() - 1];
+            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+                format!("{}{}", char::from(first), char::from(last))
+            } else {
+                let h = hex(p);
+                let c: Vec<char> = h.chars().collect();
+                format!("{}{}", c.first().unwrap_or(&'0'), c.last().unwrap_or(&'0'))
+            }
+        }
+        _ => "00".to_string(),
+    };
+    let a = format!(
+        "{proto}{version}{sni}{:02}{:02}{alpn}",
+        ciphers.len().min(99),
+        exts.len().min(99)
+    );
+    let b = if ciphers.is_empty() {
+        "000000000000".to_string()
+    } else {
+        let mut sorted: Vec<String> = ciphers.iter().map(|c| format!("{c:04x}")).collect();
+        sorted.sort();
+        sha256_12(&sorted.join(","))
+    };
+    let mut ext_sorted: Vec<String> = exts
+        .iter()
+        .filter(|e| **e != 0 && **e != 16)
+        .map(|e| format!("{e:04x}"))
+        .collect();
+    ext_sorted.sort();
+    let c = if ext_sorted.is_empty() {
+        "000000000000".to_string()
+    } else {
+        let sigs: Vec<String> = ch
+            .signature_algorithms
+            .iter()
+            .filter(|s| !is_grease(**s))
+            .map(|s| format!("{s:04x}"))
+            .collect();
+        let mut input = ext_sorted.join(",");
+        if !sigs.is_empty() {
+            input.push('_');
+            input.push_str(&sigs.join(","));
+        }
+        sha256_12(&input)
+    };
+    format!("{a}_{b}_{c}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ClientHello with SNI "a.io", ALPN h2, supported_versions TLS 1.3 + GREASE.
+    fn client_hello() -> Vec<u8> {
+        let mut exts = Vec::new();
+        // GREASE extension
+        exts.extend_from_slice(&[0x0a, 0x0a, 0, 0]);
+        // SNI
+        exts.extend_from_slice(&[0, 0, 0, 9, 0, 7, 0, 0, 4, b'a', b'.', b'i', b'o']);
+        // supported_groups: x25519, secp256r1
+        exts.extend_from_slice(&[0, 10, 0, 6, 0, 4, 0, 29, 0, 23]);
+        // ec_point_formats: uncompressed
+        exts.extend_from_slice(&[0, 11, 0, 2, 1, 0]);
+        // signature_algorithms: 0403, 0804
+        exts.extend_from_slice(&[0, 13, 0, 6, 0, 4, 4, 3, 8, 4]);
+        // ALPN h2
+        exts.extend_from_slice(&[0, 16, 0, 5, 0, 3, 2, b'h', b'2']);
+        // supported_versions: GREASE, 1.3, 1.2
+        exts.extend_from_slice(&[0, 43, 0, 7, 6, 0x1a, 0x1a, 3, 4, 3, 3]);
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0); // session id
+        body.extend_from_slice(&[0, 6, 0x2a, 0x2a, 0x13, 0x01, 0xc0, 0x2f]); // ciphers with GREASE
+        body.extend_from_slice(&[1, 0]); // compression
+        body.extend_from_slice(&u16::try_from(exts.len()).expect("small").to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut msg = vec![1, 0, 0, 0];
+        let l = u32::try_from(body.len()).expect("small").to_be_bytes();
+        msg[1..4].copy_from_slice(&l[1..]);
+        msg.extend_from_slice(&body);
+        msg
+    }
+
+    #[test]
+    fn client_hello_fields_and_fingerprints() {
+        let ch = parse_client_hello(&client_hello()).expect("parses");
+        assert_eq!(ch.sni.as_deref(), Some(&b"a.io"[..]));
+        assert_eq!(ch.alpn, vec![b"h2".to_vec()]);
+        assert_eq!(ch.supported_versions, vec![0x1a1a, 0x0304, 0x0303]);
+        let (s, h) = ja3(&ch);
+        assert_eq!(s, "771,4865-49199,0-10-11-13-16-43,29-23,0");
+        assert_eq!(h.len(), 32);
+        let j4 = ja4(&ch, false);
+        assert!(j4.starts_with("t13d0206h2_"), "{j4}");
+        assert_eq!(j4.len(), "t13d0206h2_".len() + 12 + 1 + 12);
+    }
+
+    #[test]
+    fn grease_values() {
+        assert!(is_grease(0x0a0a));
+        assert!(is_grease(0xfafa));
+        assert!(!is_grease(0x0a1a));
+        assert!(!is_grease(0x1301));
+    }
+
+    #[test]
+    fn record_headers() {
+        assert!(record_header(&[22, 3, 1, 0]).is_none());
+        assert_eq!(
+            record_header(&[22, 3, 1, 0, 5]),
+            Some(Ok(RecordHeader {
+                content_type: 22,
+                version: 0x0301,
+                len: 5
+            }))
+        );
+        assert!(matches!(record_header(b"GET / HTTP"), Some(Err(_))));
+        assert!(matches!(record_header(&[23, 3, 3, 0xff, 0xff]), Some(Err(_))));
+    }
+
+    #[test]
+    fn truncated_hellos_do_not_parse() {
+        let m = client_hello();
+        for n in 0..m.len() {
+            let _ = parse_client_hello(&m[..n]);
+            let _ = parse_server_hello(&m[..n]);
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Per-flow TLS state: records reassembled across segments, handshake messages reassembled
+//! across records, the session's facts gathered as Zeek's SSL analyzer does (`ssl_history`,
+//! `established` once both sides are encrypted and ciphertext flows), certificates logged as
+//! they come. QUIC feeds its CRYPTO-frame handshake messages into the same machinery.
+
+use super::parser::{self, content, hs};
+use super::x509::cert_info;
+use super::{names, TlsRecord, X509Record};
+use crate::event::EventKind;
+use crate::proto::Ctx;
+use crate::tcp::Chunk;
+use crate::text::escape_bytes;
+
+/// Record bytes buffered per direction at most (one record and a header).
+const MAX_BUFFER: usize = parser::MAX_RECORD + 5;
+
+#[derive(Debug, Default)]
+struct Side {
+    /// Record bytes not yet complete.
+    buf: Vec<u8>,
+    /// Handshake bytes not yet a complete message.
+    hs: Vec<u8>,
+    /// This direction is not TLS (or was lost).
+    failed: bool,
+    /// Records after a ChangeCipherSpec (or TLS 1.3 application data) are ciphertext.
+    encrypted: bool,
+}
+
+/// TLS state of one flow.
+#[derive(Debug)]
+pub(crate) struct TlsState {
+    sides: [Side; 2],
+    rec: TlsRecord,
+    /// A hello was parsed (confirms the protocol).
+    pub confirmed: bool,
+    tls13: bool,
+    logged: bool,
+    /// The handshake's end was seen and logged: the rest is not looked at.
+    pub done: bool,
+}
+
+impl TlsState {
+    pub fn new(ctx: &Ctx<'_>, quic: bool) -> Self {
+        TlsState {
+            sides: [Side::default(), Side::default()],
+            rec: TlsRecord::empty(ctx.flow.clone(), ctx.ts, quic),
+            confirmed: false,
+            tls13: false,
+            logged: false,
+            done: false,
+        }
+    }
+
+    /// The session record so far.
+    pub fn record(&self) -> &TlsRecord {
+        &self.rec
+    }
+
+    fn letter(&mut self, d: usize, upper: u8) {
+        if self.rec.history.len() < 100 {
+            let l = if d == 0 { upper } else { upper.to_ascii_lowercase() };
+            self.rec.history.push(char::from(l));
+        }
+    }
+
+    /// A piece of the TCP stream.
+    pub fn stream(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, chunk: Chunk<'_>) {
+        let d = usize::from(!from_orig);
+        if self.done || self.sides[d].failed {
+            return;
+        }
+        let data = match chunk {
+            Chunk::Data(data) => data,
+            Chunk::Gap(_) => {
+                self.sides[d].failed = true;
+                return;
+            }
+        };
+        let mut buf = std::mem::take(&mut self.sides[d].buf);
+        buf.extend_from_slice(data);
+        let mut at = 0;
+        while let Some(h) = buf.get(at..).and_then(parser::record_header) {
+            let Ok(h) = h else {
+                self.sides[d].failed = true;
+                break;
+            };
+            let Some(payload) = buf.get(at + 5..at + 5 + h.len) else {
+                break;
+            };
+            self.on_record(ctx, d, h.content_type, payload);
+            at += 5 + h.len;
+            if self.done {
+                break;
+            }
+        }
+        buf.drain(..at.min(buf.len()));
+        if buf.len() <= MAX_BUFFER && !self.done {
+            self.sides[d].buf = buf;
+        } else if !self.done {
+            self.sides[d].failed = true;
+        }
+    }
+
+    fn on_record(&mut self, ctx: &mut Ctx<'_>, d: usize, kind: u8, payload: &[u8]) {
+        let ciphertext =
+            self.sides[d].encrypted || (self.tls13 && kind == content::APPDATA);
+        if ciphertext && kind != content::CCS {
+            self.sides[d].encrypted = true;
+            if self.sides[0].encrypted && self.sides[1].encrypted {
+                self.rec.established = true;
+                self.emit(ctx);
+            }
+            return;
+        }
+        match kind {
+            content::CCS => {
+                self.letter(d, b'I');
+                self.sides[d].encrypted = true;
+            }
+            content::ALERT => {
+                for a in payload.chunks_exact(2).take(8) {
+                    self.letter(d, b'L');
+                    self.rec.last_alert = Some(a[1]);
+                }
+            }
+            content::HEARTBEAT => self.letter(d, b'B'),
+            content::HANDSHAKE => {
+                let mut hsbuf = std::mem::take(&mut self.sides[d].hs);
+                hsbuf.extend_from_slice(payload);
+                let mut at = 0;
+                while let Some(hdr) = hsbuf.get(at..at + 4) {
+                    let len = (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+                    if len > parser::MAX_HANDSHAKE {
+                        self.sides[d].failed = true;
+                        return;
+                    }
+                    let Some(msg) = hsbuf.get(at..at + 4 + len) else {
+                        break;
+                    };
+                    let msg = msg.to_vec();
+                    self.handshake(ctx, d, &msg);
+                    at += 4 + len;
+                }
+                hsbuf.drain(..at.min(hsbuf.len()));
+                self.sides[d].hs = hsbuf;
+            }
+            _ => {}
+        }
+    }
+
+    /// One complete handshake message (4-byte header included) from direction `d`
+    /// (0: client). QUIC calls this with its CRYPTO data.
+    pub fn handshake(&mut self, ctx: &mut Ctx<'_>, d: usize, msg: &[u8]) {
+        let Some(&t) = msg.first() else {
+            return;
+        };
+        self.letter(d, names::history_letter(t));
+        match t {
+            hs::CLIENT_HELLO => {
+                if let Some(ch) = parser::parse_client_hello(msg) {
+                    self.confirmed = true;
+                    if let Some(sni) = &ch.sni {
+                        self.rec.server_name = Some(escape_bytes(sni));
+                    }
+                    let (s, h) = parser::ja3(&ch);
+                    self.rec.ja3 = Some(h);
+                    self.rec.ja3_string = Some(s);
+                    self.rec.ja4 = Some(parser::ja4(&ch, self.rec.quic));
+                    self.rec.client_hello = Some(ch);
+                }
+            }
+            hs::SERVER_HELLO => {
+                if let Some(sh) = parser::parse_server_hello(msg) {
+                    self.confirmed = true;
+                    let version = sh.selected_version.unwrap_or(sh.version);
+                    self.tls13 = version == 0x0304 || version >> 8 == 0x7f;
+                    self.rec.version = Some(version);
+                    self.rec.cipher = Some(sh.cipher);
+                    if let Some(g) = sh.key_share_group {
+                        self.rec.curve = Some(g);
+                    }
+                    if let Some(p) = &sh.alpn {
+                        self.rec.next_protocol = Some(escape_bytes(p));
+                    }
+                    let client_sid = self
+                        .rec
+                        .client_hello
+                        .as_ref()
+                        .map(|c| c.session_id.as_slice())
+                        .unwrap_or(&[]);
+                    if sh.psk
+                        || (!self.tls13 && !client_sid.is_empty() && client_sid == sh.session_id.as_slice())
+                    {
+                        self.rec.resumed = true;
+                    }
+                    let (s, h) = parser::ja3s(&sh);
+                    self.rec.ja3s = Some(h);
+                    self.rec.ja3s_string = Some(s);
+                    self.rec.server_hello = Some(sh);
+                }
+            }
+            hs::CERTIFICATE if !self.tls13 => {
+                let chain = parser::certificates(msg);
+                let client = d == 0;
+                for (depth, der) in chain.iter().enumerate() {
+                    let info = cert_info(der);
+                    ctx.emit(
+                        ctx.ts,
+                        EventKind::X509(Box::new(X509Record {
+                            flow: ctx.flow.clone(),
+                            ts: ctx.ts,
+                            cert: info.clone(),
+                            depth,
+                            host_cert: !client && depth == 0,
+                            client_cert: client,
+                            der: der.clone(),
+                        })),
+                    );
+                    if client {
+                        self.rec.client_certs.push(info);
+                    } else {
+                        self.rec.certs.push(info);
+                    }
+                }
+            }
+            hs::SERVER_KEY_EXCHANGE => {
+                let ecdhe = self
+                    .rec
+                    .cipher
+                    .is_some_and(|c| names::cipher(c).contains("ECDH"));
+                if ecdhe {
+                    if let Some(c) = msg.get(4..).and_then(parser::ske_curve) {
+                        self.rec.curve = Some(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn emit(&mut self, ctx: &mut Ctx<'_>) {
+        if self.logged {
+            return;
+        }
+        self.logged = true;
+        self.done = true;
+        let rec = self.rec.clone().finish();
+        ctx.emit(rec.ts, EventKind::Tls(Box::new(rec)));
+    }
+
+    /// Marks the session established (QUIC: the server's handshake answered).
+    pub fn set_established(&mut self) {
+        self.rec.established = true;
+    }
+
+    /// The flow ends: the session is logged if it was not yet.
+    pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        if self.confirmed || !self.rec.history.is_empty() {
+            self.emit(ctx);
+        }
+    }
+}
