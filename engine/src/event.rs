@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::flow::key::Endpoint;
 pub use crate::proto::dns::{DnsMessageRecord, DnsRecord};
 pub use crate::proto::http::HttpRecord;
+pub use crate::proto::quic::QuicRecord;
 pub use crate::proto::tls::{CertInfo, TlsRecord, X509Record};
 use crate::time::Timestamp;
 
@@ -167,6 +168,8 @@ pub enum EventKind {
     Tls(Box<TlsRecord>),
     /// A certificate seen in a TLS session.
     X509(Box<X509Record>),
+    /// A QUIC connection's handshake.
+    Quic(Box<QuicRecord>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
 }

@@ -201,6 +201,17 @@ impl EventSink for EveWriter {
                 };
                 self.emit(&header, &[("tls", &crate::proto::tls::log::EveTls::new(t))])
             }
+            EventKind::Quic(q) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &q.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "quic",
+                    reverse: false,
+                    app_proto: None,
+                };
+                self.emit(&header, &[("quic", &crate::proto::quic::log::EveQuic::new(q))])
+            }
             EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

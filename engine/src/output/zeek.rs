@@ -85,6 +85,7 @@ impl EventSink for ZeekLogs {
                 }
                 self.write("x509", &crate::proto::tls::log::ZeekX509::new(x))
             }
+            EventKind::Quic(q) => self.write("quic", &crate::proto::quic::log::ZeekQuic::new(q)),
             EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

@@ -11,6 +11,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod quic;
 pub mod tls;
 pub mod xmpp;
 
@@ -141,6 +142,10 @@ enum Parser {
     Http(Box<http::HttpState>),
     /// TLS.
     Tls(Box<tls::TlsState>),
+    /// QUIC (UDP), decided on the first datagram.
+    Quic(Box<quic::QuicState>),
+    /// Not decided yet (UDP): the first datagram tells.
+    UdpFirst,
     /// XMPP, until STARTTLS.
     Xmpp(Box<xmpp::XmppState>),
     /// Nothing this engine parses.
@@ -168,6 +173,7 @@ impl AppLayer {
             17 if dns_port(resp_port) || dns_port(orig_port) => {
                 Parser::Dns(Box::new(dns::DnsState::new()))
             }
+            17 => Parser::UdpFirst,
             _ => Parser::Nothing,
         };
         AppLayer {
@@ -217,10 +223,30 @@ impl AppLayer {
 
     /// A UDP datagram.
     pub fn datagram(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, payload: &[u8]) {
-        if let Parser::Dns(d) = &mut self.parser {
-            if d.datagram(ctx, from_orig, payload) {
-                self.confirm("dns");
+        if let Parser::UdpFirst = self.parser {
+            self.parser = if from_orig && quic::state::looks_like_initial(payload) {
+                Parser::Quic(Box::new(quic::QuicState::new(ctx)))
+            } else {
+                Parser::Nothing
+            };
+        }
+        match &mut self.parser {
+            Parser::Dns(d) => {
+                if d.datagram(ctx, from_orig, payload) {
+                    self.confirm("dns");
+                }
             }
+            Parser::Quic(q) => {
+                q.datagram(ctx, from_orig, payload);
+                let (quic, tls) = (q.confirmed, q.tls_confirmed());
+                if quic {
+                    self.confirm("quic");
+                }
+                if tls {
+                    self.confirm("ssl");
+                }
+            }
+            _ => {}
         }
     }
 
@@ -305,7 +331,7 @@ impl AppLayer {
                     }
                 }
             }
-            Parser::Ssh | Parser::Nothing => {}
+            Parser::Ssh | Parser::Nothing | Parser::Quic(_) | Parser::UdpFirst => {}
         }
     }
 
@@ -315,6 +341,7 @@ impl AppLayer {
             Parser::Dns(d) => d.finish(ctx),
             Parser::Http(h) => h.finish(ctx),
             Parser::Tls(t) => t.finish(ctx),
+            Parser::Quic(q) => q.finish(ctx),
             _ => {}
         }
     }
