@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use crate::flow::key::Endpoint;
+pub use crate::proto::dhcp::DhcpRecord;
 pub use crate::proto::dns::{DnsMessageRecord, DnsRecord};
 pub use crate::proto::http::HttpRecord;
 pub use crate::proto::quic::QuicRecord;
@@ -170,6 +171,8 @@ pub enum EventKind {
     X509(Box<X509Record>),
     /// A QUIC connection's handshake.
     Quic(Box<QuicRecord>),
+    /// A DHCP message.
+    Dhcp(Box<DhcpRecord>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
 }

@@ -114,7 +114,7 @@ impl EventSink for Summary {
                     self.name(sni);
                 }
             }
-            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Quic(_) => {}
+            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Quic(_) | EventKind::Dhcp(_) => {}
             EventKind::Anomaly(a) => {
                 *self
                     .anomalies

@@ -212,6 +212,17 @@ impl EventSink for EveWriter {
                 };
                 self.emit(&header, &[("quic", &crate::proto::quic::log::EveQuic::new(q))])
             }
+            EventKind::Dhcp(d) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &d.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "dhcp",
+                    reverse: !d.from_orig,
+                    app_proto: None,
+                };
+                self.emit(&header, &[("dhcp", &crate::proto::dhcp::log::EveDhcp::new(d))])
+            }
             EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }

@@ -21,6 +21,8 @@ pub struct ZeekLogs {
     local_nets: Vec<ipnet::IpNet>,
     /// Certificates already in `x509.log` (Zeek logs each once), bounded.
     logged_certs: HashSet<(String, bool, bool)>,
+    /// DHCP messages joined into transactions.
+    dhcp: crate::proto::dhcp::log::DhcpJoiner,
 }
 
 /// Certificates remembered for `x509.log` de-duplication at most.
@@ -39,6 +41,7 @@ impl ZeekLogs {
             files: BTreeMap::new(),
             local_nets: local_nets.to_vec(),
             logged_certs: HashSet::new(),
+            dhcp: crate::proto::dhcp::log::DhcpJoiner::default(),
         })
     }
 
@@ -86,11 +89,20 @@ impl EventSink for ZeekLogs {
                 self.write("x509", &crate::proto::tls::log::ZeekX509::new(x))
             }
             EventKind::Quic(q) => self.write("quic", &crate::proto::quic::log::ZeekQuic::new(q)),
+            EventKind::Dhcp(d) => {
+                for row in self.dhcp.add(d) {
+                    self.write("dhcp", &row)?;
+                }
+                Ok(())
+            }
             EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
         }
     }
 
     fn finish(&mut self) -> Result<()> {
+        for row in self.dhcp.drain() {
+            self.write("dhcp", &row)?;
+        }
         for (log, w) in &mut self.files {
             w.flush().map_err(|source| Error::Output {
                 path: self.dir.join(format!("{log}.log")),

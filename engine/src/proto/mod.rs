@@ -9,6 +9,7 @@
 //! or TLS on 8443 are still seen for what they are. After `CONNECT` or an upgrade, the
 //! tunnel's content is recognised afresh (HTTP then TLS: service `http,ssl`).
 
+pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod quic;
@@ -146,6 +147,8 @@ enum Parser {
     Quic(Box<quic::QuicState>),
     /// Not decided yet (UDP): the first datagram tells.
     UdpFirst,
+    /// DHCP (ports 67/68).
+    Dhcp,
     /// XMPP, until STARTTLS.
     Xmpp(Box<xmpp::XmppState>),
     /// Nothing this engine parses.
@@ -173,6 +176,7 @@ impl AppLayer {
             17 if dns_port(resp_port) || dns_port(orig_port) => {
                 Parser::Dns(Box::new(dns::DnsState::new()))
             }
+            17 if matches!((orig_port, resp_port), (67 | 68, 67 | 68)) => Parser::Dhcp,
             17 => Parser::UdpFirst,
             _ => Parser::Nothing,
         };
@@ -234,6 +238,20 @@ impl AppLayer {
             Parser::Dns(d) => {
                 if d.datagram(ctx, from_orig, payload) {
                     self.confirm("dns");
+                }
+            }
+            Parser::Dhcp => {
+                if let Some(message) = dhcp::parser::parse(payload) {
+                    self.confirm("dhcp");
+                    ctx.emit(
+                        ctx.ts,
+                        EventKind::Dhcp(Box::new(dhcp::DhcpRecord {
+                            flow: ctx.flow.clone(),
+                            ts: ctx.ts,
+                            from_orig,
+                            message,
+                        })),
+                    );
                 }
             }
             Parser::Quic(q) => {
@@ -331,7 +349,7 @@ impl AppLayer {
                     }
                 }
             }
-            Parser::Ssh | Parser::Nothing | Parser::Quic(_) | Parser::UdpFirst => {}
+            Parser::Ssh | Parser::Nothing | Parser::Quic(_) | Parser::UdpFirst | Parser::Dhcp => {}
         }
     }
 

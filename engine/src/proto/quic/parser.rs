@@ -271,7 +271,7 @@ pub fn frames(mut p: &[u8]) -> Frames {
                 // ACK: largest, delay, range count, first range, ranges, [ECN counts]
                 let mut at = 1;
                 let mut fields = 4;
-                let mut read = |at: &mut usize| -> Option<u64> {
+                let read = |at: &mut usize| -> Option<u64> {
                     let (v, n) = varint(p.get(*at..)?)?;
                     *at += n;
                     Some(v)
