@@ -31,9 +31,11 @@ pub mod decode;
 pub mod error;
 pub mod event;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod output;
 pub(crate) mod packet;
-pub(crate) mod proto;
+pub mod proto;
 pub mod source;
 pub mod summary;
 pub mod text;

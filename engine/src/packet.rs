@@ -9,7 +9,7 @@ use crate::decode::ip::{parse_ip, parse_transport, proto, Transport};
 use crate::decode::tunnel::{inner, Inner, MAX_TUNNEL_DEPTH};
 use crate::decode::{decode_link, DefragConfig, DefragOutcome, DefragStats, Defragmenter, LinkOutcome};
 use crate::flow::key::{Endpoint, FlowKey};
-use crate::source::{LinkType, PacketMeta};
+use crate::source::PacketMeta;
 use crate::time::Timestamp;
 
 /// Transport facts of a packet.
@@ -22,10 +22,7 @@ pub(crate) enum L4Meta {
         window: u16,
     },
     Udp,
-    Icmp {
-        kind: u8,
-        code: u8,
-    },
+    Icmp,
     Other,
 }
 
@@ -247,7 +244,7 @@ impl Decoder {
                     payload,
                 } => {
                     let other = icmp_counterpart(v6, kind).unwrap_or(code);
-                    (u16::from(kind), u16::from(other), L4Meta::Icmp { kind, code }, payload)
+                    (u16::from(kind), u16::from(other), L4Meta::Icmp, payload)
                 }
                 Transport::Other { payload } => (0, 0, L4Meta::Other, payload),
             };
@@ -287,9 +284,4 @@ impl Decoder {
             });
         }
     }
-}
-
-/// Whether a link type is one the reader stage decodes (for early warnings).
-pub fn supported_link(link: LinkType) -> bool {
-    !matches!(decode_link(link, &[]), LinkOutcome::Unsupported(_))
 }

@@ -240,7 +240,7 @@ impl Flow {
                 self.history.check(orig, Mark::Data);
                 self.app.datagram(&mut ctx, orig, payload);
             }
-            L4Meta::Icmp { .. } | L4Meta::Other => {}
+            L4Meta::Icmp | L4Meta::Other => {}
         }
     }
 

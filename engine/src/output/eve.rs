@@ -84,12 +84,18 @@ impl Header<'_> {
     }
 }
 
-/// The EVE writer.
+/// Renders events as EVE lines, one at a time.
+#[derive(Debug, Default)]
+pub struct EveRenderer {
+    line: Vec<u8>,
+}
+
+/// The EVE writer: an [`EveRenderer`] into a file.
 #[derive(Debug)]
 pub struct EveWriter {
     path: PathBuf,
     out: BufWriter<File>,
-    line: Vec<u8>,
+    renderer: EveRenderer,
 }
 
 impl EveWriter {
@@ -102,12 +108,19 @@ impl EveWriter {
         Ok(EveWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(256 * 1024, f),
-            line: Vec::with_capacity(1024),
+            renderer: EveRenderer::default(),
         })
     }
+}
 
-    /// Writes one line: the header, then `key: body` objects.
-    fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> Result<()> {
+impl EveRenderer {
+    /// The last line rendered (with its newline).
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Builds one line: the header, then `key: body` objects; returns true.
+    fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> bool {
         self.line.clear();
         header.write(&mut self.line);
         for (k, v) in parts {
@@ -118,10 +131,7 @@ impl EveWriter {
             v.write_json(&mut self.line);
         }
         self.line.extend_from_slice(b"}\n");
-        self.out.write_all(&self.line).map_err(|source| Error::Output {
-            path: self.path.clone(),
-            cause: source,
-        })
+        true
     }
 }
 
@@ -149,8 +159,38 @@ fn app_proto_of(services: &[&'static str]) -> Option<&'static str> {
     })
 }
 
+/// Renders an event as EVE into `out` (the fuzzing entry points use it).
+pub(crate) fn render_for_fuzzing(event: &Event, out: &mut Vec<u8>) {
+    let mut r = EveRenderer::default();
+    if r.render(event) {
+        out.extend_from_slice(r.line());
+    }
+}
+
 impl EventSink for EveWriter {
     fn event(&mut self, event: &Event) -> Result<()> {
+        if !self.renderer.render(event) {
+            return Ok(());
+        }
+        self.out
+            .write_all(self.renderer.line())
+            .map_err(|source| Error::Output {
+                path: self.path.clone(),
+                cause: source,
+            })
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.out.flush().map_err(|source| Error::Output {
+            path: self.path.clone(),
+            cause: source,
+        })
+    }
+}
+
+impl EveRenderer {
+    /// Renders `event`; false if it has no EVE form.
+    pub fn render(&mut self, event: &Event) -> bool {
         match &event.kind {
             EventKind::Conn(c) => {
                 let header = Header {
@@ -223,14 +263,7 @@ impl EventSink for EveWriter {
                 };
                 self.emit(&header, &[("dhcp", &crate::proto::dhcp::log::EveDhcp::new(d))])
             }
-            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => Ok(()),
+            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => false,
         }
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.out.flush().map_err(|source| Error::Output {
-            path: self.path.clone(),
-            cause: source,
-        })
     }
 }

@@ -377,7 +377,9 @@ mod tests {
         assert_eq!(guess_side(true, b"FOOBAR /x\r\n"), Guess::Unknown);
         assert_eq!(guess_side(false, b"HTTP/1.1 200 OK"), Guess::Http);
         assert_eq!(guess_side(false, b"HTT"), Guess::NeedMore);
-        assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::Unknown);
+        assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::NeedMore);
+        assert_eq!(guess_side(true, b"\x16\x03\x01\x00\x05\x01"), Guess::Tls);
+        assert_eq!(guess_side(false, b"\x17\x03\x01\x00\x05\x01"), Guess::Unknown);
         assert_eq!(guess_side(false, b"SSH-2.0-x"), Guess::Ssh);
     }
 }

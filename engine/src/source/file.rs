@@ -74,9 +74,25 @@ impl FileSource {
                 path: path.to_path_buf(),
             });
         }
-        let reader = pcap_parser::create_reader(BUFFER_CAPACITY, file).map_err(|e| {
+        Self::from_reader(path, file, Some(meta.len()))
+    }
+
+    /// Reads a capture from any reader (`name` is used in messages). Fails if the stream does
+    /// not start like a capture.
+    pub fn from_reader<R: std::io::Read + Send + 'static>(
+        name: &Path,
+        reader: R,
+        size: Option<u64>,
+    ) -> Result<Self> {
+        let path = name;
+        let reader = pcap_parser::create_reader(BUFFER_CAPACITY, reader).map_err(|e| {
             let detail = match e {
-                PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
+                PcapError::Eof => {
+                    return Error::EmptyCapture {
+                        path: path.to_path_buf(),
+                    }
+                }
+                PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
                     "file too short for a capture header".to_string()
                 }
                 PcapError::ReadError => "read error".to_string(),
@@ -91,7 +107,7 @@ impl FileSource {
             path: path.to_path_buf(),
             reader,
             format: Format::Unknown,
-            size: meta.len(),
+            size: size.unwrap_or(0),
             last_ts: Timestamp::ZERO,
             warnings: Vec::new(),
             done: false,
@@ -324,6 +340,6 @@ impl PacketSource for FileSource {
     }
 
     fn total_size(&self) -> Option<u64> {
-        Some(self.size)
+        (self.size > 0).then_some(self.size)
     }
 }

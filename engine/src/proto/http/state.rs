@@ -192,11 +192,6 @@ impl HttpState {
         }
     }
 
-    /// Whether the conversation turned into a tunnel.
-    pub fn is_tunnel(&self) -> bool {
-        self.tunnel
-    }
-
     fn gap(&mut self, d: usize, n: u64) {
         let side = &mut self.sides[d];
         match &mut side.body {

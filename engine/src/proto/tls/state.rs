@@ -248,11 +248,6 @@ impl TlsState {
         ctx.emit(rec.ts, EventKind::Tls(Box::new(rec)));
     }
 
-    /// Marks the session established (QUIC: the server's handshake answered).
-    pub fn set_established(&mut self) {
-        self.rec.established = true;
-    }
-
     /// The flow ends: the session is logged if it was not yet.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
         if self.confirmed || !self.rec.history.is_empty() {

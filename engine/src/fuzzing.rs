@@ -1,0 +1,189 @@
+//! Entry points for fuzzing: each feeds arbitrary bytes to one parser (or to the whole
+//! engine) the way traffic would reach it. The cargo-fuzz targets in `fuzz/` call these, and
+//! a normal test replays the committed corpus through them, so a crash found once stays
+//! fixed. They return nothing: the property is "no panic, bounded work".
+
+use std::io::Cursor;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use crate::config::Config;
+use crate::decode::{decode_link, parse_ip, parse_transport, DefragConfig, Defragmenter, LinkOutcome};
+use crate::event::{Event, FlowId};
+use crate::flow::key::Endpoint;
+use crate::output::EventSink;
+use crate::proto::Ctx;
+use crate::source::{FileSource, LinkType};
+use crate::tcp::Chunk;
+use crate::time::Timestamp;
+
+/// A sink that only counts, so that fuzzing exercises the renderers too.
+struct Render(u64);
+
+impl EventSink for Render {
+    fn event(&mut self, e: &Event) -> crate::Result<()> {
+        // Rendering is part of the attack surface: build the EVE and Zeek objects.
+        let mut eve = Vec::new();
+        crate::output::eve::render_for_fuzzing(e, &mut eve);
+        self.0 += eve.len() as u64;
+        Ok(())
+    }
+}
+
+/// The whole engine on a capture file's bytes.
+pub fn capture(data: &[u8]) {
+    let Ok(mut src) = FileSource::from_reader(Path::new("fuzz"), Cursor::new(data.to_vec()), None) else {
+        return;
+    };
+    let config = Config {
+        threads: 1,
+        ..Config::default()
+    };
+    let mut sink = Render(0);
+    let _ = crate::analyze(&mut src, &config, &mut sink, &mut |_, _| {});
+}
+
+/// Link-layer, IP, transport and fragment decoding on one frame. The first byte picks the
+/// link type.
+pub fn packet(data: &[u8]) {
+    let Some((&sel, frame)) = data.split_first() else {
+        return;
+    };
+    let links = [
+        LinkType::ETHERNET,
+        LinkType::RAW,
+        LinkType::NULL,
+        LinkType::LOOP,
+        LinkType::LINUX_SLL,
+        LinkType::LINUX_SLL2,
+        LinkType::IPV4,
+        LinkType::IPV6,
+    ];
+    let link = links[usize::from(sel) % links.len()];
+    let mut defrag = Defragmenter::new(DefragConfig::default());
+    if let LinkOutcome::Ip { offset, .. } = decode_link(link, frame) {
+        let Some(ip_bytes) = frame.get(offset..) else {
+            return;
+        };
+        if let Ok(ip) = parse_ip(ip_bytes) {
+            let _ = parse_transport(ip.proto, ip.payload);
+            let _ = crate::decode::tunnel::inner(&ip);
+            if ip.fragment.is_some() {
+                let _ = defrag.add(Timestamp::ZERO, ip_bytes, &ip);
+            }
+        }
+    }
+}
+
+fn flow(proto: u8, resp_port: u16) -> FlowId {
+    FlowId {
+        id: 1,
+        orig: Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port: 40000,
+        },
+        resp: Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            port: resp_port,
+        },
+        proto,
+        vlan: 0,
+    }
+}
+
+/// Splits fuzz input into a two-way conversation: pieces separated by `0xff 0xfe`, the first
+/// byte of each piece choosing the direction.
+fn conversation(data: &[u8]) -> Vec<(bool, &[u8])> {
+    data.split(|b| *b == 0xfe)
+        .map(|p| match p.split_first() {
+            Some((d, rest)) => (d & 1 == 0, rest),
+            None => (true, p),
+        })
+        .take(256)
+        .collect()
+}
+
+/// Runs a stream parser of the application layer over a TCP conversation on `port`.
+fn stream(data: &[u8], port: u16) {
+    let id = flow(6, port);
+    let mut events = Vec::new();
+    let mut seq = 0;
+    let mut app = crate::proto::AppLayer::new(6, 40000, port);
+    let mut ctx = Ctx {
+        flow: &id,
+        ts: Timestamp::ZERO,
+        pkt: 1,
+        events: &mut events,
+        seq: &mut seq,
+    };
+    for (orig, piece) in conversation(data) {
+        if piece.first() == Some(&0xfd) {
+            app.stream(&mut ctx, orig, Chunk::Gap(u64::from(piece.len() as u32)));
+        } else {
+            app.stream(&mut ctx, orig, Chunk::Data(piece));
+        }
+    }
+    app.finish(&mut ctx);
+    let mut out = Vec::new();
+    for e in &events {
+        crate::output::eve::render_for_fuzzing(e, &mut out);
+    }
+}
+
+/// Runs a datagram parser over a UDP conversation on `port`.
+fn datagrams(data: &[u8], port: u16) {
+    let id = flow(17, port);
+    let mut events = Vec::new();
+    let mut seq = 0;
+    let mut app = crate::proto::AppLayer::new(17, 40000, port);
+    let mut ctx = Ctx {
+        flow: &id,
+        ts: Timestamp::ZERO,
+        pkt: 1,
+        events: &mut events,
+        seq: &mut seq,
+    };
+    for (orig, piece) in conversation(data) {
+        app.datagram(&mut ctx, orig, piece);
+    }
+    app.finish(&mut ctx);
+    let mut out = Vec::new();
+    for e in &events {
+        crate::output::eve::render_for_fuzzing(e, &mut out);
+    }
+}
+
+/// DNS: one message parsed, then the stateful UDP and TCP paths.
+pub fn dns(data: &[u8]) {
+    let _ = crate::proto::dns::parser::parse(data);
+    datagrams(data, 53);
+    stream(data, 53);
+}
+
+/// TLS over TCP.
+pub fn tls(data: &[u8]) {
+    let _ = crate::proto::tls::parser::parse_client_hello(data);
+    let _ = crate::proto::tls::parser::parse_server_hello(data);
+    let _ = crate::proto::tls::x509::cert_info(data);
+    stream(data, 443);
+}
+
+/// HTTP/1.x over TCP.
+pub fn http(data: &[u8]) {
+    let _ = crate::proto::http::parser::parse_request(data);
+    let _ = crate::proto::http::parser::parse_response(data);
+    stream(data, 80);
+}
+
+/// QUIC datagrams.
+pub fn quic(data: &[u8]) {
+    let _ = crate::proto::quic::parser::long_header(data);
+    let _ = crate::proto::quic::parser::frames(data);
+    datagrams(data, 443);
+}
+
+/// DHCP datagrams.
+pub fn dhcp(data: &[u8]) {
+    let _ = crate::proto::dhcp::parser::parse(data);
+    datagrams(data, 67);
+}
