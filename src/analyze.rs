@@ -26,6 +26,18 @@ pub struct AnalyzeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Live flows kept at most (the least recently active are evicted beyond).
+    #[arg(long, value_name = "N")]
+    max_flows: Option<usize>,
+    /// Bytes of each TCP direction handed to the dissectors (0: no limit).
+    #[arg(long, value_name = "BYTES")]
+    stream_depth: Option<u64>,
+    /// Out-of-order TCP bytes buffered across all streams at most.
+    #[arg(long, value_name = "BYTES")]
+    stream_memcap: Option<usize>,
+    /// Dissect TCP connections picked up without their handshake (Suricata's midstream).
+    #[arg(long)]
+    midstream: bool,
 }
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
@@ -33,10 +45,20 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;
-    let config = Config {
+    let mut config = Config {
         threads: args.threads,
         ..Config::default()
     };
+    if let Some(n) = args.max_flows {
+        config.flow.max_flows = n;
+    }
+    if let Some(d) = args.stream_depth {
+        config.stream.limits.depth = d;
+    }
+    if let Some(m) = args.stream_memcap {
+        config.stream.memcap = m;
+    }
+    config.stream.midstream = args.midstream;
     let mut logs = match &args.logs {
         Some(dir) => Some(ZeekLogs::create(dir, &config.local_nets)?),
         None => None,

@@ -79,7 +79,10 @@ impl Reader<'_> {
             self.next_index += 1;
             batch.last_index = self.next_index;
             batch.last_ts = Some(meta.ts);
-            if let Some(rec) = self.decoder.decode(&meta, self.next_index, &mut batch.arena, start) {
+            if let Some(rec) = self
+                .decoder
+                .decode(&meta, self.next_index, &mut batch.arena, start)
+            {
                 batch.records.push(rec);
             }
         }
@@ -89,7 +92,12 @@ impl Reader<'_> {
 }
 
 /// Runs `shards` over `batch` in parallel and returns the batch's events, sorted.
-fn process(shards: &mut [Shard], parts: &mut [Vec<u32>], batch: &Batch, config: &Config) -> Vec<Event> {
+fn process(
+    shards: &mut [Shard],
+    parts: &mut [Vec<u32>],
+    batch: &Batch,
+    config: &Config,
+) -> Vec<Event> {
     for p in parts.iter_mut() {
         p.clear();
     }

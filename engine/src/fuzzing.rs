@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::decode::{decode_link, parse_ip, parse_transport, DefragConfig, Defragmenter, LinkOutcome};
+use crate::decode::{
+    decode_link, parse_ip, parse_transport, DefragConfig, Defragmenter, LinkOutcome,
+};
 use crate::event::{Event, FlowId};
 use crate::flow::key::Endpoint;
 use crate::output::EventSink;
@@ -32,7 +34,8 @@ impl EventSink for Render {
 
 /// The whole engine on a capture file's bytes.
 pub fn capture(data: &[u8]) {
-    let Ok(mut src) = FileSource::from_reader(Path::new("fuzz"), Cursor::new(data.to_vec()), None) else {
+    let Ok(mut src) = FileSource::from_reader(Path::new("fuzz"), Cursor::new(data.to_vec()), None)
+    else {
         return;
     };
     let config = Config {

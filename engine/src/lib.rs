@@ -38,8 +38,8 @@ pub(crate) mod packet;
 pub mod proto;
 pub mod source;
 pub mod summary;
-pub mod text;
 pub mod tcp;
+pub mod text;
 pub mod time;
 
 pub use analysis::{analyze, RunStats};

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::decode::ip::{parse_ip, parse_transport, proto, Transport};
 use crate::decode::tunnel::{inner, Inner, MAX_TUNNEL_DEPTH};
-use crate::decode::{decode_link, DefragConfig, DefragOutcome, DefragStats, Defragmenter, LinkOutcome};
+use crate::decode::{
+    decode_link, DefragConfig, DefragOutcome, DefragStats, Defragmenter, LinkOutcome,
+};
 use crate::flow::key::{Endpoint, FlowKey};
 use crate::source::PacketMeta;
 use crate::time::Timestamp;
@@ -214,12 +216,15 @@ impl Decoder {
                     return None;
                 }
             };
-            let l4_header = offset_in(ip.payload, match &transport {
-                Transport::Tcp(t) => t.payload,
-                Transport::Udp { payload, .. }
-                | Transport::Icmp { payload, .. }
-                | Transport::Other { payload } => payload,
-            });
+            let l4_header = offset_in(
+                ip.payload,
+                match &transport {
+                    Transport::Tcp(t) => t.payload,
+                    Transport::Udp { payload, .. }
+                    | Transport::Icmp { payload, .. }
+                    | Transport::Other { payload } => payload,
+                },
+            );
             let (sport, dport, l4, payload) = match transport {
                 Transport::Tcp(t) => (
                     t.sport,
@@ -276,7 +281,9 @@ impl Decoder {
                 payload_start: offset_in(arena, payload),
                 payload_len: payload.len(),
                 payload_claimed: u32::try_from(
-                    ip.payload_claimed.saturating_sub(l4_header).max(payload.len()),
+                    ip.payload_claimed
+                        .saturating_sub(l4_header)
+                        .max(payload.len()),
                 )
                 .unwrap_or(u32::MAX),
                 macs,

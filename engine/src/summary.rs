@@ -47,7 +47,10 @@ impl Summary {
         } else if self.names.len() < MAX_NAMES {
             self.names.insert(lower, 1);
         } else {
-            *self.anomalies.entry("names not listed (too many)".into()).or_insert(0) += 1;
+            *self
+                .anomalies
+                .entry("names not listed (too many)".into())
+                .or_insert(0) += 1;
         }
     }
 
@@ -59,15 +62,22 @@ impl Summary {
         self.start = d.first_ts.map(|t| t.eve());
         self.end = d.last_ts.map(|t| t.eve());
         for (what, n) in &d.malformed {
-            *self.anomalies.entry(format!("malformed packet: {what}")).or_insert(0) += n;
+            *self
+                .anomalies
+                .entry(format!("malformed packet: {what}"))
+                .or_insert(0) += n;
         }
         if d.non_ip > 0 {
-            self.anomalies.insert("non-IP packets (ignored)".into(), d.non_ip);
+            self.anomalies
+                .insert("non-IP packets (ignored)".into(), d.non_ip);
         }
         let f = &stats.flows;
         for (what, n) in [
             ("flows evicted (flow table full)", f.evicted),
-            ("TCP segments not buffered (stream memory limit)", f.stream_refused),
+            (
+                "TCP segments not buffered (stream memory limit)",
+                f.stream_refused,
+            ),
             ("IP fragments dropped", d.defrag.dropped),
         ] {
             if n > 0 {
@@ -75,7 +85,8 @@ impl Summary {
             }
         }
         for w in &stats.warnings {
-            self.warnings.push(format!("byte {}: {}", w.offset, w.message));
+            self.warnings
+                .push(format!("byte {}: {}", w.offset, w.message));
         }
     }
 }

@@ -62,7 +62,10 @@ impl Timestamp {
     pub fn write_eve(self, out: &mut String) {
         let (y, mo, d, h, mi, s) = civil(self.secs());
         let micros = self.subsec_nanos() / 1000;
-        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000");
+        let _ = write!(
+            out,
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000"
+        );
     }
 
     /// Suricata's EVE rendering as a new string.

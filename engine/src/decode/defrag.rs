@@ -207,7 +207,9 @@ mod tests {
 
     fn frag(id: u16, offset8: u16, more: bool, payload: &[u8]) -> Vec<u8> {
         let total = u16::try_from(20 + payload.len()).expect("small");
-        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut p = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         p[2..4].copy_from_slice(&total.to_be_bytes());
         p[4..6].copy_from_slice(&id.to_be_bytes());
         let f = offset8 | if more { 0x2000 } else { 0 };

@@ -3,9 +3,7 @@
 
 use std::net::IpAddr;
 
-use etherparse::{
-    Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice, UdpSlice,
-};
+use etherparse::{Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice, UdpSlice};
 
 /// IP protocol numbers the engine treats specially.
 pub mod proto {
@@ -75,7 +73,9 @@ pub fn parse_ip(data: &[u8]) -> Result<IpPacket<'_>, &'static str> {
 /// The payload length the IP header claims, given where the payload starts in `data`.
 fn claimed(data: &[u8], payload: &[u8], ip_len: u32) -> usize {
     let header = (payload.as_ptr() as usize).saturating_sub(data.as_ptr() as usize);
-    let claimed = usize::try_from(ip_len).unwrap_or(usize::MAX).saturating_sub(header);
+    let claimed = usize::try_from(ip_len)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(header);
     claimed.max(payload.len())
 }
 
@@ -268,7 +268,9 @@ mod tests {
         ];
         p[2..4].copy_from_slice(&total_len.to_be_bytes());
         p[6..8].copy_from_slice(&frag.to_be_bytes());
-        p.extend_from_slice(&[0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0, 0, b'a', b'b', b'c', b'd']);
+        p.extend_from_slice(&[
+            0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0, 0, b'a', b'b', b'c', b'd',
+        ]);
         p
     }
 

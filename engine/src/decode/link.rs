@@ -64,9 +64,11 @@ fn mac(data: &[u8], at: usize) -> Option<[u8; 6]> {
 pub fn decode_link(link: LinkType, data: &[u8]) -> LinkOutcome {
     match link {
         LinkType::ETHERNET => ethernet(data),
-        LinkType::RAW | LinkType::RAW_ALT | LinkType::RAW_ALT2 | LinkType::IPV4 | LinkType::IPV6 => {
-            raw(data, 0, L2Info::default())
-        }
+        LinkType::RAW
+        | LinkType::RAW_ALT
+        | LinkType::RAW_ALT2
+        | LinkType::IPV4
+        | LinkType::IPV6 => raw(data, 0, L2Info::default()),
         LinkType::NULL | LinkType::LOOP => null(data, link == LinkType::LOOP),
         LinkType::LINUX_SLL => match be16(data, 14) {
             Some(proto) => by_ethertype(data, 16, proto, L2Info::default()),

@@ -71,7 +71,9 @@ mod tests {
 
     fn outer(proto: u8, payload: &[u8]) -> Vec<u8> {
         let total = u16::try_from(20 + payload.len()).expect("small");
-        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        let mut p = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+        ];
         p[2..4].copy_from_slice(&total.to_be_bytes());
         p.extend_from_slice(payload);
         p

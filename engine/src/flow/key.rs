@@ -94,10 +94,7 @@ pub type TableHasher = ahash::RandomState;
 
 /// A fresh table hasher.
 pub fn table_hasher() -> TableHasher {
-    let seed = std::collections::hash_map::RandomState::new();
-    let mut h = seed.build_hasher();
-    0u8.hash(&mut h);
-    let k = h.finish();
+    let k = std::collections::hash_map::RandomState::new().hash_one(0u8);
     ahash::RandomState::with_seeds(k, k.rotate_left(17), mix64(k), mix64(k ^ 0x5555))
 }
 

@@ -21,16 +21,80 @@ fn likely_server_port(proto: u8, port: u16) -> bool {
     match proto {
         6 => matches!(
             port,
-            21 | 22 | 23 | 25 | 53 | 80 | 81 | 88 | 102 | 110 | 111 | 135 | 139 | 143 | 179
-                | 389 | 443 | 445 | 465 | 502 | 563 | 585 | 587 | 614 | 631 | 636 | 853 | 989
-                | 990 | 992 | 993 | 994 | 995 | 1080 | 1433 | 1723 | 2049 | 3128 | 3306
-                | 3389 | 5222 | 5223 | 5228 | 5269 | 5432 | 6379 | 6666..=6669 | 8000 | 8080
-                | 8443 | 8888 | 20000
+            21 | 22
+                | 23
+                | 25
+                | 53
+                | 80
+                | 81
+                | 88
+                | 102
+                | 110
+                | 111
+                | 135
+                | 139
+                | 143
+                | 179
+                | 389
+                | 443
+                | 445
+                | 465
+                | 502
+                | 563
+                | 585
+                | 587
+                | 614
+                | 631
+                | 636
+                | 853
+                | 989
+                | 990
+                | 992
+                | 993
+                | 994
+                | 995
+                | 1080
+                | 1433
+                | 1723
+                | 2049
+                | 3128
+                | 3306
+                | 3389
+                | 5222
+                | 5223
+                | 5228
+                | 5269
+                | 5432
+                | 6379
+                | 6666..=6669 | 8000 | 8080 | 8443 | 8888 | 20000
         ),
         17 => matches!(
             port,
-            53 | 67 | 68 | 69 | 88 | 123 | 137 | 138 | 161 | 162 | 443 | 500 | 514 | 546 | 547
-                | 1812 | 1813 | 1900 | 2152 | 3478 | 3544 | 4500 | 4789 | 5060 | 5353 | 5355
+            53 | 67
+                | 68
+                | 69
+                | 88
+                | 123
+                | 137
+                | 138
+                | 161
+                | 162
+                | 443
+                | 500
+                | 514
+                | 546
+                | 547
+                | 1812
+                | 1813
+                | 1900
+                | 2152
+                | 3478
+                | 3544
+                | 4500
+                | 4789
+                | 5060
+                | 5353
+                | 5355
                 | 6081
         ),
         _ => false,
@@ -82,18 +146,15 @@ impl Flow {
                 let syn = flags & tcp_flags::SYN != 0;
                 analyze = syn || config.stream.midstream;
                 let ack = flags & tcp_flags::ACK != 0;
-                if syn && ack {
-                    flip = true;
-                } else if !syn
-                    && likely_server_port(6, src.port)
-                    && !likely_server_port(6, dst.port)
-                {
-                    flip = true;
-                }
+                // A SYN-ACK first: its receiver started the connection. No SYN at all: the
+                // side on a well-known port is taken to be the server.
+                flip = (syn && ack)
+                    || (!syn
+                        && likely_server_port(6, src.port)
+                        && !likely_server_port(6, dst.port));
             }
             L4Meta::Udp => {
-                flip =
-                    likely_server_port(17, src.port) && !likely_server_port(17, dst.port);
+                flip = likely_server_port(17, src.port) && !likely_server_port(17, dst.port);
             }
             _ => {}
         }
@@ -129,7 +190,7 @@ impl Flow {
     }
 
     /// Whether `pkt` comes from the originator.
-    pub fn from_orig(&self, pkt: &PacketRecord) -> bool {
+    pub fn sent_by_orig(&self, pkt: &PacketRecord) -> bool {
         pkt.from_lo == self.orig_is_lo
     }
 
@@ -155,7 +216,16 @@ impl Flow {
 
     /// Whether a TCP SYN in `pkt` starts a new connection on this 5-tuple.
     pub fn is_reuse(&self, pkt: &PacketRecord) -> bool {
-        let (Some(tcp), L4Meta::Tcp { seq, ack, flags, window }) = (&self.tcp, pkt.l4) else {
+        let (
+            Some(tcp),
+            L4Meta::Tcp {
+                seq,
+                ack,
+                flags,
+                window,
+            },
+        ) = (&self.tcp, pkt.l4)
+        else {
             return false;
         };
         let seg = TcpSegment {
@@ -168,7 +238,7 @@ impl Flow {
             payload: &[],
             len: 0,
         };
-        tcp.is_reuse(self.from_orig(pkt), &seg)
+        tcp.is_reuse(self.sent_by_orig(pkt), &seg)
     }
 
     /// Swaps originator and responder (a parser found the roles reversed).
@@ -185,13 +255,22 @@ impl Flow {
     }
 
     /// Accounts for `pkt` and runs it through TCP and the application layer.
-    pub fn packet(&mut self, pkt: &PacketRecord, arena: &[u8], config: &Config, budget: &mut MemBudget, out: &mut FlowOutput<'_>) {
+    pub fn packet(
+        &mut self,
+        pkt: &PacketRecord,
+        arena: &[u8],
+        config: &Config,
+        budget: &mut MemBudget,
+        out: &mut FlowOutput<'_>,
+    ) {
         if matches!(pkt.l4, L4Meta::Udp)
-            && self.app.wants_flip(&self.id, self.from_orig(pkt), pkt.payload(arena))
+            && self
+                .app
+                .wants_flip(&self.id, self.sent_by_orig(pkt), pkt.payload(arena))
         {
             self.flip();
         }
-        let orig = self.from_orig(pkt);
+        let orig = self.sent_by_orig(pkt);
         let d = dir(orig);
         self.last = pkt.ts;
         if !self.tcp.as_ref().is_some_and(|t| t.both_closed()) {
@@ -217,7 +296,12 @@ impl Flow {
             seq: &mut self.seq,
         };
         match pkt.l4 {
-            L4Meta::Tcp { seq, ack, flags, window } => {
+            L4Meta::Tcp {
+                seq,
+                ack,
+                flags,
+                window,
+            } => {
                 self.counters[d].flags |= flags;
                 let seg = TcpSegment {
                     sport: 0,
@@ -231,9 +315,16 @@ impl Flow {
                 };
                 if let Some(tcp) = self.tcp.as_deref_mut() {
                     let app = &mut self.app;
-                    tcp.packet(orig, &seg, &mut self.history, &config.stream.limits, budget, &mut |o, chunk| {
-                        app.stream(&mut ctx, o, chunk);
-                    });
+                    tcp.packet(
+                        orig,
+                        &seg,
+                        &mut self.history,
+                        &config.stream.limits,
+                        budget,
+                        &mut |o, chunk| {
+                            app.stream(&mut ctx, o, chunk);
+                        },
+                    );
                 }
             }
             L4Meta::Udp => {
@@ -246,7 +337,13 @@ impl Flow {
 
     /// Ends the flow: flushes streams, lets the parsers log what is pending, and emits the
     /// connection record.
-    pub fn finish(mut self, reason: EndReason, config: &Config, budget: &mut MemBudget, out: &mut FlowOutput<'_>) {
+    pub fn finish(
+        mut self,
+        reason: EndReason,
+        config: &Config,
+        budget: &mut MemBudget,
+        out: &mut FlowOutput<'_>,
+    ) {
         let mut ctx = Ctx {
             flow: &self.id,
             ts: self.last,
@@ -256,7 +353,9 @@ impl Flow {
         };
         if let Some(tcp) = self.tcp.as_deref_mut() {
             let app = &mut self.app;
-            tcp.finish(&config.stream.limits, budget, &mut |o, chunk| app.stream(&mut ctx, o, chunk));
+            tcp.finish(&config.stream.limits, budget, &mut |o, chunk| {
+                app.stream(&mut ctx, o, chunk)
+            });
         }
         self.app.finish(&mut ctx);
         let record = self.conn_record(reason, config);

@@ -129,10 +129,21 @@ impl Shard {
             .collect();
         by_age.sort_unstable_by_key(|(t, id, _)| (*t, *id));
         let n = (self.max_flows / 10).max(1);
-        self.end_flows(by_age.into_iter().take(n).map(|(_, _, k)| k), EndReason::Evicted, order_packet, config);
+        self.end_flows(
+            by_age.into_iter().take(n).map(|(_, _, k)| k),
+            EndReason::Evicted,
+            order_packet,
+            config,
+        );
     }
 
-    fn end_flows(&mut self, keys: impl Iterator<Item = FlowKey>, reason: EndReason, order_packet: u64, config: &Config) {
+    fn end_flows(
+        &mut self,
+        keys: impl Iterator<Item = FlowKey>,
+        reason: EndReason,
+        order_packet: u64,
+        config: &Config,
+    ) {
         let mut ended: Vec<Flow> = keys.filter_map(|k| self.flows.remove(&k)).collect();
         ended.sort_unstable_by_key(|f| f.id.id);
         for flow in ended {

@@ -117,7 +117,10 @@ pub(crate) struct EveTcp {
 
 impl EveFlow {
     pub(crate) fn new(c: &ConnRecord) -> Self {
-        let closed = matches!(c.conn_state, "SF" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH");
+        let closed = matches!(
+            c.conn_state,
+            "SF" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH"
+        );
         let state = match (c.flow.proto, closed) {
             (6, true) => "closed",
             (6, false) if c.conn_state == "S0" => "new",

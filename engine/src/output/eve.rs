@@ -228,7 +228,13 @@ impl EveRenderer {
                     app_proto: None,
                 };
                 let tx = u64::from(h.trans_depth.saturating_sub(1));
-                self.emit(&header, &[("tx_id", &tx), ("http", &crate::proto::http::log::EveHttp::new(h))])
+                self.emit(
+                    &header,
+                    &[
+                        ("tx_id", &tx),
+                        ("http", &crate::proto::http::log::EveHttp::new(h)),
+                    ],
+                )
             }
             EventKind::Tls(t) => {
                 let header = Header {
@@ -250,7 +256,10 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: None,
                 };
-                self.emit(&header, &[("quic", &crate::proto::quic::log::EveQuic::new(q))])
+                self.emit(
+                    &header,
+                    &[("quic", &crate::proto::quic::log::EveQuic::new(q))],
+                )
             }
             EventKind::Dhcp(d) => {
                 let header = Header {
@@ -261,7 +270,10 @@ impl EveRenderer {
                     reverse: !d.from_orig,
                     app_proto: None,
                 };
-                self.emit(&header, &[("dhcp", &crate::proto::dhcp::log::EveDhcp::new(d))])
+                self.emit(
+                    &header,
+                    &[("dhcp", &crate::proto::dhcp::log::EveDhcp::new(d))],
+                )
             }
             EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => false,
         }

@@ -53,7 +53,8 @@ impl ZeekLogs {
         };
         if !self.files.contains_key(log) {
             let f = File::create(path()).map_err(fail)?;
-            self.files.insert(log, BufWriter::with_capacity(256 * 1024, f));
+            self.files
+                .insert(log, BufWriter::with_capacity(256 * 1024, f));
         }
         let Some(w) = self.files.get_mut(log) else {
             return Ok(());
@@ -76,9 +77,16 @@ impl EventSink for ZeekLogs {
             EventKind::Http(h) => self.write("http", &crate::proto::http::log::ZeekHttp::new(h)),
             EventKind::Tls(t) => self.write("ssl", &crate::proto::tls::log::ZeekSsl::new(t)),
             EventKind::X509(x) => {
-                let sender = if x.client_cert { x.flow.orig.addr } else { x.flow.resp.addr };
+                let sender = if x.client_cert {
+                    x.flow.orig.addr
+                } else {
+                    x.flow.resp.addr
+                };
                 let local = self.local_nets.iter().any(|n| n.contains(&sender));
-                self.write("files", &crate::proto::tls::log::ZeekCertFile::new(x, local))?;
+                self.write(
+                    "files",
+                    &crate::proto::tls::log::ZeekCertFile::new(x, local),
+                )?;
                 let key = (x.cert.sha256.clone(), x.host_cert, x.client_cert);
                 if self.logged_certs.contains(&key) {
                     return Ok(());

@@ -53,8 +53,22 @@ const PROBE_BYTES: usize = 512;
 
 /// HTTP methods recognised at the start of a stream.
 const METHODS: [&[u8]; 16] = [
-    b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ",
-    b"PATCH ", b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ", b"MOVE ", b"LOCK ", b"UNLOCK ",
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PATCH ",
+    b"PROPFIND ",
+    b"PROPPATCH ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
 ];
 
 /// What a stream's first bytes reveal.
@@ -100,7 +114,11 @@ fn guess_side(orig: bool, h: &[u8]) -> Guess {
                 }
                 return Guess::Unknown;
             }
-            return if h.len() < PROBE_BYTES { Guess::NeedMore } else { Guess::Unknown };
+            return if h.len() < PROBE_BYTES {
+                Guess::NeedMore
+            } else {
+                Guess::Unknown
+            };
         }
         if h.len() < 4 && h.iter().all(u8::is_ascii_uppercase) {
             return Guess::NeedMore;
@@ -169,9 +187,7 @@ impl AppLayer {
     pub fn new(proto: u8, orig_port: u16, resp_port: u16) -> Self {
         let dns_port = |p: u16| matches!(p, 53 | 5353 | 5355 | 137);
         let parser = match proto {
-            6 if resp_port == 53 || orig_port == 53 => {
-                Parser::Dns(Box::new(dns::DnsState::new()))
-            }
+            6 if resp_port == 53 || orig_port == 53 => Parser::Dns(Box::new(dns::DnsState::new())),
             6 => Parser::Probing(Box::default()),
             17 if dns_port(resp_port) || dns_port(orig_port) => {
                 Parser::Dns(Box::new(dns::DnsState::new()))
@@ -236,7 +252,8 @@ impl AppLayer {
         }
         match &mut self.parser {
             Parser::Dns(d) => {
-                if d.datagram(ctx, from_orig, payload) {
+                let parsed = d.datagram(ctx, from_orig, payload);
+                if parsed {
                     self.confirm("dns");
                 }
             }
@@ -379,7 +396,10 @@ mod tests {
         assert_eq!(guess_side(false, b"HTT"), Guess::NeedMore);
         assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::NeedMore);
         assert_eq!(guess_side(true, b"\x16\x03\x01\x00\x05\x01"), Guess::Tls);
-        assert_eq!(guess_side(false, b"\x17\x03\x01\x00\x05\x01"), Guess::Unknown);
+        assert_eq!(
+            guess_side(false, b"\x17\x03\x01\x00\x05\x01"),
+            Guess::Unknown
+        );
         assert_eq!(guess_side(false, b"SSH-2.0-x"), Guess::Ssh);
     }
 }

@@ -76,10 +76,23 @@ mod tests {
     fn starttls_then_proceed() {
         let mut x = XmppState::default();
         assert!(looks_like_xmpp(b"<?xml version='1.0'?><stream:stream"));
-        assert!(x.stream(true, Chunk::Data(b"<?xml version='1.0'?><stream:stream to='a'>")).is_none());
+        assert!(x
+            .stream(
+                true,
+                Chunk::Data(b"<?xml version='1.0'?><stream:stream to='a'>")
+            )
+            .is_none());
         assert!(x.confirmed);
-        assert!(x.stream(true, Chunk::Data(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")).is_none());
-        let rest = x.stream(false, Chunk::Data(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03"));
+        assert!(x
+            .stream(
+                true,
+                Chunk::Data(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            )
+            .is_none());
+        let rest = x.stream(
+            false,
+            Chunk::Data(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03"),
+        );
         assert_eq!(rest, Some(b"\x16\x03".to_vec()));
     }
 }

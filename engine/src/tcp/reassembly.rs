@@ -214,7 +214,12 @@ impl Reassembler {
     }
 
     /// Hands on buffered segments that have become contiguous.
-    fn drain(&mut self, limits: &StreamLimits, budget: &mut MemBudget, out: &mut dyn FnMut(Chunk<'_>)) {
+    fn drain(
+        &mut self,
+        limits: &StreamLimits,
+        budget: &mut MemBudget,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         while let Some(entry) = self.ahead.first_entry() {
             let k = *entry.key();
             if k > self.next {
@@ -264,7 +269,12 @@ impl Reassembler {
     /// Hands on whatever is buffered, holes included (end of the connection). Holes found
     /// here were never acknowledged, so they are reported to the parser but not counted as
     /// missed bytes.
-    pub fn flush(&mut self, limits: &StreamLimits, budget: &mut MemBudget, out: &mut dyn FnMut(Chunk<'_>)) {
+    pub fn flush(
+        &mut self,
+        limits: &StreamLimits,
+        budget: &mut MemBudget,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         while let Some((&k, _)) = self.ahead.first_key_value() {
             if k > self.next {
                 out(Chunk::Gap(k - self.next));

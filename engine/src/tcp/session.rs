@@ -104,9 +104,7 @@ impl Side {
             return 0;
         }
         let mut size = self.last_rel.max(self.ack_rel);
-        if size > 0 {
-            size -= 1; // the SYN
-        }
+        size = size.saturating_sub(1); // the SYN
         if self.fin_count > 0 && size > 0 {
             size -= 1; // the FIN
         }
@@ -176,8 +174,7 @@ impl TcpSession {
     fn is_closed(&self) -> bool {
         let done = |s: &Side| matches!(s.state, EndpointState::Closed | EndpointState::Reset);
         let [o, r] = &self.sides;
-        (done(o) && done(r))
-            || (o.state == EndpointState::Reset || r.state == EndpointState::Reset)
+        (done(o) && done(r)) || (o.state == EndpointState::Reset || r.state == EndpointState::Reset)
     }
 
     /// Whether this SYN starts a new connection on the same 5-tuple (Zeek's `IsReuse`).
@@ -213,7 +210,9 @@ impl TcpSession {
         let fin = seg.has(tcp_flags::FIN);
         let rst = seg.has(tcp_flags::RST);
         let ack = seg.has(tcp_flags::ACK);
-        let len = seg.len.max(u32::try_from(seg.payload.len()).unwrap_or(u32::MAX));
+        let len = seg
+            .len
+            .max(u32::try_from(seg.payload.len()).unwrap_or(u32::MAX));
         let seg_len = len + u32::from(syn) + u32::from(fin);
         let base_seq = seg.seq;
         let one_past = base_seq.wrapping_add(seg_len);
@@ -269,16 +268,16 @@ impl TcpSession {
         }
 
         // The acknowledgement may reveal a hole in the peer's stream.
-        if ack && matches!(peer.state, EndpointState::Inactive) == false {
+        if ack && !matches!(peer.state, EndpointState::Inactive) {
             if let Some(mut pos) = peer.rel(seg.ack) {
                 if let Some(f) = peer.fin_rel {
                     pos = pos.min(f);
                 }
                 if pos > peer.stream.next() && pos <= peer.last_rel.max(peer.ack_rel) + 1 {
                     let peer_is_orig = !from_orig;
-                    let missing =
-                        peer.stream
-                            .acked(pos, limits, budget, &mut |c| out(peer_is_orig, c));
+                    let missing = peer
+                        .stream
+                        .acked(pos, limits, budget, &mut |c| out(peer_is_orig, c));
                     if missing > 0 && peer.gap.bump() {
                         history.add(peer_is_orig, b'G');
                     }
@@ -289,7 +288,12 @@ impl TcpSession {
     }
 
     /// End of the connection: hand on what is still buffered, holes reported as gaps.
-    pub fn finish(&mut self, limits: &StreamLimits, budget: &mut MemBudget, out: &mut dyn FnMut(bool, Chunk<'_>)) {
+    pub fn finish(
+        &mut self,
+        limits: &StreamLimits,
+        budget: &mut MemBudget,
+        out: &mut dyn FnMut(bool, Chunk<'_>),
+    ) {
         for (i, side) in self.sides.iter_mut().enumerate() {
             let orig = i == 0;
             side.stream.flush(limits, budget, &mut |c| out(orig, c));
@@ -587,12 +591,18 @@ mod tests {
                 len: u32::try_from(payload.len()).unwrap_or(0),
             };
             let data = &mut self.data;
-            self.tcp
-                .packet(orig, &seg, &mut self.h, &LIMITS, &mut self.b, &mut |o, c| {
+            self.tcp.packet(
+                orig,
+                &seg,
+                &mut self.h,
+                &LIMITS,
+                &mut self.b,
+                &mut |o, c| {
                     if let Chunk::Data(d) = c {
                         data[usize::from(!o)].extend_from_slice(d)
                     }
-                });
+                },
+            );
         }
     }
 

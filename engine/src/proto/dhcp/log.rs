@@ -171,7 +171,10 @@ impl DhcpJoiner {
     /// The rows still open (end of the run), in order of arrival.
     pub fn drain(&mut self) -> Vec<ZeekDhcp> {
         let order = std::mem::take(&mut self.order);
-        order.into_iter().filter_map(|x| self.pending.remove(&x)).collect()
+        order
+            .into_iter()
+            .filter_map(|x| self.pending.remove(&x))
+            .collect()
     }
 }
 

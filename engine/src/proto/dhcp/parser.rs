@@ -146,11 +146,22 @@ pub fn parse(b: &[u8]) -> Option<Message> {
         match code {
             1 => m.subnet_mask = addr(v, 0),
             3 => m.router = addr(v, 0),
-            6 => m.dns_servers = v.chunks_exact(4).take(16).filter_map(|c| addr(c, 0)).collect(),
+            6 => {
+                m.dns_servers = v
+                    .chunks_exact(4)
+                    .take(16)
+                    .filter_map(|c| addr(c, 0))
+                    .collect()
+            }
             12 => m.host_name = Some(v.to_vec()),
             15 => m.domain = Some(v.to_vec()),
             50 => m.requested_addr = addr(v, 0),
-            51 => m.lease_time = v.get(..4).and_then(|x| x.try_into().ok()).map(u32::from_be_bytes),
+            51 => {
+                m.lease_time = v
+                    .get(..4)
+                    .and_then(|x| x.try_into().ok())
+                    .map(u32::from_be_bytes)
+            }
             53 => m.msg_type = v.first().copied(),
             54 => m.server_id = addr(v, 0),
             55 => m.params = v.to_vec(),

@@ -100,8 +100,21 @@ pub fn qtype_name(t: u16) -> String {
 pub fn suricata_rrtype(t: u16) -> String {
     match t {
         255 => "ANY".to_string(),
-        30 | 31 | 32 | 34 | 36 | 40 | 53..=58 | 62 | 63 | 100..=103 | 253 | 254 | 256
-        | 32768 | 32769 => format!("TYPE{t}"),
+        30
+        | 31
+        | 32
+        | 34
+        | 36
+        | 40
+        | 53..=58
+        | 62
+        | 63
+        | 100..=103
+        | 253
+        | 254
+        | 256
+        | 32768
+        | 32769 => format!("TYPE{t}"),
         _ => {
             let n = qtype_name(t);
             if n.starts_with("query-") {
@@ -219,7 +232,11 @@ pub fn zeek_answer(r: &Record) -> Option<String> {
         RData::Svcb {
             priority, target, ..
         } => {
-            let kind = if r.rtype == rtype::HTTPS { "HTTPS" } else { "SVCB" };
+            let kind = if r.rtype == rtype::HTTPS {
+                "HTTPS"
+            } else {
+                "SVCB"
+            };
             let target = if target.is_empty() { "." } else { target };
             format!("{kind} {priority} {target}")
         }
@@ -233,6 +250,32 @@ pub fn zeek_answer(r: &Record) -> Option<String> {
             _ => format!("<unknown type={}>", r.rtype),
         },
     })
+}
+
+/// Zeek's text for a record of a dynamic update (RFC 2136): prerequisites (answer
+/// section) and updates (authority section), by their class and type.
+pub fn zeek_update(r: &Record) -> String {
+    const ANY_CLASS: u16 = 255;
+    const NONE_CLASS: u16 = 254;
+    const ANY_TYPE: u16 = 255;
+    let t = qtype_name(r.rtype);
+    let data = || zeek_answer(r).unwrap_or_default();
+    if r.section == Section::Answer {
+        match (r.class, r.rtype) {
+            (ANY_CLASS, ANY_TYPE) => format!("pre: YXDomain {}", r.name),
+            (ANY_CLASS, _) => format!("pre: YXRRSet {t} {}", r.name),
+            (NONE_CLASS, ANY_TYPE) => format!("pre: NXDomain {}", r.name),
+            (NONE_CLASS, _) => format!("pre: NoRRSet {t} {}", r.name),
+            _ => format!("pre: RRSet {t} {} {}", r.name, data()),
+        }
+    } else {
+        match (r.class, r.rtype) {
+            (ANY_CLASS, ANY_TYPE) => format!("del: all {}", r.name),
+            (ANY_CLASS, _) => format!("del: RRSet {t}"),
+            (NONE_CLASS, _) => format!("del: RR {t} {} {}", r.name, data()),
+            _ => format!("add: {t} {} {}", r.name, data()),
+        }
+    }
 }
 
 /// A row of Zeek's `dns.log`.
@@ -463,7 +506,8 @@ impl<'a> EveDns<'a> {
         let msg: &Message = &m.message;
         let h = &msg.header;
         let response = h.qr();
-        let answers: Vec<EveAnswer<'a>> = msg.section(Section::Answer).map(EveAnswer::new).collect();
+        let answers: Vec<EveAnswer<'a>> =
+            msg.section(Section::Answer).map(EveAnswer::new).collect();
         let mut grouped: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
             std::collections::BTreeMap::new();
         for r in msg.section(Section::Answer) {
@@ -473,8 +517,18 @@ impl<'a> EveDns<'a> {
                     weight,
                     port,
                     target,
-                } => serde_json::json!({"priority": priority, "weight": weight, "port": port, "name": target}),
-                RData::Soa { mname, rname, serial, refresh, retry, expire, minimum } => serde_json::json!({
+                } => {
+                    serde_json::json!({"priority": priority, "weight": weight, "port": port, "name": target})
+                }
+                RData::Soa {
+                    mname,
+                    rname,
+                    serial,
+                    refresh,
+                    retry,
+                    expire,
+                    minimum,
+                } => serde_json::json!({
                     "mname": mname, "rname": rname, "serial": serial, "refresh": refresh,
                     "retry": retry, "expire": expire, "minimum": minimum}),
                 _ => match eve_rdata(r) {
@@ -508,7 +562,10 @@ impl<'a> EveDns<'a> {
                 .collect(),
             answers,
             grouped,
-            authorities: msg.section(Section::Authority).map(EveAnswer::new).collect(),
+            authorities: msg
+                .section(Section::Authority)
+                .map(EveAnswer::new)
+                .collect(),
         }
     }
 }

@@ -530,8 +530,9 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
             m.anomalies |= anomaly::TOO_MANY_RECORDS;
             return Ok(m);
         }
-        let parsed = read_name(msg, pos, &mut m.anomalies)
-            .and_then(|(name, after)| Some((name, be16(msg, after)?, be16(msg, after + 2)?, after + 4)));
+        let parsed = read_name(msg, pos, &mut m.anomalies).and_then(|(name, after)| {
+            Some((name, be16(msg, after)?, be16(msg, after + 2)?, after + 4))
+        });
         let Some((name, qtype, qclass, after)) = parsed else {
             m.anomalies |= anomaly::TRUNCATED;
             return Ok(m);
@@ -627,11 +628,15 @@ mod tests {
         let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 1];
         m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
         // CNAME -> a.<example.com at offset 16>
-        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 1, b'a', 0xc0, 16]);
+        m.extend_from_slice(&[
+            0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 1, b'a', 0xc0, 16,
+        ]);
         // A 1.2.3.4 for a.example.com (the CNAME target at offset 45)
         m.extend_from_slice(&[0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
         // HTTPS 1 . alpn=h2
-        m.extend_from_slice(&[0xc0, 12, 0, 65, 0, 1, 0, 0, 0, 60, 0, 10, 0, 1, 0, 0, 1, 0, 3, 2]);
+        m.extend_from_slice(&[
+            0xc0, 12, 0, 65, 0, 1, 0, 0, 0, 60, 0, 10, 0, 1, 0, 0, 1, 0, 3, 2,
+        ]);
         m.extend_from_slice(b"h2");
         // OPT udp 1232, DO
         m.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
@@ -648,7 +653,11 @@ mod tests {
         assert_eq!(msg.records[1].name, "a.example.com");
         assert_eq!(msg.records[1].rdata, RData::A(Ipv4Addr::new(1, 2, 3, 4)));
         match &msg.records[2].rdata {
-            RData::Svcb { priority, target, params } => {
+            RData::Svcb {
+                priority,
+                target,
+                params,
+            } => {
                 assert_eq!(*priority, 1);
                 assert_eq!(target, "");
                 assert_eq!(params, &vec![(1, vec![2, b'h', b'2'])]);
@@ -669,7 +678,9 @@ mod tests {
         assert!(msg.questions.is_empty());
         assert_ne!(msg.anomalies & anomaly::NAME_LOOP, 0);
         // two pointers pointing at each other
-        let m = [0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0xc0, 16, 0, 1, 0xc0, 12, 0, 1];
+        let m = [
+            0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0xc0, 16, 0, 1, 0xc0, 12, 0, 1,
+        ];
         let msg = parse(&m).expect("header ok");
         assert_ne!(msg.anomalies & anomaly::NAME_LOOP, 0);
     }

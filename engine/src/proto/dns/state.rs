@@ -57,8 +57,12 @@ pub fn decode_netbios_name(name: &str) -> String {
     }
     let mut out = String::new();
     for pair in b.chunks(2).take(15) {
-        let hi = pair.first().map_or(0, |c| c.to_ascii_uppercase().wrapping_sub(b'A'));
-        let lo = pair.get(1).map_or(0, |c| c.to_ascii_uppercase().wrapping_sub(b'A'));
+        let hi = pair
+            .first()
+            .map_or(0, |c| c.to_ascii_uppercase().wrapping_sub(b'A'));
+        let lo = pair
+            .get(1)
+            .map_or(0, |c| c.to_ascii_uppercase().wrapping_sub(b'A'));
         let c = (hi << 4) | (lo & 0x0f);
         if !(c.is_ascii_graphic() || c == b' ') {
             break;
@@ -97,10 +101,10 @@ impl DnsState {
         };
         buf.extend_from_slice(data);
         let mut at = 0;
-        loop {
-            let Some(len) = buf.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
-                break;
-            };
+        while let Some(len) = buf
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        {
             let Some(msg) = buf.get(at + 2..at + 2 + len) else {
                 break;
             };
@@ -129,7 +133,11 @@ impl DnsState {
             let tx = self.take_tx();
             (self.new_pending(ctx, &msg, tx), tx)
         } else if is_query {
-            match self.replies.iter().position(|p| p.rec.trans_id == msg.header.id) {
+            match self
+                .replies
+                .iter()
+                .position(|p| p.rec.trans_id == msg.header.id)
+            {
                 Some(i) => {
                     let p = self.replies.remove(i);
                     let tx = p.as_ref().map_or(0, |p| p.tx_id);
@@ -141,7 +149,11 @@ impl DnsState {
                 }
             }
         } else {
-            match self.queries.iter().position(|p| p.rec.trans_id == msg.header.id) {
+            match self
+                .queries
+                .iter()
+                .position(|p| p.rec.trans_id == msg.header.id)
+            {
                 Some(i) => {
                     let p = self.queries.remove(i);
                     let tx = p.as_ref().map_or(0, |p| p.tx_id);
@@ -221,7 +233,11 @@ impl DnsState {
 
     /// The flow ends: transactions still waiting are logged.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
-        let mut left: Vec<Pending> = self.queries.drain(..).chain(self.replies.drain(..)).collect();
+        let mut left: Vec<Pending> = self
+            .queries
+            .drain(..)
+            .chain(self.replies.drain(..))
+            .collect();
         left.sort_by_key(|p| p.rec.ts);
         for p in left {
             ctx.emit(p.rec.ts, EventKind::Dns(Box::new(p.rec)));
@@ -229,17 +245,22 @@ impl DnsState {
     }
 }
 
+/// The DNS UPDATE operation code (RFC 2136).
+const UPDATE: u8 = 5;
+
 /// Folds a message into a transaction, as Zeek's `dns_request`, `dns_query_reply`,
 /// `dns_rejected` and `do_reply` handlers do.
 fn apply(rec: &mut DnsRecord, msg: &Message, is_query: bool, netbios: bool, now: Timestamp) {
     let h = &msg.header;
     let _ = netbios;
+    let update = h.opcode() == UPDATE;
     if is_query {
         rec.rd = h.rd();
         rec.tc = h.tc();
         rec.z = h.z();
         rec.opcode = h.opcode();
-        if let Some(q) = msg.questions.last() {
+        // An update's question section is its zone, not a query.
+        if let Some(q) = msg.questions.last().filter(|_| !update) {
             rec.qclass = Some(q.qclass);
             rec.qtype = Some(q.qtype);
             rec.query = Some(if rec.netbios {
@@ -254,9 +275,20 @@ fn apply(rec: &mut DnsRecord, msg: &Message, is_query: bool, netbios: bool, now:
     if !msg.questions.is_empty() && h.ancount == 0 && h.nscount == 0 && h.arcount == 0 {
         rec.rejected = true;
     }
-    for r in msg.section(Section::Answer) {
-        // Zeek's `do_reply`: records it has no text for (TKEY, TSIG) change nothing.
-        let Some(text) = super::log::zeek_answer(r) else {
+    let sections: &[Section] = if update {
+        &[Section::Answer, Section::Authority]
+    } else {
+        &[Section::Answer]
+    };
+    for r in msg.records.iter().filter(|r| sections.contains(&r.section)) {
+        // Zeek's `do_reply`: records it has no text for (TKEY, TSIG) change nothing. An
+        // update's prerequisites and updates are logged as what they ask for.
+        let text = if update {
+            Some(super::log::zeek_update(r))
+        } else {
+            super::log::zeek_answer(r)
+        };
+        let Some(text) = text else {
             continue;
         };
         rec.aa = h.aa();
@@ -290,7 +322,10 @@ mod tests {
     #[test]
     fn netbios_names_decode() {
         // "WORKGROUP" padded with spaces, suffix 0x1d
-        assert_eq!(decode_netbios_name("FHEPFCELEHFCEPFFFACACACACACACABN"), "WORKGROUP");
+        assert_eq!(
+            decode_netbios_name("FHEPFCELEHFCEPFFFACACACACACACABN"),
+            "WORKGROUP"
+        );
         assert_eq!(decode_netbios_name("short"), "short");
     }
 }

@@ -115,7 +115,9 @@ pub fn parse_response(head: &[u8]) -> Option<Head> {
 /// Reads a head line by line, accepting what a browser or a server would (any version,
 /// odd bytes in the target, header lines without a colon skipped).
 fn lenient(head: &[u8], request: bool) -> Option<Head> {
-    let mut lines = head.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next()?;
     let mut parts = first.split(|b| *b == b' ').filter(|p| !p.is_empty());
     let mut h = Head {
@@ -134,7 +136,11 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         };
         h.uri = target.to_vec();
         h.version = String::from_utf8_lossy(version.strip_prefix(b"HTTP/")?).into_owned();
-        if !h.method.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-' || *b == b'_') {
+        if !h
+            .method
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || *b == b'-' || *b == b'_')
+        {
             return None;
         }
     } else {
@@ -143,7 +149,10 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         h.status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
         let at = first.iter().position(|b| *b == b' ').unwrap_or(0);
         let rest = first.get(at + 1..).unwrap_or(&[]);
-        let after_code = rest.iter().position(|b| *b == b' ').map_or(&[][..], |i| &rest[i + 1..]);
+        let after_code = rest
+            .iter()
+            .position(|b| *b == b' ')
+            .map_or(&[][..], |i| &rest[i + 1..]);
         h.reason = after_code.to_vec();
     }
     for line in lines {
@@ -152,7 +161,8 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         }
         if let Some(i) = line.iter().position(|b| *b == b':') {
             let (n, v) = line.split_at(i);
-            h.headers.push((n.trim_ascii().to_vec(), v[1..].trim_ascii().to_vec()));
+            h.headers
+                .push((n.trim_ascii().to_vec(), v[1..].trim_ascii().to_vec()));
         }
     }
     Some(h)
@@ -287,9 +297,22 @@ pub fn sniff_mime(b: &[u8]) -> Option<&'static str> {
         return Some("image/webp");
     }
     let text = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
-    let trimmed = &text[text.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(text.len())..];
-    let lower: Vec<u8> = trimmed.iter().take(16).map(u8::to_ascii_lowercase).collect();
-    for tag in [&b"<html"[..], b"<head", b"<title", b"<body", b"<!doctype html"] {
+    let trimmed = &text[text
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(text.len())..];
+    let lower: Vec<u8> = trimmed
+        .iter()
+        .take(16)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    for tag in [
+        &b"<html"[..],
+        b"<head",
+        b"<title",
+        b"<body",
+        b"<!doctype html",
+    ] {
         if lower.starts_with(tag) {
             return Some("text/html");
         }
@@ -298,7 +321,11 @@ pub fn sniff_mime(b: &[u8]) -> Option<&'static str> {
         return Some("application/xml");
     }
     // Zeek's plain-text signature: ten printable or white-space characters.
-    if b.len() >= 10 && b.iter().take(10).all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace()) {
+    if b.len() >= 10
+        && b.iter()
+            .take(10)
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+    {
         return Some("text/plain");
     }
     None
@@ -310,12 +337,14 @@ mod tests {
 
     #[test]
     fn request_and_response_heads() {
-        let r = parse_request(b"GET /a?b HTTP/1.1\r\nHost: x.org\r\nUser-Agent: t\r\n\r\n").expect("req");
+        let r = parse_request(b"GET /a?b HTTP/1.1\r\nHost: x.org\r\nUser-Agent: t\r\n\r\n")
+            .expect("req");
         assert_eq!(r.method, b"GET");
         assert_eq!(r.uri, b"/a?b");
         assert_eq!(r.version, "1.1");
         assert_eq!(r.header("host"), Some(&b"x.org"[..]));
-        let s = parse_response(b"HTTP/1.0 304 Not Modified\r\nContent-Length: 0\r\n\r\n").expect("resp");
+        let s = parse_response(b"HTTP/1.0 304 Not Modified\r\nContent-Length: 0\r\n\r\n")
+            .expect("resp");
         assert_eq!(s.status, 304);
         assert_eq!(s.reason, b"Not Modified");
         assert_eq!(s.content_length(), Some(0));

@@ -65,10 +65,16 @@ impl std::fmt::Debug for Inflate {
 
 impl Inflate {
     fn for_head(head: &Head) -> Option<Box<Self>> {
-        if head.has_token("content-encoding", "gzip") || head.has_token("content-encoding", "x-gzip") {
-            Some(Box::new(Inflate::Gzip(flate2::write::GzDecoder::new(Vec::new()))))
+        if head.has_token("content-encoding", "gzip")
+            || head.has_token("content-encoding", "x-gzip")
+        {
+            Some(Box::new(Inflate::Gzip(flate2::write::GzDecoder::new(
+                Vec::new(),
+            ))))
         } else if head.has_token("content-encoding", "deflate") {
-            Some(Box::new(Inflate::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))))
+            Some(Box::new(Inflate::Zlib(flate2::write::ZlibDecoder::new(
+                Vec::new(),
+            ))))
         } else {
             None
         }
@@ -154,8 +160,12 @@ fn lossy_opt(v: Option<&[u8]>) -> Option<String> {
 }
 
 fn basic_user(auth: &[u8]) -> Option<String> {
-    let rest = auth.strip_prefix(b"Basic ").or_else(|| auth.strip_prefix(b"basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim_ascii()).ok()?;
+    let rest = auth
+        .strip_prefix(b"Basic ")
+        .or_else(|| auth.strip_prefix(b"basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim_ascii())
+        .ok()?;
     let user = decoded.split(|b| *b == b':').next()?;
     Some(escape_bytes(user))
 }
@@ -494,7 +504,11 @@ impl HttpState {
 
     /// Emits finished transactions, in order.
     fn emit_done(&mut self, ctx: &mut Ctx<'_>) {
-        while self.txs.front().is_some_and(|t| t.request_done && t.response_done) {
+        while self
+            .txs
+            .front()
+            .is_some_and(|t| t.request_done && t.response_done)
+        {
             if let Some(tx) = self.txs.pop_front() {
                 ctx.emit(tx.rec.ts, EventKind::Http(Box::new(tx.rec.finish())));
             }

@@ -85,6 +85,8 @@ pub(crate) struct EveQuic<'a> {
     ja3: Option<EveJa<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ja4: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3s: Option<EveJa<'a>>,
 }
 
 impl<'a> EveQuic<'a> {
@@ -99,6 +101,11 @@ impl<'a> EveQuic<'a> {
                 .zip(r.ja3_string.as_deref())
                 .map(|(hash, string)| EveJa { hash, string }),
             ja4: r.ja4.as_deref(),
+            ja3s: r
+                .ja3s
+                .as_deref()
+                .zip(r.ja3s_string.as_deref())
+                .map(|(hash, string)| EveJa { hash, string }),
         }
     }
 }

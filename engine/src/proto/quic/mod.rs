@@ -36,6 +36,10 @@ pub struct QuicRecord {
     pub ja3_string: Option<String>,
     /// JA4 of the ClientHello.
     pub ja4: Option<String>,
+    /// JA3S of the ServerHello.
+    pub ja3s: Option<String>,
+    /// JA3S string.
+    pub ja3s_string: Option<String>,
 }
 
 impl QuicRecord {
@@ -53,6 +57,8 @@ impl QuicRecord {
             ja3: None,
             ja3_string: None,
             ja4: None,
+            ja3s: None,
+            ja3s_string: None,
         }
     }
 }

@@ -191,7 +191,11 @@ impl InitialKeys {
         let (initial, _) = Hkdf::<Sha256>::extract(Some(salt), dcid);
         let initial = Hkdf::<Sha256>::from_prk(&initial).ok()?;
         let mut secret = [0u8; 32];
-        expand_label(&initial, if client { "client in" } else { "server in" }, &mut secret)?;
+        expand_label(
+            &initial,
+            if client { "client in" } else { "server in" },
+            &mut secret,
+        )?;
         let secret = Hkdf::<Sha256>::from_prk(&secret).ok()?;
         let (lk, li, lh) = if version == V2 {
             ("quicv2 key", "quicv2 iv", "quicv2 hp")
@@ -236,8 +240,12 @@ impl InitialKeys {
             return None;
         }
         let aead = Aes128Gcm::new_from_slice(&self.key).ok()?;
-        aead.decrypt_in_place(Nonce::<Aes128Gcm>::from_slice(&nonce), &header, &mut payload)
-            .ok()?;
+        aead.decrypt_in_place(
+            Nonce::<Aes128Gcm>::from_slice(&nonce),
+            &header,
+            &mut payload,
+        )
+        .ok()?;
         Some(payload)
     }
 }
@@ -304,7 +312,10 @@ pub fn frames(mut p: &[u8]) -> Frames {
                     break;
                 };
                 let start = 1 + n1 + n2;
-                let Some(data) = usize::try_from(len).ok().and_then(|l| p.get(start..start + l)) else {
+                let Some(data) = usize::try_from(len)
+                    .ok()
+                    .and_then(|l| p.get(start..start + l))
+                else {
                     break;
                 };
                 out.crypto.push(CryptoFrame {

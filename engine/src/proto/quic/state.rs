@@ -115,7 +115,11 @@ impl QuicState {
 
     fn letter(&mut self, d: usize, upper: u8) {
         if self.rec.history.len() < MAX_HISTORY {
-            let l = if d == 0 { upper } else { upper.to_ascii_lowercase() };
+            let l = if d == 0 {
+                upper
+            } else {
+                upper.to_ascii_lowercase()
+            };
             self.rec.history.push(char::from(l));
         }
     }
@@ -197,6 +201,9 @@ impl QuicState {
                     self.rec.ja3.clone_from(&t.ja3);
                     self.rec.ja3_string.clone_from(&t.ja3_string);
                     self.rec.ja4.clone_from(&t.ja4);
+                } else {
+                    self.rec.ja3s.clone_from(&t.ja3s);
+                    self.rec.ja3s_string.clone_from(&t.ja3s_string);
                 }
             }
         }

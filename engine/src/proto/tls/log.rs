@@ -105,11 +105,20 @@ pub(crate) struct ZeekX509<'a> {
     sig_alg: &'a str,
     #[serde(rename = "certificate.tbs_sig_alg")]
     tbs_sig_alg: &'a str,
-    #[serde(rename = "certificate.key_type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "certificate.key_type",
+        skip_serializing_if = "Option::is_none"
+    )]
     key_type: Option<&'static str>,
-    #[serde(rename = "certificate.key_length", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "certificate.key_length",
+        skip_serializing_if = "Option::is_none"
+    )]
     key_length: Option<u32>,
-    #[serde(rename = "certificate.exponent", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "certificate.exponent",
+        skip_serializing_if = "Option::is_none"
+    )]
     exponent: Option<&'a str>,
     #[serde(rename = "certificate.curve", skip_serializing_if = "Option::is_none")]
     curve: Option<&'a str>,
@@ -121,9 +130,15 @@ pub(crate) struct ZeekX509<'a> {
     san_email: &'a Vec<String>,
     #[serde(rename = "san.ip", skip_serializing_if = "Vec::is_empty")]
     san_ip: &'a Vec<String>,
-    #[serde(rename = "basic_constraints.ca", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "basic_constraints.ca",
+        skip_serializing_if = "Option::is_none"
+    )]
     ca: Option<bool>,
-    #[serde(rename = "basic_constraints.path_len", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "basic_constraints.path_len",
+        skip_serializing_if = "Option::is_none"
+    )]
     path_len: Option<u32>,
     host_cert: bool,
     client_cert: bool,
@@ -297,8 +312,16 @@ impl<'a> EveTls<'a> {
             version,
             notbefore: host.map(|c| eve_time(c.not_before)),
             notafter: host.map(|c| eve_time(c.not_after)),
-            ja3: r.ja3.as_deref().zip(r.ja3_string.as_deref()).map(|(hash, string)| EveJa { hash, string }),
-            ja3s: r.ja3s.as_deref().zip(r.ja3s_string.as_deref()).map(|(hash, string)| EveJa { hash, string }),
+            ja3: r
+                .ja3
+                .as_deref()
+                .zip(r.ja3_string.as_deref())
+                .map(|(hash, string)| EveJa { hash, string }),
+            ja3s: r
+                .ja3s
+                .as_deref()
+                .zip(r.ja3s_string.as_deref())
+                .map(|(hash, string)| EveJa { hash, string }),
             ja4: r.ja4.as_deref(),
             client_alpns: r
                 .client_hello

@@ -100,16 +100,21 @@ pub fn extensions(mut b: &[u8]) -> Vec<(u16, &[u8])> {
 }
 
 fn be16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
+    b.chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
 }
 
 /// A length-prefixed list inside an extension (1- or 2-byte length).
 fn prefixed(b: &[u8], len_bytes: usize) -> &[u8] {
     let n = match len_bytes {
         1 => b.first().map(|x| usize::from(*x)),
-        _ => b.get(..2).map(|x| usize::from(u16::from_be_bytes([x[0], x[1]]))),
+        _ => b
+            .get(..2)
+            .map(|x| usize::from(u16::from_be_bytes([x[0], x[1]]))),
     };
-    n.and_then(|n| b.get(len_bytes..len_bytes + n)).unwrap_or(&[])
+    n.and_then(|n| b.get(len_bytes..len_bytes + n))
+        .unwrap_or(&[])
 }
 
 fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
@@ -313,7 +318,9 @@ pub fn certificates(msg: &[u8]) -> Vec<Vec<u8>> {
         Some(l) => (usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2]),
         None => return out,
     };
-    let mut list = body.get(3..3 + total).unwrap_or(body.get(3..).unwrap_or(&[]));
+    let mut list = body
+        .get(3..3 + total)
+        .unwrap_or(body.get(3..).unwrap_or(&[]));
     while list.len() >= 3 && out.len() < 16 {
         let l = (usize::from(list[0]) << 16) | (usize::from(list[1]) << 8) | usize::from(list[2]);
         let Some(der) = list.get(3..3 + l) else {
@@ -383,7 +390,12 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         _ => "00",
     };
     let sni = if ch.sni.is_some() { 'd' } else { 'i' };
-    let ciphers: Vec<u16> = ch.ciphers.iter().copied().filter(|c| !is_grease(*c)).collect();
+    let ciphers: Vec<u16> = ch
+        .ciphers
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
     let exts: Vec<u16> = ch
         .extension_types
         .iter()
@@ -510,7 +522,10 @@ mod tests {
             }))
         );
         assert!(matches!(record_header(b"GET / HTTP"), Some(Err(_))));
-        assert!(matches!(record_header(&[23, 3, 3, 0xff, 0xff]), Some(Err(_))));
+        assert!(matches!(
+            record_header(&[23, 3, 3, 0xff, 0xff]),
+            Some(Err(_))
+        ));
     }
 
     #[test]

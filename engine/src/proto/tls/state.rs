@@ -58,7 +58,11 @@ impl TlsState {
 
     fn letter(&mut self, d: usize, upper: u8) {
         if self.rec.history.len() < 100 {
-            let l = if d == 0 { upper } else { upper.to_ascii_lowercase() };
+            let l = if d == 0 {
+                upper
+            } else {
+                upper.to_ascii_lowercase()
+            };
             self.rec.history.push(char::from(l));
         }
     }
@@ -102,8 +106,7 @@ impl TlsState {
     }
 
     fn on_record(&mut self, ctx: &mut Ctx<'_>, d: usize, kind: u8, payload: &[u8]) {
-        let ciphertext =
-            self.sides[d].encrypted || (self.tls13 && kind == content::APPDATA);
+        let ciphertext = self.sides[d].encrypted || (self.tls13 && kind == content::APPDATA);
         if ciphertext && kind != content::CCS {
             self.sides[d].encrypted = true;
             if self.sides[0].encrypted && self.sides[1].encrypted {
@@ -129,7 +132,9 @@ impl TlsState {
                 hsbuf.extend_from_slice(payload);
                 let mut at = 0;
                 while let Some(hdr) = hsbuf.get(at..at + 4) {
-                    let len = (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+                    let len = (usize::from(hdr[1]) << 16)
+                        | (usize::from(hdr[2]) << 8)
+                        | usize::from(hdr[3]);
                     if len > parser::MAX_HANDSHAKE {
                         self.sides[d].failed = true;
                         return;
@@ -189,7 +194,9 @@ impl TlsState {
                         .map(|c| c.session_id.as_slice())
                         .unwrap_or(&[]);
                     if sh.psk
-                        || (!self.tls13 && !client_sid.is_empty() && client_sid == sh.session_id.as_slice())
+                        || (!self.tls13
+                            && !client_sid.is_empty()
+                            && client_sid == sh.session_id.as_slice())
                     {
                         self.rec.resumed = true;
                     }

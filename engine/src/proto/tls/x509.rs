@@ -199,7 +199,10 @@ fn sn(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
 
 /// Upper-case hex of an unsigned big-endian integer without leading zero bytes.
 fn serial_hex(raw: &[u8]) -> String {
-    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len().saturating_sub(1));
+    let start = raw
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(raw.len().saturating_sub(1));
     hex(raw.get(start..).unwrap_or(raw)).to_ascii_uppercase()
 }
 
@@ -210,7 +213,9 @@ fn decimal(be: &[u8]) -> String {
         return "0".into();
     }
     if digits.len() <= 16 {
-        let v = digits.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let v = digits
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
         return v.to_string();
     }
     hex(&digits)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds tcheck and analyses the bundled sample capture, writing Zeek-style logs and EVE
+# JSON next to it in ./sample-output/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+cargo build --release --locked
+mkdir -p sample-output
+./target/release/tcheck analyze fixtures/sample/sample.pcap \
+  --logs sample-output/logs --eve sample-output/eve.json
+echo
+echo "Logs in sample-output/logs/, EVE in sample-output/eve.json"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the data-driven and oracle comparisons (Zeek's baselines,
+# tshark), the fuzz corpus replay, the CLI and determinism tests. Built once, in release.
+# Needs the shared test material at ../shared (or $TCHECK_SHARED).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+shared=${TCHECK_SHARED:-../shared}
+if [ ! -f "$shared/README.md" ]; then
+  echo "test: the shared test material is missing at $shared (set TCHECK_SHARED)" >&2
+  exit 1
+fi
+export TCHECK_SHARED=$(cd "$shared" && pwd)
+cargo test --release --locked --workspace -- --test-threads 2
+# The oracle table, for whoever reads the log.
+report=$(ls -t target/tmp/zeek-oracle-report.txt 2>/dev/null | head -1 || true)
+if [ -n "$report" ]; then
+  grep -v -E '^(DIFF|MISSING|EXTRA) ' "$report"
+fi

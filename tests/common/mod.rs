@@ -1,0 +1,71 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The shared test material (`../shared` next to the repository, or `$TCHECK_SHARED`).
+pub fn shared() -> PathBuf {
+    let p = std::env::var_os("TCHECK_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        p.join("README.md").is_file(),
+        "the shared test material is missing at {} (set TCHECK_SHARED)",
+        p.display()
+    );
+    p
+}
+
+/// The `tcheck` binary under test.
+pub fn tcheck() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tcheck"))
+}
+
+/// Runs `tcheck` with `args`; returns its output.
+pub fn run(args: &[&std::ffi::OsStr]) -> Output {
+    tcheck().args(args).output().expect("tcheck runs")
+}
+
+/// A fresh temporary directory for one test.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tcheck-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Every capture file below `dir` (`.pcap`, `.pcapng`, `.trace`), sorted.
+pub fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng" | "trace")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// JSON lines of a file (missing file: none).
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
+        .collect()
+}
