@@ -111,6 +111,7 @@ fn stream(data: &[u8], port: u16) {
     let id = flow(6, port);
     let mut events = Vec::new();
     let mut seq = 0;
+    let mut cache = crate::proto::cache::Cache::default();
     let mut app = crate::proto::AppLayer::new(6, 40000, port);
     let mut ctx = Ctx {
         flow: &id,
@@ -118,6 +119,7 @@ fn stream(data: &[u8], port: u16) {
         pkt: 1,
         events: &mut events,
         seq: &mut seq,
+        cache: &mut cache,
     };
     for (orig, piece) in conversation(data) {
         if piece.first() == Some(&0xfd) {
@@ -138,6 +140,7 @@ fn datagrams(data: &[u8], port: u16) {
     let id = flow(17, port);
     let mut events = Vec::new();
     let mut seq = 0;
+    let mut cache = crate::proto::cache::Cache::default();
     let mut app = crate::proto::AppLayer::new(17, 40000, port);
     let mut ctx = Ctx {
         flow: &id,
@@ -145,6 +148,7 @@ fn datagrams(data: &[u8], port: u16) {
         pkt: 1,
         events: &mut events,
         seq: &mut seq,
+        cache: &mut cache,
     };
     for (orig, piece) in conversation(data) {
         app.datagram(&mut ctx, orig, piece);

@@ -294,6 +294,7 @@ impl Flow {
             pkt: pkt.index,
             events: out.events,
             seq: &mut self.seq,
+            cache: out.cache,
         };
         match pkt.l4 {
             L4Meta::Tcp {
@@ -350,6 +351,7 @@ impl Flow {
             pkt: out.order_packet,
             events: out.events,
             seq: &mut self.seq,
+            cache: out.cache,
         };
         if let Some(tcp) = self.tcp.as_deref_mut() {
             let app = &mut self.app;
@@ -431,6 +433,8 @@ impl Flow {
 /// Where a flow's events go, and the order key of events not tied to a packet.
 pub(crate) struct FlowOutput<'a> {
     pub events: &'a mut Vec<Event>,
+    /// The shard's caches.
+    pub cache: &'a mut crate::proto::cache::Cache,
     /// The packet number events of `finish` sort under.
     pub order_packet: u64,
 }

@@ -58,6 +58,7 @@ pub(crate) struct Shard {
     pub stats: FlowStats,
     /// When timeouts were last swept.
     last_sweep: Option<Timestamp>,
+    cache: crate::proto::cache::Cache,
 }
 
 /// A flow id: stable within a run (key and first packet), 51 bits like Suricata's.
@@ -74,6 +75,7 @@ impl Shard {
             events: Vec::new(),
             stats: FlowStats::default(),
             last_sweep: None,
+            cache: crate::proto::cache::Cache::default(),
         }
     }
 
@@ -95,6 +97,7 @@ impl Shard {
                 }
                 let mut out = FlowOutput {
                     events: &mut self.events,
+                    cache: &mut self.cache,
                     order_packet: pkt.index,
                 };
                 old.finish(reason, config, &mut self.budget, &mut out);
@@ -112,6 +115,7 @@ impl Shard {
         if let Some(flow) = self.flows.get_mut(&pkt.key) {
             let mut out = FlowOutput {
                 events: &mut self.events,
+                cache: &mut self.cache,
                 order_packet: pkt.index,
             };
             flow.packet(pkt, arena, config, &mut self.budget, &mut out);
@@ -154,6 +158,7 @@ impl Shard {
             }
             let mut out = FlowOutput {
                 events: &mut self.events,
+                cache: &mut self.cache,
                 order_packet,
             };
             flow.finish(reason, config, &mut self.budget, &mut out);

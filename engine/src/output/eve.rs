@@ -119,6 +119,23 @@ impl EveRenderer {
         &self.line
     }
 
+    /// Builds one line: the header, then `key` and what `body` writes; returns true.
+    fn emit_with(
+        &mut self,
+        header: &Header<'_>,
+        key: &str,
+        body: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        self.line.clear();
+        header.write(&mut self.line);
+        self.line.extend_from_slice(b",\"");
+        self.line.extend_from_slice(key.as_bytes());
+        self.line.extend_from_slice(b"\":");
+        body(&mut self.line);
+        self.line.extend_from_slice(b"}\n");
+        true
+    }
+
     /// Builds one line: the header, then `key: body` objects; returns true.
     fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> bool {
         self.line.clear();
@@ -216,7 +233,9 @@ impl EveRenderer {
                     reverse: !m.from_orig,
                     app_proto: None,
                 };
-                self.emit(&header, &[("dns", &crate::proto::dns::log::EveDns::new(m))])
+                self.emit_with(&header, "dns", |out| {
+                    crate::proto::dns::log::write_eve_dns(m, out)
+                })
             }
             EventKind::Http(h) => {
                 let header = Header {

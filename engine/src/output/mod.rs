@@ -4,6 +4,7 @@
 
 pub mod conn;
 pub mod eve;
+pub(crate) mod json;
 pub mod zeek;
 
 pub use eve::EveWriter;

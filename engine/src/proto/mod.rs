@@ -9,6 +9,7 @@
 //! or TLS on 8443 are still seen for what they are. After `CONNECT` or an upgrade, the
 //! tunnel's content is recognised afresh (HTTP then TLS: service `http,ssl`).
 
+pub mod cache;
 pub mod dhcp;
 pub mod dns;
 pub mod http;
@@ -29,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     pub pkt: u64,
     pub events: &'a mut Vec<Event>,
     pub seq: &'a mut u64,
+    /// Work shared by the shard's flows.
+    pub cache: &'a mut cache::Cache,
 }
 
 impl Ctx<'_> {
@@ -309,8 +312,13 @@ impl AppLayer {
             }
             Parser::Tls(t) => {
                 t.stream(ctx, from_orig, chunk);
-                if t.confirmed {
+                let (confirmed, done) = (t.confirmed, t.done);
+                if confirmed {
                     self.confirm("ssl");
+                }
+                if done {
+                    // The handshake is logged; the rest is ciphertext.
+                    self.parser = Parser::Nothing;
                 }
             }
             Parser::Xmpp(x) => {

@@ -2,14 +2,17 @@
 
 use std::net::IpAddr;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::parser::{rtype, Message, RData, Record, Section};
 use super::{DnsMessageRecord, DnsRecord};
+use crate::output::json::{self, Json};
 use crate::output::secs;
 
 /// Zeek's name of a query type.
-pub fn qtype_name(t: u16) -> String {
+pub fn qtype_name(t: u16) -> Cow<'static, str> {
     let n = match t {
         1 => "A",
         2 => "NS",
@@ -91,15 +94,15 @@ pub fn qtype_name(t: u16) -> String {
         257 => "CAA",
         32768 => "TA",
         32769 => "DLV",
-        _ => return format!("query-{t}"),
+        _ => return Cow::Owned(format!("query-{t}")),
     };
-    n.to_string()
+    Cow::Borrowed(n)
 }
 
 /// Suricata's name of a record type (its `rrtype`), e.g. `A`, `TYPE65534` when unknown.
-pub fn suricata_rrtype(t: u16) -> String {
+pub fn suricata_rrtype(t: u16) -> Cow<'static, str> {
     match t {
-        255 => "ANY".to_string(),
+        255 => Cow::Borrowed("ANY"),
         30
         | 31
         | 32
@@ -114,15 +117,11 @@ pub fn suricata_rrtype(t: u16) -> String {
         | 254
         | 256
         | 32768
-        | 32769 => format!("TYPE{t}"),
-        _ => {
-            let n = qtype_name(t);
-            if n.starts_with("query-") {
-                format!("TYPE{t}")
-            } else {
-                n
-            }
-        }
+        | 32769 => Cow::Owned(format!("TYPE{t}")),
+        _ => match qtype_name(t) {
+            Cow::Owned(_) => Cow::Owned(format!("TYPE{t}")),
+            n => n,
+        },
     }
 }
 
@@ -140,7 +139,7 @@ pub fn qclass_name(c: u16) -> String {
 }
 
 /// Zeek's name of a response code.
-pub fn rcode_name(r: u8) -> String {
+pub fn rcode_name(r: u8) -> Cow<'static, str> {
     let n = match r {
         0 => "NOERROR",
         1 => "FORMERR",
@@ -153,9 +152,9 @@ pub fn rcode_name(r: u8) -> String {
         8 => "NXRRSET",
         9 => "NOTAUTH",
         10 => "NOTZONE",
-        _ => return format!("unknown-{r}"),
+        _ => return Cow::Owned(format!("unknown-{r}")),
     };
-    n.to_string()
+    Cow::Borrowed(n)
 }
 
 /// Zeek's name of an operation code (NetBIOS has its own).
@@ -304,11 +303,11 @@ pub(crate) struct ZeekDns<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     qtype: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    qtype_name: Option<String>,
+    qtype_name: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rcode: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rcode_name: Option<String>,
+    rcode_name: Option<Cow<'static, str>>,
     #[serde(rename = "AA")]
     aa: bool,
     #[serde(rename = "TC")]
@@ -332,7 +331,7 @@ impl<'a> ZeekDns<'a> {
     pub(crate) fn new(r: &'a DnsRecord) -> Self {
         let mut qtype_n = r.qtype.map(qtype_name);
         if r.netbios && r.qtype == Some(33) {
-            qtype_n = Some("NBSTAT".into());
+            qtype_n = Some(Cow::Borrowed("NBSTAT"));
         }
         ZeekDns {
             ts: r.ts.as_secs_f64(),
@@ -365,207 +364,174 @@ impl<'a> ZeekDns<'a> {
     }
 }
 
-/// Suricata's text for record data (`rdata`).
-fn eve_rdata(r: &Record) -> Option<String> {
-    Some(match &r.rdata {
-        RData::A(a) => a.to_string(),
-        RData::Aaaa(a) => a.to_string(),
-        RData::Name(n) => n.clone(),
-        RData::Mx { exchange, .. } => exchange.clone(),
-        RData::Txt(s) => s.iter().map(|x| lossy(x)).collect::<Vec<_>>().join(""),
-        RData::Srv { target, .. } => target.clone(),
-        RData::Nsec { next } => next.clone(),
-        RData::Svcb { target, .. } => target.clone(),
-        RData::Raw(b) if !b.is_empty() => crate::output::hex(b),
-        RData::Soa { .. } => return None,
-        _ => return None,
-    })
+/// Suricata's text for record data (`rdata`), written as a JSON string; false if the type
+/// has none.
+fn write_rdata(out: &mut Vec<u8>, r: &Record) -> bool {
+    match &r.rdata {
+        RData::A(a) => json::string(out, &a.to_string()),
+        RData::Aaaa(a) => json::string(out, &a.to_string()),
+        RData::Name(n) | RData::Mx { exchange: n, .. } | RData::Srv { target: n, .. } => {
+            json::string(out, n)
+        }
+        RData::Nsec { next } => json::string(out, next),
+        RData::Svcb { target, .. } => json::string(out, target),
+        RData::Txt(s) => {
+            let joined: String = s.iter().map(|x| lossy(x)).collect();
+            json::string(out, &joined);
+        }
+        RData::Raw(b) if !b.is_empty() => json::string(out, &crate::output::hex(b)),
+        _ => return false,
+    }
+    true
 }
 
-#[derive(Serialize)]
-struct EveSoa<'a> {
-    mname: &'a str,
-    rname: &'a str,
-    serial: u32,
-    refresh: u32,
-    retry: u32,
-    expire: u32,
-    minimum: u32,
+fn write_soa(out: &mut Vec<u8>, r: &Record) -> bool {
+    let RData::Soa {
+        mname,
+        rname,
+        serial,
+        refresh,
+        retry,
+        expire,
+        minimum,
+    } = &r.rdata
+    else {
+        return false;
+    };
+    let mut o = Json::object(out);
+    o.str("mname", mname)
+        .str("rname", rname)
+        .num("serial", u64::from(*serial))
+        .num("refresh", u64::from(*refresh))
+        .num("retry", u64::from(*retry))
+        .num("expire", u64::from(*expire))
+        .num("minimum", u64::from(*minimum));
+    o.close();
+    true
 }
 
-#[derive(Serialize)]
-struct EveSrv<'a> {
-    priority: u16,
-    weight: u16,
-    port: u16,
-    name: &'a str,
+fn write_srv(out: &mut Vec<u8>, r: &Record) -> bool {
+    let RData::Srv {
+        priority,
+        weight,
+        port,
+        target,
+    } = &r.rdata
+    else {
+        return false;
+    };
+    let mut o = Json::object(out);
+    o.num("priority", u64::from(*priority))
+        .num("weight", u64::from(*weight))
+        .num("port", u64::from(*port))
+        .str("name", target);
+    o.close();
+    true
 }
 
-#[derive(Serialize)]
-struct EveAnswer<'a> {
-    rrname: &'a str,
-    rrtype: String,
-    ttl: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rdata: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    soa: Option<EveSoa<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    srv: Option<EveSrv<'a>>,
-}
-
-impl<'a> EveAnswer<'a> {
-    fn new(r: &'a Record) -> Self {
-        let soa = match &r.rdata {
-            RData::Soa {
-                mname,
-                rname,
-                serial,
-                refresh,
-                retry,
-                expire,
-                minimum,
-            } => Some(EveSoa {
-                mname,
-                rname,
-                serial: *serial,
-                refresh: *refresh,
-                retry: *retry,
-                expire: *expire,
-                minimum: *minimum,
-            }),
-            _ => None,
-        };
-        let srv = match &r.rdata {
-            RData::Srv {
-                priority,
-                weight,
-                port,
-                target,
-            } => Some(EveSrv {
-                priority: *priority,
-                weight: *weight,
-                port: *port,
-                name: target,
-            }),
-            _ => None,
-        };
-        EveAnswer {
-            rrname: &r.name,
-            rrtype: suricata_rrtype(r.rtype),
-            ttl: r.ttl,
-            rdata: if srv.is_some() { None } else { eve_rdata(r) },
-            soa,
-            srv,
+fn write_answer(out: &mut Vec<u8>, r: &Record) {
+    let mut o = Json::object(out);
+    o.str("rrname", &r.name)
+        .str("rrtype", &suricata_rrtype(r.rtype))
+        .num("ttl", u64::from(r.ttl));
+    match &r.rdata {
+        RData::Soa { .. } => {
+            o.raw("soa", |out| {
+                write_soa(out, r);
+            });
+        }
+        RData::Srv { .. } => {
+            o.raw("srv", |out| {
+                write_srv(out, r);
+            });
+        }
+        _ => {
+            let mut tmp = Vec::new();
+            if write_rdata(&mut tmp, r) {
+                o.raw("rdata", |out| out.extend_from_slice(&tmp));
+            }
         }
     }
+    o.close();
 }
 
-#[derive(Serialize)]
-struct EveQuery<'a> {
-    rrname: &'a str,
-    rrtype: String,
-}
-
-/// The `dns` object of a Suricata EVE event, format version 3.
-#[derive(Serialize)]
-pub(crate) struct EveDns<'a> {
-    version: u8,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    tx_id: u64,
-    id: u16,
-    flags: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    qr: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    aa: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    tc: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    rd: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ra: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    z: bool,
-    opcode: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rcode: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    queries: Vec<EveQuery<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    answers: Vec<EveAnswer<'a>>,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    grouped: std::collections::BTreeMap<String, Vec<serde_json::Value>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    authorities: Vec<EveAnswer<'a>>,
-}
-
-impl<'a> EveDns<'a> {
-    pub(crate) fn new(m: &'a DnsMessageRecord) -> Self {
-        let msg: &Message = &m.message;
-        let h = &msg.header;
-        let response = h.qr();
-        let answers: Vec<EveAnswer<'a>> =
-            msg.section(Section::Answer).map(EveAnswer::new).collect();
-        let mut grouped: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
-            std::collections::BTreeMap::new();
-        for r in msg.section(Section::Answer) {
-            let v = match &r.rdata {
-                RData::Srv {
-                    priority,
-                    weight,
-                    port,
-                    target,
-                } => {
-                    serde_json::json!({"priority": priority, "weight": weight, "port": port, "name": target})
+/// Writes the `dns` object of a Suricata EVE event, format version 3.
+pub(crate) fn write_eve_dns(m: &DnsMessageRecord, out: &mut Vec<u8>) {
+    let msg: &Message = &m.message;
+    let h = &msg.header;
+    let response = h.qr();
+    let mut o = Json::object(out);
+    o.num("version", 3)
+        .str("type", if response { "response" } else { "request" })
+        .num("tx_id", m.tx_id)
+        .num("id", u64::from(h.id))
+        .str("flags", &format!("{:x}", h.flags));
+    for (k, v) in [
+        ("qr", response),
+        ("aa", h.aa()),
+        ("tc", h.tc()),
+        ("rd", h.rd()),
+        ("ra", h.ra()),
+        ("z", h.flags & 0x0040 != 0),
+    ] {
+        if v {
+            o.bool(k, true);
+        }
+    }
+    o.num("opcode", u64::from(h.opcode()));
+    if response {
+        o.str("rcode", &rcode_name(h.rcode()));
+    }
+    if !msg.questions.is_empty() {
+        o.raw("queries", |out| {
+            json::array(out, &msg.questions, |out, q| {
+                let mut qo = Json::object(out);
+                qo.str("rrname", &q.name)
+                    .str("rrtype", &suricata_rrtype(q.qtype));
+                qo.close();
+            })
+        });
+    }
+    let answers: Vec<&Record> = msg.section(Section::Answer).collect();
+    if !answers.is_empty() {
+        o.raw("answers", |out| {
+            json::array(out, answers.iter(), |out, r| write_answer(out, r))
+        });
+        // Grouped by type, in the order types first appear.
+        let mut types: Vec<u16> = Vec::new();
+        for r in &answers {
+            if !types.contains(&r.rtype) {
+                types.push(r.rtype);
+            }
+        }
+        o.raw("grouped", |out| {
+            let mut g = Json::object(out);
+            for t in types {
+                let of_type: Vec<&&Record> = answers.iter().filter(|r| r.rtype == t).collect();
+                let mut items: Vec<Vec<u8>> = Vec::new();
+                for r in of_type {
+                    let mut item = Vec::new();
+                    let ok = match r.rdata {
+                        RData::Soa { .. } => write_soa(&mut item, r),
+                        RData::Srv { .. } => write_srv(&mut item, r),
+                        _ => write_rdata(&mut item, r),
+                    };
+                    if ok {
+                        items.push(item);
+                    }
                 }
-                RData::Soa {
-                    mname,
-                    rname,
-                    serial,
-                    refresh,
-                    retry,
-                    expire,
-                    minimum,
-                } => serde_json::json!({
-                    "mname": mname, "rname": rname, "serial": serial, "refresh": refresh,
-                    "retry": retry, "expire": expire, "minimum": minimum}),
-                _ => match eve_rdata(r) {
-                    Some(s) => serde_json::Value::String(s),
-                    None => continue,
-                },
-            };
-            grouped.entry(suricata_rrtype(r.rtype)).or_default().push(v);
-        }
-        EveDns {
-            version: 3,
-            kind: if response { "response" } else { "request" },
-            tx_id: m.tx_id,
-            id: h.id,
-            flags: format!("{:x}", h.flags),
-            qr: response,
-            aa: h.aa(),
-            tc: h.tc(),
-            rd: h.rd(),
-            ra: h.ra(),
-            z: h.flags & 0x0040 != 0,
-            opcode: h.opcode(),
-            rcode: response.then(|| rcode_name(h.rcode())),
-            queries: msg
-                .questions
-                .iter()
-                .map(|q| EveQuery {
-                    rrname: &q.name,
-                    rrtype: suricata_rrtype(q.qtype),
-                })
-                .collect(),
-            answers,
-            grouped,
-            authorities: msg
-                .section(Section::Authority)
-                .map(EveAnswer::new)
-                .collect(),
-        }
+                if !items.is_empty() {
+                    g.raw(&suricata_rrtype(t), |out| {
+                        json::array(out, items, |out, i| out.extend_from_slice(&i))
+                    });
+                }
+            }
+            g.close();
+        });
     }
+    let auth: Vec<&Record> = msg.section(Section::Authority).collect();
+    if !auth.is_empty() {
+        o.raw("authorities", |out| json::array(out, auth, write_answer));
+    }
+    o.close();
 }

@@ -298,7 +298,7 @@ pub(crate) struct EveTls<'a> {
 
 impl<'a> EveTls<'a> {
     pub(crate) fn new(r: &'a TlsRecord) -> Self {
-        let host: Option<&CertInfo> = r.certs.first().filter(|c| c.parsed);
+        let host: Option<&CertInfo> = r.certs.first().map(|c| &**c).filter(|c| c.parsed);
         let version = r
             .version
             .or_else(|| r.client_hello.as_ref().map(|c| c.version))

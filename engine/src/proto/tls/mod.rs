@@ -6,6 +6,8 @@ pub mod parser;
 pub(crate) mod state;
 pub mod x509;
 
+use std::sync::Arc;
+
 use crate::event::FlowId;
 use crate::time::Timestamp;
 
@@ -54,9 +56,9 @@ pub struct TlsRecord {
     /// JA4 of the ClientHello.
     pub ja4: Option<String>,
     /// The server's certificate chain (TLS ≤ 1.2; encrypted in 1.3).
-    pub certs: Vec<CertInfo>,
+    pub certs: Vec<Arc<CertInfo>>,
     /// The client's certificate chain.
-    pub client_certs: Vec<CertInfo>,
+    pub client_certs: Vec<Arc<CertInfo>>,
     /// Whether the server name matches the server's certificate.
     pub sni_matches_cert: Option<bool>,
 }
@@ -107,7 +109,7 @@ pub struct X509Record {
     /// When it was seen.
     pub ts: Timestamp,
     /// The certificate.
-    pub cert: CertInfo,
+    pub cert: Arc<CertInfo>,
     /// Position in its chain (0: the end entity).
     pub depth: usize,
     /// The server's own certificate.
@@ -115,5 +117,5 @@ pub struct X509Record {
     /// Sent by the client.
     pub client_cert: bool,
     /// The DER itself.
-    pub der: Vec<u8>,
+    pub der: Arc<[u8]>,
 }

@@ -4,7 +4,8 @@
 //! they come. QUIC feeds its CRYPTO-frame handshake messages into the same machinery.
 
 use super::parser::{self, content, hs};
-use super::x509::cert_info;
+use std::sync::Arc;
+
 use super::{names, TlsRecord, X509Record};
 use crate::event::EventKind;
 use crate::proto::Ctx;
@@ -210,17 +211,17 @@ impl TlsState {
                 let chain = parser::certificates(msg);
                 let client = d == 0;
                 for (depth, der) in chain.iter().enumerate() {
-                    let info = cert_info(der);
+                    let (der, info) = ctx.cache.cert(der);
                     ctx.emit(
                         ctx.ts,
                         EventKind::X509(Box::new(X509Record {
                             flow: ctx.flow.clone(),
                             ts: ctx.ts,
-                            cert: info.clone(),
+                            cert: Arc::clone(&info),
                             depth,
                             host_cert: !client && depth == 0,
                             client_cert: client,
-                            der: der.clone(),
+                            der,
                         })),
                     );
                     if client {

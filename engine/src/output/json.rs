@@ -1,0 +1,103 @@
+//! A minimal JSON writer for the hot renderers: objects written straight into a byte buffer,
+//! without intermediate structures. Strings are escaped by `serde_json`.
+
+use std::io::Write as _;
+
+/// Writes into a buffer, tracking whether a comma is due.
+#[derive(Debug)]
+pub(crate) struct Json<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Json<'a> {
+    /// Opens an object.
+    pub fn object(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Json { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// `"k":"v"` with `v` escaped.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k);
+        string(self.out, v);
+        self
+    }
+
+    /// `"k":n`.
+    pub fn num(&mut self, k: &str, v: u64) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.out, "{v}");
+        self
+    }
+
+    /// `"k":true|false`.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.key(k);
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+        self
+    }
+
+    /// `"k":` followed by whatever `f` writes (an array or object).
+    pub fn raw(&mut self, k: &str, f: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+        self.key(k);
+        f(self.out);
+        self
+    }
+
+    /// Closes the object.
+    pub fn close(&mut self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string.
+pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// A JSON array of the items, each written by `f`.
+pub(crate) fn array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        f(out, item);
+    }
+    out.push(b']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_valid_json() {
+        let mut out = Vec::new();
+        let mut o = Json::object(&mut out);
+        o.str("a", "x\"y\n").num("n", 7).bool("t", true);
+        o.raw("l", |out| {
+            array(out, [1u8, 2], |out, v| string(out, &v.to_string()))
+        });
+        o.close();
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("valid");
+        assert_eq!(v["a"], "x\"y\n");
+        assert_eq!(v["l"][1], "2");
+    }
+}
