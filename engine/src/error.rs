@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Everything that can stop the engine. Problems inside traffic are never errors: they are
-/// counted and reported as anomalies (see [`crate::Anomaly`]); an error means the input or
+/// counted and reported as anomalies (see [`crate::event::AnomalyRecord`]); an error means the input or
 /// output as a whole could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
