@@ -2,7 +2,7 @@
 # Peak memory of tcheck on hostile captures (SYN flood, out-of-order TCP streams, IPv4
 # fragment floods, many DNS/TLS/HTTP flows), next to the caps configured in the engine.
 # The captures are generated once by benches/hostile/*.py into bench-data/hostile/
-# (about 2.5 GB in all).
+# (about 3.5 GB in all).
 #
 # usage: benches/memory.sh [--only CASE,CASE] [--threads N] [--tcheck BIN] [--build] [--json]
 #

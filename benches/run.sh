@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
         --tcheck) tcheck="$2"; shift 2 ;;
         --build) build=1; shift ;;
         --json) json=(--json); shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
