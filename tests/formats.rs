@@ -15,7 +15,11 @@ use common::{json_lines, run, shared, tempdir};
 /// (seconds, microseconds, frame) of a little-endian microsecond Ethernet pcap.
 fn read_pcap(path: &Path) -> Vec<(u32, u32, Vec<u8>)> {
     let d = std::fs::read(path).expect("read");
-    assert_eq!(&d[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "fixture must be LE µs pcap");
+    assert_eq!(
+        &d[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "fixture must be LE µs pcap"
+    );
     assert_eq!(u32::from_le_bytes(d[20..24].try_into().unwrap()), 1);
     let mut out = Vec::new();
     let mut at = 24;
@@ -29,8 +33,20 @@ fn read_pcap(path: &Path) -> Vec<(u32, u32, Vec<u8>)> {
 }
 
 fn pcap(big_endian: bool, nanos: bool, link: u32, packets: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
-    let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let w32 = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let w16 = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     let mut out = Vec::new();
     out.extend_from_slice(&w32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
     out.extend_from_slice(&w16(2));
@@ -88,7 +104,11 @@ fn pcapng_two_interfaces(packets: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
         let (iface, ts, data): (u32, u64, &[u8]) = if i % 2 == 0 {
             (0, u64::from(*s) * 1_000_000 + u64::from(*us), frame)
         } else {
-            (1, u64::from(*s) * 1_000_000_000 + u64::from(*us) * 1000, &frame[14..])
+            (
+                1,
+                u64::from(*s) * 1_000_000_000 + u64::from(*us) * 1000,
+                &frame[14..],
+            )
         };
         let mut epb = Vec::new();
         epb.extend_from_slice(&iface.to_le_bytes());
@@ -104,7 +124,10 @@ fn pcapng_two_interfaces(packets: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Rewrites every Ethernet frame with `f`.
-fn relink(packets: &[(u32, u32, Vec<u8>)], f: impl Fn(&[u8]) -> Vec<u8>) -> Vec<(u32, u32, Vec<u8>)> {
+fn relink(
+    packets: &[(u32, u32, Vec<u8>)],
+    f: impl Fn(&[u8]) -> Vec<u8>,
+) -> Vec<(u32, u32, Vec<u8>)> {
     packets.iter().map(|(s, us, fr)| (*s, *us, f(fr))).collect()
 }
 
@@ -114,17 +137,39 @@ fn ethertype(fr: &[u8]) -> [u8; 2] {
 
 /// The connections of a capture: (5-tuple, packets, IP bytes), sorted.
 fn conns(capture: &Path, dir: &Path) -> Vec<String> {
-    let logs = dir.join(format!("logs-{}", capture.file_name().and_then(|n| n.to_str()).unwrap()));
-    let o = run(&[OsStr::new("analyze"), capture.as_os_str(), OsStr::new("--logs"), logs.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}: {}", capture.display(), String::from_utf8_lossy(&o.stderr));
+    let logs = dir.join(format!(
+        "logs-{}",
+        capture.file_name().and_then(|n| n.to_str()).unwrap()
+    ));
+    let o = run(&[
+        OsStr::new("analyze"),
+        capture.as_os_str(),
+        OsStr::new("--logs"),
+        logs.as_os_str(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}: {}",
+        capture.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let mut rows: Vec<String> = json_lines(&logs.join("conn.log"))
         .iter()
         .map(|c| {
             format!(
                 "{} {}:{} {}:{} {} {} {} {} {} {}",
-                c["proto"], c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"],
-                c["orig_pkts"], c["orig_ip_bytes"], c["resp_pkts"], c["resp_ip_bytes"],
-                c["history"], c["service"]
+                c["proto"],
+                c["id.orig_h"],
+                c["id.orig_p"],
+                c["id.resp_h"],
+                c["id.resp_p"],
+                c["orig_pkts"],
+                c["orig_ip_bytes"],
+                c["resp_pkts"],
+                c["resp_ip_bytes"],
+                c["history"],
+                c["service"]
             )
         })
         .collect();
@@ -184,7 +229,9 @@ fn every_format_and_link_layer_gives_the_same_connections() {
         let body_len = inner.len() + if gre.is_some() { 4 } else { 0 };
         let total = (20 + body_len) as u16;
         let mut v = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
-        v.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+        v.extend_from_slice(&[
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        ]);
         v[16..18].copy_from_slice(&total.to_be_bytes());
         if let Some(t) = gre {
             v.extend_from_slice(&[0, 0, t[0], t[1]]);
@@ -193,7 +240,13 @@ fn every_format_and_link_layer_gives_the_same_connections() {
         v
     };
     let gre = relink(&ip, |fr| outer(47, &fr[14..], Some(ethertype(fr))));
-    let ipip = relink(&ip, |fr| outer(if ethertype(fr) == [0x08, 0x00] { 4 } else { 41 }, &fr[14..], None));
+    let ipip = relink(&ip, |fr| {
+        outer(
+            if ethertype(fr) == [0x08, 0x00] { 4 } else { 41 },
+            &fr[14..],
+            None,
+        )
+    });
     // Fragments: IPv4 packets with more than 64 bytes of payload cut into 24-byte pieces,
     // sent last first.
     let mut fragmented = Vec::new();

@@ -122,7 +122,11 @@ fn process(
                 shard.sweep(ts, batch.last_index, config);
             }
         });
-    let mut events: Vec<Event> = shards.iter_mut().flat_map(|s| s.events.drain(..)).collect();
+    let total = shards.iter().map(|s| s.events.len()).sum();
+    let mut events: Vec<Event> = Vec::with_capacity(total);
+    for s in shards.iter_mut() {
+        events.append(&mut s.events);
+    }
     events.sort_unstable_by_key(|e| e.order);
     events
 }

@@ -41,11 +41,17 @@ impl Summary {
         if name.is_empty() {
             return;
         }
-        let lower = name.to_ascii_lowercase();
-        if let Some(n) = self.names.get_mut(&lower) {
+        let lowered;
+        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = name.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            name
+        };
+        if let Some(n) = self.names.get_mut(key) {
             *n += 1;
         } else if self.names.len() < MAX_NAMES {
-            self.names.insert(lower, 1);
+            self.names.insert(key.to_string(), 1);
         } else {
             *self
                 .anomalies

@@ -1,7 +1,5 @@
 //! Packet timestamps and their renderings in the formats of Zeek and Suricata.
 
-use std::fmt::Write as _;
-
 /// A point in time, in nanoseconds since the Unix epoch (UTC).
 ///
 /// Captures carry microsecond or nanosecond stamps; both fit. Negative values (captures
@@ -60,12 +58,44 @@ impl Timestamp {
 
     /// Appends Suricata's EVE rendering, `2016-01-27T21:09:20.613839+0000` (microseconds, UTC).
     pub fn write_eve(self, out: &mut String) {
+        let mut buf = [0u8; 31];
+        out.push_str(self.eve_bytes(&mut buf));
+    }
+
+    /// Suricata's EVE rendering into `buf`, returned as a string (no allocation).
+    pub fn eve_bytes(self, buf: &mut [u8; 31]) -> &str {
         let (y, mo, d, h, mi, s) = civil(self.secs());
         let micros = self.subsec_nanos() / 1000;
-        let _ = write!(
-            out,
-            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000"
-        );
+        if !(0..=9999).contains(&y) {
+            // Outside four-digit years: the general path.
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000");
+            let n = text.len().min(31);
+            buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+            return std::str::from_utf8(&buf[..n]).unwrap_or("");
+        }
+        fn put(buf: &mut [u8], at: usize, mut v: u32, width: usize) {
+            for i in (0..width).rev() {
+                if let Some(b) = buf.get_mut(at + i) {
+                    *b = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+            }
+        }
+        put(buf, 0, u32::try_from(y).unwrap_or(0), 4);
+        buf[4] = b'-';
+        put(buf, 5, mo, 2);
+        buf[7] = b'-';
+        put(buf, 8, d, 2);
+        buf[10] = b'T';
+        put(buf, 11, h, 2);
+        buf[13] = b':';
+        put(buf, 14, mi, 2);
+        buf[16] = b':';
+        put(buf, 17, s, 2);
+        buf[19] = b'.';
+        put(buf, 20, micros, 6);
+        buf[26..31].copy_from_slice(b"+0000");
+        std::str::from_utf8(&buf[..]).unwrap_or("")
     }
 
     /// Suricata's EVE rendering as a new string.

@@ -4,6 +4,8 @@
 //! hide the others, then each is decoded with `tls-parser`. The client's fingerprints (JA3,
 //! JA4) and the server's (JA3S) are computed from the framed values.
 
+use std::fmt::Write as _;
+
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
@@ -332,34 +334,65 @@ pub fn certificates(msg: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-fn join<T: std::fmt::Display>(v: impl Iterator<Item = T>) -> String {
-    v.map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+/// Appends the decimal numbers of `v`, separated by `-`.
+fn push_joined<T: Into<u32> + Copy>(s: &mut String, v: impl Iterator<Item = T>) {
+    let mut first = true;
+    for x in v {
+        if !first {
+            s.push('-');
+        }
+        first = false;
+        let _ = write!(s, "{}", x.into());
+    }
 }
 
 /// JA3: the string and its MD5.
 pub fn ja3(ch: &ClientHello) -> (String, String) {
-    let s = format!(
-        "{},{},{},{},{}",
-        ch.version,
-        join(ch.ciphers.iter().filter(|c| !is_grease(**c))),
-        join(ch.extension_types.iter().filter(|c| !is_grease(**c))),
-        join(ch.groups.iter().filter(|c| !is_grease(**c))),
-        join(ch.point_formats.iter()),
+    let mut s = String::with_capacity(256);
+    let _ = write!(s, "{},", ch.version);
+    push_joined(
+        &mut s,
+        ch.ciphers.iter().copied().filter(|c| !is_grease(*c)),
     );
+    s.push(',');
+    push_joined(
+        &mut s,
+        ch.extension_types
+            .iter()
+            .copied()
+            .filter(|c| !is_grease(*c)),
+    );
+    s.push(',');
+    push_joined(&mut s, ch.groups.iter().copied().filter(|c| !is_grease(*c)));
+    s.push(',');
+    push_joined(&mut s, ch.point_formats.iter().copied());
     let h = hex(&Md5::digest(s.as_bytes()));
     (s, h)
 }
 
 /// JA3S: the string and its MD5.
 pub fn ja3s(sh: &ServerHello) -> (String, String) {
-    let s = format!(
-        "{},{},{}",
-        sh.version,
-        sh.cipher,
-        join(sh.extension_types.iter().filter(|c| !is_grease(**c))),
+    let mut s = String::with_capacity(64);
+    let _ = write!(s, "{},{},", sh.version, sh.cipher);
+    push_joined(
+        &mut s,
+        sh.extension_types
+            .iter()
+            .copied()
+            .filter(|c| !is_grease(*c)),
     );
     let h = hex(&Md5::digest(s.as_bytes()));
     (s, h)
+}
+
+/// Lower-case 4-digit hex of each value, comma-separated.
+fn push_hex_list(s: &mut String, v: &[u16]) {
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{x:04x}");
+    }
 }
 
 fn sha256_12(s: &str) -> String {
@@ -421,32 +454,36 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         ciphers.len().min(99),
         exts.len().min(99)
     );
+    // Sorting the numbers sorts their fixed-width hex renderings the same way.
     let b = if ciphers.is_empty() {
         "000000000000".to_string()
     } else {
-        let mut sorted: Vec<String> = ciphers.iter().map(|c| format!("{c:04x}")).collect();
-        sorted.sort();
-        sha256_12(&sorted.join(","))
+        let mut sorted = ciphers.clone();
+        sorted.sort_unstable();
+        let mut input = String::with_capacity(sorted.len() * 5);
+        push_hex_list(&mut input, &sorted);
+        sha256_12(&input)
     };
-    let mut ext_sorted: Vec<String> = exts
+    let mut ext_sorted: Vec<u16> = exts
         .iter()
-        .filter(|e| **e != 0 && **e != 16)
-        .map(|e| format!("{e:04x}"))
+        .copied()
+        .filter(|e| *e != 0 && *e != 16)
         .collect();
-    ext_sorted.sort();
+    ext_sorted.sort_unstable();
     let c = if ext_sorted.is_empty() {
         "000000000000".to_string()
     } else {
-        let sigs: Vec<String> = ch
+        let sigs: Vec<u16> = ch
             .signature_algorithms
             .iter()
-            .filter(|s| !is_grease(**s))
-            .map(|s| format!("{s:04x}"))
+            .copied()
+            .filter(|s| !is_grease(*s))
             .collect();
-        let mut input = ext_sorted.join(",");
+        let mut input = String::with_capacity((ext_sorted.len() + sigs.len()) * 5 + 1);
+        push_hex_list(&mut input, &ext_sorted);
         if !sigs.is_empty() {
             input.push('_');
-            input.push_str(&sigs.join(","));
+            push_hex_list(&mut input, &sigs);
         }
         sha256_12(&input)
     };
