@@ -26,7 +26,7 @@ pub struct FlowConfig {
 impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
-            max_flows: 262_144,
+            max_flows: 65_536,
             tcp_timeout_secs: 300,
             udp_timeout_secs: 60,
             other_timeout_secs: 60,
@@ -72,6 +72,9 @@ pub struct Config {
     pub stream: StreamConfig,
     /// IP fragment reassembly.
     pub defrag: DefragConfig,
+    /// Bytes the application-layer parsers may buffer beyond a few kilobytes per flow, all
+    /// flows together (message heads, TLS records, certificate chains, DNS over TCP...).
+    pub app_memcap: usize,
     /// Networks counted as local (`local_orig`/`local_resp`); Zeek's private address space
     /// by default.
     pub local_nets: Vec<IpNet>,
@@ -84,6 +87,7 @@ impl Default for Config {
             flow: FlowConfig::default(),
             stream: StreamConfig::default(),
             defrag: DefragConfig::default(),
+            app_memcap: 256 << 20,
             local_nets: private_address_space(),
         }
     }

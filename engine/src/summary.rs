@@ -84,6 +84,10 @@ impl Summary {
                 "TCP segments not buffered (stream memory limit)",
                 f.stream_refused,
             ),
+            (
+                "flows not dissected further (parser memory limit)",
+                f.app_refused,
+            ),
             ("IP fragments dropped", d.defrag.dropped),
         ] {
             if n > 0 {

@@ -132,6 +132,13 @@ impl Defragmenter {
             proto: ip.proto,
             id: frag.id,
         };
+        if self.arrival.len() > 2 * self.config.max_datagrams.max(1) {
+            // Entries of datagrams already completed or dropped linger until their timeout;
+            // keep the queue in proportion to the datagrams really pending.
+            let pending = &self.pending;
+            self.arrival
+                .retain(|(ts, k)| pending.get(k).is_some_and(|p| p.first_seen == *ts));
+        }
         let entry = self.pending.entry(key).or_insert_with(|| {
             self.arrival.push_back((now, key));
             Pending {
@@ -255,6 +262,21 @@ mod tests {
             assert!(d.pending.len() <= 8);
         }
         assert!(d.stats().dropped >= 990);
+    }
+
+    #[test]
+    fn completed_datagrams_do_not_pile_up() {
+        let config = DefragConfig {
+            max_datagrams: 8,
+            ..DefragConfig::default()
+        };
+        let mut d = Defragmenter::new(config);
+        for id in 0..10_000u16 {
+            let _ = add(&mut d, 0, &frag(id, 0, true, &[1; 16]));
+            let _ = add(&mut d, 0, &frag(id, 2, false, &[2; 5]));
+        }
+        assert_eq!(d.stats().reassembled, 10_000);
+        assert!(d.arrival.len() <= 17, "{}", d.arrival.len());
     }
 
     #[test]

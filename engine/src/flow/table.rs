@@ -33,6 +33,8 @@ pub struct FlowStats {
     pub peak_live: u64,
     /// Out-of-order TCP segments refused for lack of buffer memory.
     pub stream_refused: u64,
+    /// Parser buffers refused for lack of application-layer memory.
+    pub app_refused: u64,
 }
 
 impl FlowStats {
@@ -44,6 +46,7 @@ impl FlowStats {
         self.reused += o.reused;
         self.peak_live += o.peak_live;
         self.stream_refused += o.stream_refused;
+        self.app_refused += o.app_refused;
     }
 }
 
@@ -75,7 +78,9 @@ impl Shard {
             events: Vec::new(),
             stats: FlowStats::default(),
             last_sweep: None,
-            cache: crate::proto::cache::Cache::default(),
+            cache: crate::proto::cache::Cache::with_budget(
+                (config.app_memcap / SHARDS).max(64 * 1024),
+            ),
         }
     }
 
@@ -121,6 +126,7 @@ impl Shard {
             flow.packet(pkt, arena, config, &mut self.budget, &mut out);
         }
         self.stats.stream_refused = self.budget.refused;
+        self.stats.app_refused = self.cache.budget.refused;
     }
 
     /// Makes room: ends the least recently active tenth of the table. The choice depends only

@@ -53,6 +53,9 @@ impl Ctx<'_> {
 
 /// Bytes of each direction kept to recognise a TCP protocol.
 const PROBE_BYTES: usize = 512;
+/// Bytes kept, both directions together, to hand to the parser once the protocol is known.
+/// A stream not recognised within them is not dissected.
+const PROBE_REPLAY_BYTES: usize = 16 * 1024;
 
 /// HTTP methods recognised at the start of a stream.
 const METHODS: [&[u8]; 16] = [
@@ -147,6 +150,10 @@ struct Probe {
     head: [Vec<u8>; 2],
     /// Pieces seen, in order, kept until a parser takes them.
     replay: Vec<(bool, Vec<u8>)>,
+    /// Bytes held in `replay`.
+    replay_bytes: usize,
+    /// Memory held beyond the free allowance.
+    charge: cache::Charge,
     /// A direction was given up on.
     done: [bool; 2],
 }
@@ -304,7 +311,7 @@ impl AppLayer {
                 }
                 if let http::Next::Tunnel(rest) = next {
                     // The tunnel's content is recognised afresh.
-                    self.parser = Parser::Probing(Box::default());
+                    self.set(ctx, Parser::Probing(Box::default()));
                     if !rest.is_empty() {
                         self.stream(ctx, from_orig, Chunk::Data(&rest));
                     }
@@ -318,13 +325,13 @@ impl AppLayer {
                 }
                 if done {
                     // The handshake is logged; the rest is ciphertext.
-                    self.parser = Parser::Nothing;
+                    self.set(ctx, Parser::Nothing);
                 }
             }
             Parser::Xmpp(x) => {
                 if let Some(rest) = x.stream(from_orig, chunk) {
                     self.confirm("xmpp");
-                    self.parser = Parser::Probing(Box::default());
+                    self.set(ctx, Parser::Probing(Box::default()));
                     if !rest.is_empty() {
                         self.stream(ctx, from_orig, Chunk::Data(&rest));
                     }
@@ -338,9 +345,17 @@ impl AppLayer {
                     Chunk::Data(data) => {
                         let room = PROBE_BYTES.saturating_sub(p.head[d].len());
                         p.head[d].extend_from_slice(&data[..room.min(data.len())]);
-                        if p.replay.len() < 64 {
-                            p.replay.push((from_orig, data.to_vec()));
+                        if p.replay_bytes + data.len() > PROBE_REPLAY_BYTES
+                            || !p
+                                .charge
+                                .ensure(p.replay_bytes + data.len(), &mut ctx.cache.budget)
+                        {
+                            // Nothing recognised in the first bytes: not dissected.
+                            self.set(ctx, Parser::Nothing);
+                            return;
                         }
+                        p.replay_bytes += data.len();
+                        p.replay.push((from_orig, data.to_vec()));
                     }
                     Chunk::Gap(_) => p.done[d] = true,
                 }
@@ -354,20 +369,21 @@ impl AppLayer {
                     Guess::Unknown => {
                         p.done[d] = true;
                         if p.done[0] && p.done[1] {
-                            self.parser = Parser::Nothing;
+                            self.set(ctx, Parser::Nothing);
                         }
                     }
                     Guess::Ssh => {
                         self.confirm("ssh");
-                        self.parser = Parser::Ssh;
+                        self.set(ctx, Parser::Ssh);
                     }
                     Guess::Http | Guess::Tls | Guess::Xmpp => {
                         let replay = std::mem::take(&mut p.replay);
-                        self.parser = match g {
+                        let next = match g {
                             Guess::Http => Parser::Http(Box::default()),
                             Guess::Tls => Parser::Tls(Box::new(tls::TlsState::new(ctx, false))),
                             _ => Parser::Xmpp(Box::default()),
                         };
+                        self.set(ctx, next);
                         for (o, bytes) in replay {
                             self.stream(ctx, o, Chunk::Data(&bytes));
                         }
@@ -376,6 +392,20 @@ impl AppLayer {
             }
             Parser::Ssh | Parser::Nothing | Parser::Quic(_) | Parser::UdpFirst | Parser::Dhcp => {}
         }
+    }
+
+    /// Replaces the parser, giving the old one's memory back to the budget.
+    fn set(&mut self, ctx: &mut Ctx<'_>, next: Parser) {
+        let budget = &mut ctx.cache.budget;
+        match &mut self.parser {
+            Parser::Probing(p) => p.charge.release(budget),
+            Parser::Dns(d) => d.charge.release(budget),
+            Parser::Http(h) => h.charge.release(budget),
+            Parser::Tls(t) => t.charge.release(budget),
+            Parser::Quic(q) => q.charge.release(budget),
+            Parser::Ssh | Parser::Xmpp(_) | Parser::Nothing | Parser::UdpFirst | Parser::Dhcp => {}
+        }
+        self.parser = next;
     }
 
     /// The flow ends: parsers log what they still hold.
@@ -387,6 +417,7 @@ impl AppLayer {
             Parser::Quic(q) => q.finish(ctx),
             _ => {}
         }
+        self.set(ctx, Parser::Nothing);
     }
 }
 

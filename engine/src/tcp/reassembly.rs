@@ -35,6 +35,10 @@ pub struct StreamLimits {
     pub max_buffered: usize,
 }
 
+/// What one buffered segment costs besides its bytes (tree node and allocation), charged to
+/// the limits so that a flood of tiny segments is bounded like a few large ones.
+pub const SEGMENT_OVERHEAD: usize = 96;
+
 /// Memory shared by the streams of one shard: the budget for out-of-order bytes.
 #[derive(Debug)]
 pub struct MemBudget {
@@ -109,7 +113,7 @@ impl Reassembler {
         self.depth_reached
     }
 
-    /// Bytes buffered ahead of a hole.
+    /// Bytes buffered ahead of a hole, with each segment's overhead.
     pub fn buffered(&self) -> usize {
         self.buffered
     }
@@ -200,15 +204,16 @@ impl Reassembler {
         }
         for (a, b) in pieces {
             let len = usize::try_from(b - a).unwrap_or(usize::MAX);
-            if self.buffered + len > limits.max_buffered || budget.used + len > budget.cap {
+            let cost = len + SEGMENT_OVERHEAD;
+            if self.buffered + cost > limits.max_buffered || budget.used + cost > budget.cap {
                 budget.refused += 1;
                 continue;
             }
             let from = usize::try_from(a - pos).unwrap_or(usize::MAX);
             if let Some(bytes) = data.get(from..from.saturating_add(len)) {
                 self.ahead.insert(a, bytes.to_vec());
-                self.buffered += len;
-                budget.used += len;
+                self.buffered += cost;
+                budget.used += cost;
             }
         }
     }
@@ -226,8 +231,9 @@ impl Reassembler {
                 break;
             }
             let v = entry.remove();
-            self.buffered -= v.len();
-            budget.used = budget.used.saturating_sub(v.len());
+            let cost = v.len() + SEGMENT_OVERHEAD;
+            self.buffered = self.buffered.saturating_sub(cost);
+            budget.used = budget.used.saturating_sub(cost);
             let end = k + v.len() as u64;
             if end > self.next {
                 let skip = usize::try_from(self.next - k).unwrap_or(usize::MAX);
@@ -321,7 +327,7 @@ mod tests {
         let mut s = Sink::default();
         run(&mut r, &mut b, 6, b"world", &mut s);
         assert_eq!(s.data, b"");
-        assert_eq!(b.used, 5);
+        assert_eq!(b.used, 5 + SEGMENT_OVERHEAD);
         run(&mut r, &mut b, 1, b"hello", &mut s);
         assert_eq!(s.data, b"helloworld");
         assert_eq!(b.used, 0);
@@ -386,6 +392,7 @@ mod tests {
             r.segment(100 + i * 10, &[0; 10], &LIMITS, &mut b, &mut |_| {});
         }
         assert!(b.used <= 1000);
+        assert_eq!(r.buffered(), b.used);
         assert!(b.refused > 0);
         r.release(&mut b);
         assert_eq!(b.used, 0);

@@ -46,6 +46,8 @@ pub(crate) struct DnsState {
     pub parsed: u64,
     /// Datagrams or TCP messages that did not parse.
     pub failed: u64,
+    /// Memory held beyond the free allowance.
+    pub charge: crate::proto::cache::Charge,
 }
 
 /// Decodes a NetBIOS first-level encoded name (32 letters `A`-`P`) into its text, without the
@@ -99,6 +101,13 @@ impl DnsState {
         let Some(mut buf) = self.tcp[d].take() else {
             return;
         };
+        let other = self.tcp[1 - d].as_ref().map_or(0, Vec::len);
+        if !self
+            .charge
+            .ensure(buf.len() + data.len() + other, &mut ctx.cache.budget)
+        {
+            return;
+        }
         buf.extend_from_slice(data);
         let mut at = 0;
         while let Some(len) = buf

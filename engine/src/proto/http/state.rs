@@ -153,6 +153,8 @@ pub(crate) struct HttpState {
     /// A request or response head parsed (confirms the protocol).
     pub confirmed: bool,
     tunnel: bool,
+    /// Memory held beyond the free allowance.
+    pub charge: crate::proto::cache::Charge,
 }
 
 fn lossy_opt(v: Option<&[u8]>) -> Option<String> {
@@ -220,6 +222,11 @@ impl HttpState {
 
     /// Consumes head bytes; returns how many of `data` were used.
     fn head_bytes(&mut self, ctx: &mut Ctx<'_>, d: usize, data: &[u8]) -> usize {
+        let held = self.sides[0].head.len() + self.sides[1].head.len() + data.len();
+        if !self.charge.ensure(held, &mut ctx.cache.budget) {
+            self.sides[d].failed = true;
+            return data.len();
+        }
         let side = &mut self.sides[d];
         let before = side.head.len();
         side.head.extend_from_slice(data);

@@ -58,6 +58,11 @@ impl CryptoStream {
         }
     }
 
+    /// Bytes held.
+    fn held(&self) -> usize {
+        self.ready.len() + self.ahead.values().map(Vec::len).sum::<usize>()
+    }
+
     /// Takes the complete handshake messages available.
     fn messages(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
@@ -86,6 +91,8 @@ pub(crate) struct QuicState {
     pub confirmed: bool,
     /// The server sent a Retry: the client's next Initial uses new keys.
     retried: bool,
+    /// Memory held beyond the free allowance.
+    pub charge: crate::proto::cache::Charge,
 }
 
 /// Whether a datagram opening a UDP flow looks like a QUIC client Initial.
@@ -105,6 +112,7 @@ impl QuicState {
             tls: TlsState::new(ctx, true),
             confirmed: false,
             retried: false,
+            charge: crate::proto::cache::Charge::default(),
         }
     }
 
@@ -183,6 +191,10 @@ impl QuicState {
         self.confirmed = true;
         let frames = parser::frames(&plain);
         for f in &frames.crypto {
+            let held = self.crypto[0].held() + self.crypto[1].held() + f.data.len();
+            if !self.charge.ensure(held, &mut ctx.cache.budget) {
+                return;
+            }
             self.crypto[d].add(f.offset, &f.data);
         }
         for msg in self.crypto[d].messages() {

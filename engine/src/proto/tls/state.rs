@@ -38,6 +38,8 @@ pub(crate) struct TlsState {
     logged: bool,
     /// The handshake's end was seen and logged: the rest is not looked at.
     pub done: bool,
+    /// Memory held beyond the free allowance.
+    pub charge: crate::proto::cache::Charge,
 }
 
 impl TlsState {
@@ -49,6 +51,7 @@ impl TlsState {
             tls13: false,
             logged: false,
             done: false,
+            charge: crate::proto::cache::Charge::default(),
         }
     }
 
@@ -82,6 +85,15 @@ impl TlsState {
             }
         };
         let mut buf = std::mem::take(&mut self.sides[d].buf);
+        let held = buf.len()
+            + data.len()
+            + self.sides[1 - d].buf.len()
+            + self.sides[0].hs.len()
+            + self.sides[1].hs.len();
+        if !self.charge.ensure(held, &mut ctx.cache.budget) {
+            self.sides[d].failed = true;
+            return;
+        }
         buf.extend_from_slice(data);
         let mut at = 0;
         while let Some(h) = buf.get(at..).and_then(parser::record_header) {
@@ -130,6 +142,15 @@ impl TlsState {
             content::HEARTBEAT => self.letter(d, b'B'),
             content::HANDSHAKE => {
                 let mut hsbuf = std::mem::take(&mut self.sides[d].hs);
+                let held = hsbuf.len()
+                    + payload.len()
+                    + self.sides[0].buf.len()
+                    + self.sides[1].buf.len()
+                    + self.sides[1 - d].hs.len();
+                if !self.charge.ensure(held, &mut ctx.cache.budget) {
+                    self.sides[d].failed = true;
+                    return;
+                }
                 hsbuf.extend_from_slice(payload);
                 let mut at = 0;
                 while let Some(hdr) = hsbuf.get(at..at + 4) {
