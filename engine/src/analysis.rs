@@ -133,10 +133,13 @@ fn process(
 
 /// Analyses everything `source` yields, handing events to `sink`. `progress` is called after
 /// each batch with the bytes consumed and the total, when known.
+///
+/// With more than one thread, the sink runs on a thread of its own, a batch behind the
+/// workers (two batches queued at most); with one thread everything runs on the caller's.
 pub fn analyze(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
-    sink: &mut dyn EventSink,
+    sink: &mut (dyn EventSink + Send),
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<RunStats> {
     let threads = if config.threads == 0 {
@@ -149,6 +152,55 @@ pub fn analyze(
         .thread_name(|i| format!("tcheck-worker-{i}"))
         .build()
         .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
+    if threads == 1 {
+        let mut deliver = |events: Vec<Event>| -> Result<()> {
+            for e in &events {
+                sink.event(e)?;
+            }
+            Ok(())
+        };
+        let stats = run(source, config, &pool, threads, progress, &mut deliver)?;
+        sink.finish()?;
+        return Ok(stats);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(2);
+        let writer = std::thread::Builder::new()
+            .name("tcheck-output".into())
+            .spawn_scoped(scope, move || -> Result<()> {
+                for batch in rx {
+                    for e in &batch {
+                        sink.event(e)?;
+                    }
+                }
+                sink.finish()
+            })
+            .map_err(|e| Error::Config(format!("cannot start the output thread: {e}")))?;
+        let mut deliver = |events: Vec<Event>| -> Result<()> {
+            // A closed channel means the writer stopped on an error, which join reports.
+            let _ = tx.send(events);
+            Ok(())
+        };
+        let result = run(source, config, &pool, threads, progress, &mut deliver);
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Config("the output thread panicked".into())));
+        let stats = result?;
+        written?;
+        Ok(stats)
+    })
+}
+
+/// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
+fn run(
+    source: &mut (dyn PacketSource + Send),
+    config: &Config,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    deliver: &mut dyn FnMut(Vec<Event>) -> Result<()>,
+) -> Result<RunStats> {
     let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(config)).collect();
     let mut parts: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
     let mut reader = Reader {
@@ -178,10 +230,8 @@ pub fn analyze(
                 || process(&mut shards, &mut parts, &current, config),
             )
         });
-        for e in &events {
-            sink.event(e)?;
-        }
         stats.events += events.len() as u64;
+        deliver(events)?;
         progress(reader.source.position(), reader.source.total_size());
         read?;
         if done {
@@ -200,11 +250,8 @@ pub fn analyze(
             .collect()
     });
     events.sort_unstable_by_key(|e| e.order);
-    for e in &events {
-        sink.event(e)?;
-    }
     stats.events += events.len() as u64;
-    sink.finish()?;
+    deliver(events)?;
     for s in &shards {
         stats.flows.add(&s.stats);
     }

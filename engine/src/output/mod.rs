@@ -26,7 +26,7 @@ pub trait EventSink {
 /// Several sinks fed the same events.
 #[derive(Default)]
 pub struct Fanout<'a> {
-    sinks: Vec<&'a mut dyn EventSink>,
+    sinks: Vec<&'a mut (dyn EventSink + Send)>,
 }
 
 impl std::fmt::Debug for Fanout<'_> {
@@ -44,7 +44,7 @@ impl<'a> Fanout<'a> {
     }
 
     /// Adds a sink.
-    pub fn push(&mut self, sink: &'a mut dyn EventSink) {
+    pub fn push(&mut self, sink: &'a mut (dyn EventSink + Send)) {
         self.sinks.push(sink);
     }
 }
