@@ -322,7 +322,29 @@ impl EveRenderer {
                     &[("dhcp", &crate::proto::dhcp::log::EveDhcp::new(d))],
                 )
             }
-            EventKind::Dns(_) | EventKind::X509(_) | EventKind::Anomaly(_) => false,
+            EventKind::Anomaly(a) => {
+                let Some(flow) = &a.flow else {
+                    return false;
+                };
+                let header = Header {
+                    ts: event.ts,
+                    flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "anomaly",
+                    reverse: false,
+                    app_proto: None,
+                };
+                let name = a.kind.to_ascii_uppercase();
+                self.emit_with(&header, "anomaly", |out| {
+                    let mut o = super::json::Json::object(out);
+                    o.str("app_proto", a.layer)
+                        .str("type", "applayer")
+                        .str("event", &name)
+                        .str("layer", "proto_parser");
+                    o.close();
+                })
+            }
+            EventKind::Dns(_) | EventKind::X509(_) => false,
         }
     }
 }

@@ -103,7 +103,11 @@ impl EventSink for ZeekLogs {
                 }
                 Ok(())
             }
-            EventKind::DnsMessage(_) | EventKind::Anomaly(_) => Ok(()),
+            EventKind::Anomaly(a) => match &a.flow {
+                Some(flow) => self.write("weird", &Weird::new(event.ts, flow, a)),
+                None => Ok(()),
+            },
+            EventKind::DnsMessage(_) => Ok(()),
         }
     }
 
@@ -118,5 +122,45 @@ impl EventSink for ZeekLogs {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A row of Zeek's `weird.log`: an oddity in a flow's traffic.
+#[derive(Serialize)]
+struct Weird<'a> {
+    ts: f64,
+    uid: String,
+    #[serde(rename = "id.orig_h")]
+    orig_h: std::net::IpAddr,
+    #[serde(rename = "id.orig_p")]
+    orig_p: u16,
+    #[serde(rename = "id.resp_h")]
+    resp_h: std::net::IpAddr,
+    #[serde(rename = "id.resp_p")]
+    resp_p: u16,
+    name: String,
+    notice: bool,
+    peer: &'static str,
+    source: &'a str,
+}
+
+impl<'a> Weird<'a> {
+    fn new(
+        ts: crate::time::Timestamp,
+        flow: &crate::event::FlowId,
+        a: &'a crate::event::AnomalyRecord,
+    ) -> Self {
+        Weird {
+            ts: ts.as_secs_f64(),
+            uid: flow.uid(),
+            orig_h: flow.orig.addr,
+            orig_p: flow.orig.port,
+            resp_h: flow.resp.addr,
+            resp_p: flow.resp.port,
+            name: format!("{}_{}", a.layer, a.kind),
+            notice: false,
+            peer: "tcheck",
+            source: a.layer,
+        }
     }
 }

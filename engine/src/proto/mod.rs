@@ -35,6 +35,17 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Reports an oddity of this flow's traffic (`layer`: the protocol; `kind`: what).
+    pub fn anomaly(&mut self, layer: &'static str, kind: &'static str) {
+        let record = crate::event::AnomalyRecord {
+            flow: Some(self.flow.clone()),
+            layer,
+            kind,
+            addrs: None,
+        };
+        self.emit(self.ts, EventKind::Anomaly(Box::new(record)));
+    }
+
     /// Emits an event of this flow, timestamped `ts`.
     pub fn emit(&mut self, ts: Timestamp, kind: EventKind) {
         self.events.push(Event {

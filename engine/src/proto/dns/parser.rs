@@ -32,6 +32,22 @@ pub mod anomaly {
     pub const BAD_LABEL: u16 = 1 << 5;
     /// Bytes after the last record.
     pub const TRAILING_DATA: u16 = 1 << 6;
+
+    /// A name for the first flag set, for anomaly reports.
+    pub fn name(flags: u16) -> &'static str {
+        [
+            (NAME_LOOP, "name_pointer_loop"),
+            (NAME_TOO_LONG, "name_too_long"),
+            (TRUNCATED, "truncated_message"),
+            (TOO_MANY_RECORDS, "too_many_records"),
+            (BAD_RDATA, "malformed_record_data"),
+            (BAD_LABEL, "invalid_label_type"),
+            (TRAILING_DATA, "trailing_data"),
+        ]
+        .iter()
+        .find(|(f, _)| flags & f != 0)
+        .map_or("malformed_message", |(_, n)| n)
+    }
 }
 
 /// The fixed header.

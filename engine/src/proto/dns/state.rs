@@ -19,6 +19,8 @@ use crate::time::Timestamp;
 
 /// Transactions waiting for a reply (or a query), at most.
 const MAX_PENDING: usize = 256;
+/// Anomalies reported per flow at most.
+const MAX_ANOMALIES: u64 = 8;
 /// Bytes buffered per direction for a TCP message at most (a message is ≤ 65,535 bytes).
 const MAX_TCP_BUFFER: usize = 65_537;
 
@@ -48,6 +50,8 @@ pub(crate) struct DnsState {
     pub failed: u64,
     /// Memory held beyond the free allowance.
     pub charge: crate::proto::cache::Charge,
+    /// Anomalies reported (a malformed flow reports a few, not one per message).
+    anomalies: u64,
 }
 
 /// Decodes a NetBIOS first-level encoded name (32 letters `A`-`P`) into its text, without the
@@ -130,9 +134,16 @@ impl DnsState {
     fn message(&mut self, ctx: &mut Ctx<'_>, from_orig: bool, payload: &[u8]) -> bool {
         let Ok(msg) = parser::parse(payload) else {
             self.failed += 1;
+            if self.failed <= MAX_ANOMALIES {
+                ctx.anomaly("dns", "message_too_short");
+            }
             return false;
         };
         self.parsed += 1;
+        if msg.anomalies != 0 && self.anomalies < MAX_ANOMALIES {
+            self.anomalies += 1;
+            ctx.anomaly("dns", parser::anomaly::name(msg.anomalies));
+        }
         let netbios = ctx.flow.resp.port == NETBIOS_PORT;
         let mdns = ctx.flow.resp.port == MDNS_PORT || ctx.flow.orig.port == MDNS_PORT;
         let is_query = !msg.header.qr();

@@ -225,6 +225,7 @@ impl HttpState {
         let held = self.sides[0].head.len() + self.sides[1].head.len() + data.len();
         if !self.charge.ensure(held, &mut ctx.cache.budget) {
             self.sides[d].failed = true;
+            ctx.anomaly("http", "memcap");
             return data.len();
         }
         let side = &mut self.sides[d];
@@ -239,6 +240,7 @@ impl HttpState {
         let Some(end) = side.head.get(lead..).and_then(parser::head_end) else {
             if side.head.len() > MAX_HEAD {
                 side.failed = true;
+                ctx.anomaly("http", "head_too_large");
             }
             return data.len();
         };
@@ -252,6 +254,7 @@ impl HttpState {
         };
         let Some(head) = head else {
             self.sides[d].failed = true;
+            ctx.anomaly("http", "malformed_head");
             return data.len();
         };
         self.confirmed = true;
@@ -430,6 +433,7 @@ impl HttpState {
                 }
                 if broken {
                     self.sides[d].failed = true;
+                    ctx.anomaly("http", "malformed_chunked_encoding");
                 }
                 if done {
                     // Bytes after the end belong to the next message.

@@ -93,6 +93,8 @@ pub(crate) struct QuicState {
     retried: bool,
     /// Memory held beyond the free allowance.
     pub charge: crate::proto::cache::Charge,
+    /// An Initial that did not decrypt was reported.
+    undecryptable: bool,
 }
 
 /// Whether a datagram opening a UDP flow looks like a QUIC client Initial.
@@ -113,6 +115,7 @@ impl QuicState {
             confirmed: false,
             retried: false,
             charge: crate::proto::cache::Charge::default(),
+            undecryptable: false,
         }
     }
 
@@ -186,6 +189,10 @@ impl QuicState {
             self.rec.server_scid = Some(h.scid.to_vec());
         }
         let Some(plain) = self.keys[d].as_ref().and_then(|k| k.open(h)) else {
+            if !self.undecryptable {
+                self.undecryptable = true;
+                ctx.anomaly("quic", "initial_not_decryptable");
+            }
             return;
         };
         self.confirmed = true;

@@ -92,6 +92,7 @@ impl TlsState {
             + self.sides[1].hs.len();
         if !self.charge.ensure(held, &mut ctx.cache.budget) {
             self.sides[d].failed = true;
+            ctx.anomaly("tls", "memcap");
             return;
         }
         buf.extend_from_slice(data);
@@ -99,6 +100,7 @@ impl TlsState {
         while let Some(h) = buf.get(at..).and_then(parser::record_header) {
             let Ok(h) = h else {
                 self.sides[d].failed = true;
+                ctx.anomaly("tls", "invalid_record_header");
                 break;
             };
             let Some(payload) = buf.get(at + 5..at + 5 + h.len) else {
@@ -115,6 +117,7 @@ impl TlsState {
             self.sides[d].buf = buf;
         } else if !self.done {
             self.sides[d].failed = true;
+            ctx.anomaly("tls", "record_too_large");
         }
     }
 
@@ -149,6 +152,7 @@ impl TlsState {
                     + self.sides[1 - d].hs.len();
                 if !self.charge.ensure(held, &mut ctx.cache.budget) {
                     self.sides[d].failed = true;
+                    ctx.anomaly("tls", "memcap");
                     return;
                 }
                 hsbuf.extend_from_slice(payload);
@@ -159,6 +163,7 @@ impl TlsState {
                         | usize::from(hdr[3]);
                     if len > parser::MAX_HANDSHAKE {
                         self.sides[d].failed = true;
+                        ctx.anomaly("tls", "handshake_message_too_large");
                         return;
                     }
                     let Some(msg) = hsbuf.get(at..at + 4 + len) else {
