@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use tcheck_engine::output::eve::EveOptions;
 use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
 use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 
@@ -38,6 +39,12 @@ pub struct AnalyzeArgs {
     /// Dissect TCP connections picked up without their handshake (Suricata's midstream).
     #[arg(long)]
     midstream: bool,
+    /// EVE event types to write, comma-separated (default: all).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    eve_types: Option<Vec<String>>,
+    /// EVE DNS format: 3 (default) or 2.
+    #[arg(long, value_name = "2|3", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+    eve_dns_version: u8,
 }
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
@@ -64,7 +71,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut eve = match &args.eve {
-        Some(path) => Some(EveWriter::create(path)?),
+        Some(path) => Some(EveWriter::create_with(
+            path,
+            EveOptions {
+                types: args
+                    .eve_types
+                    .as_ref()
+                    .map(|t| t.iter().map(|s| s.trim().to_string()).collect()),
+                dns_version: args.eve_dns_version,
+            },
+        )?),
         None => None,
     };
     let mut summary = Summary::default();

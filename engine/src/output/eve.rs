@@ -112,10 +112,30 @@ impl Header<'_> {
     }
 }
 
-/// Renders events as EVE lines, one at a time.
+/// What goes into EVE.
+#[derive(Clone, Debug)]
+pub struct EveOptions {
+    /// Event types written (`alert`, `dns`, `flow`...); `None` writes all.
+    pub types: Option<std::collections::BTreeSet<String>>,
+    /// DNS record format: 3 (one event per message, queries and answers in arrays, the
+    /// default) or 2 (one event per query, `rrname` at the top).
+    pub dns_version: u8,
+}
+
+impl Default for EveOptions {
+    fn default() -> Self {
+        EveOptions {
+            types: None,
+            dns_version: 3,
+        }
+    }
+}
+
+/// Renders events as EVE lines, one event at a time (some events give several lines).
 #[derive(Debug, Default)]
 pub struct EveRenderer {
     line: Vec<u8>,
+    options: EveOptions,
 }
 
 /// The EVE writer: an [`EveRenderer`] into a file.
@@ -129,6 +149,11 @@ pub struct EveWriter {
 impl EveWriter {
     /// Writes EVE to `path` (created or truncated).
     pub fn create(path: &Path) -> Result<Self> {
+        Self::create_with(path, EveOptions::default())
+    }
+
+    /// Writes EVE to `path` with these options.
+    pub fn create_with(path: &Path, options: EveOptions) -> Result<Self> {
         let f = File::create(path).map_err(|source| Error::Output {
             path: path.to_path_buf(),
             cause: source,
@@ -136,15 +161,25 @@ impl EveWriter {
         Ok(EveWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(256 * 1024, f),
-            renderer: EveRenderer::default(),
+            renderer: EveRenderer {
+                line: Vec::new(),
+                options,
+            },
         })
     }
 }
 
 impl EveRenderer {
-    /// The last line rendered (with its newline).
+    /// The lines last rendered (each with its newline).
     pub fn line(&self) -> &[u8] {
         &self.line
+    }
+
+    fn enabled(&self, event_type: &str) -> bool {
+        self.options
+            .types
+            .as_ref()
+            .is_none_or(|t| t.contains(event_type))
     }
 
     /// Builds one line: the header, then `key` and what `body` writes; returns true.
@@ -154,7 +189,6 @@ impl EveRenderer {
         key: &str,
         body: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        self.line.clear();
         header.write(&mut self.line);
         self.line.extend_from_slice(b",\"");
         self.line.extend_from_slice(key.as_bytes());
@@ -166,7 +200,6 @@ impl EveRenderer {
 
     /// Builds one line: the header, then `key: body` objects; returns true.
     fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> bool {
-        self.line.clear();
         header.write(&mut self.line);
         for (k, v) in parts {
             self.line.push(b',');
@@ -236,6 +269,20 @@ impl EventSink for EveWriter {
 impl EveRenderer {
     /// Renders `event`; false if it has no EVE form.
     pub fn render(&mut self, event: &Event) -> bool {
+        self.line.clear();
+        let event_type = match &event.kind {
+            EventKind::Conn(_) => "flow",
+            EventKind::DnsMessage(_) => "dns",
+            EventKind::Http(_) => "http",
+            EventKind::Tls(_) => "tls",
+            EventKind::Quic(_) => "quic",
+            EventKind::Dhcp(_) => "dhcp",
+            EventKind::Anomaly(_) => "anomaly",
+            EventKind::Dns(_) | EventKind::X509(_) => return false,
+        };
+        if !self.enabled(event_type) {
+            return false;
+        }
         match &event.kind {
             EventKind::Conn(c) => {
                 let header = Header {
@@ -261,9 +308,19 @@ impl EveRenderer {
                     reverse: !m.from_orig,
                     app_proto: None,
                 };
-                self.emit_with(&header, "dns", |out| {
-                    crate::proto::dns::log::write_eve_dns(m, out)
-                })
+                if self.options.dns_version == 2 {
+                    let mut any = false;
+                    for part in crate::proto::dns::log::eve_dns_v2_parts(m) {
+                        any |= self.emit_with(&header, "dns", |out| {
+                            crate::proto::dns::log::write_eve_dns_v2(m, part, out)
+                        });
+                    }
+                    any
+                } else {
+                    self.emit_with(&header, "dns", |out| {
+                        crate::proto::dns::log::write_eve_dns(m, out)
+                    })
+                }
             }
             EventKind::Http(h) => {
                 let header = Header {

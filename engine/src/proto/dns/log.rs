@@ -535,3 +535,74 @@ pub(crate) fn write_eve_dns(m: &DnsMessageRecord, out: &mut Vec<u8>) {
     }
     o.close();
 }
+
+/// Which line of a DNS message's EVE version-2 rendering: requests give one line per
+/// question, responses one line (or one per question with no answer).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum V2Part {
+    /// The request's question at this index.
+    Query(usize),
+    /// The response.
+    Answer,
+}
+
+/// The lines of a message in EVE DNS version 2.
+pub(crate) fn eve_dns_v2_parts(m: &DnsMessageRecord) -> Vec<V2Part> {
+    if m.message.header.qr() {
+        vec![V2Part::Answer]
+    } else {
+        (0..m.message.questions.len()).map(V2Part::Query).collect()
+    }
+}
+
+/// Writes one `dns` object of Suricata's EVE DNS format version 2.
+pub(crate) fn write_eve_dns_v2(m: &DnsMessageRecord, part: V2Part, out: &mut Vec<u8>) {
+    let msg: &Message = &m.message;
+    let h = &msg.header;
+    let mut o = Json::object(out);
+    o.num("version", 2);
+    match part {
+        V2Part::Query(i) => {
+            o.str("type", "query").num("id", u64::from(h.id));
+            if let Some(q) = msg.questions.get(i) {
+                o.str("rrname", &q.name)
+                    .str("rrtype", &suricata_rrtype(q.qtype));
+            }
+            o.num("tx_id", m.tx_id).num("opcode", u64::from(h.opcode()));
+        }
+        V2Part::Answer => {
+            o.str("type", "answer")
+                .num("id", u64::from(h.id))
+                .str("flags", &format!("{:x}", h.flags));
+            for (k, v) in [
+                ("qr", true),
+                ("aa", h.aa()),
+                ("tc", h.tc()),
+                ("rd", h.rd()),
+                ("ra", h.ra()),
+                ("z", h.flags & 0x0040 != 0),
+            ] {
+                if v {
+                    o.bool(k, true);
+                }
+            }
+            o.num("opcode", u64::from(h.opcode()));
+            if let Some(q) = msg.questions.first() {
+                o.str("rrname", &q.name)
+                    .str("rrtype", &suricata_rrtype(q.qtype));
+            }
+            o.str("rcode", &rcode_name(h.rcode()));
+            let answers: Vec<&Record> = msg.section(Section::Answer).collect();
+            if !answers.is_empty() {
+                o.raw("answers", |out| {
+                    json::array(out, answers.iter(), |out, r| write_answer(out, r))
+                });
+            }
+            let auth: Vec<&Record> = msg.section(Section::Authority).collect();
+            if !auth.is_empty() {
+                o.raw("authorities", |out| json::array(out, auth, write_answer));
+            }
+        }
+    }
+    o.close();
+}
