@@ -1,0 +1,399 @@
+//! Matching: packets and application-layer transactions against a [`RuleSet`].
+//!
+//! The engine calls [`RuleSet::match_packet`] for every packet of a flow and
+//! [`RuleSet::match_tx`] when a transaction's buffers become available (a DNS query, a TLS
+//! hello or certificate, an HTTP request or response). Per-flow state ([`FlowState`]) holds
+//! flowbits and which transactions already alerted. Thresholds are applied later, in order
+//! (see [`crate::threshold`]).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use crate::buffers::Buffer;
+use crate::compile::{RuleSet, Transport};
+use crate::content::{inspect, Subject};
+use crate::header::{Action, Proto};
+use crate::rule::{Flowbit, Rule};
+
+/// Facts of the packet being inspected.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketFacts<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Source port (ICMP: 0).
+    pub sport: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dport: u16,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Time to live.
+    pub ttl: u8,
+    /// ICMP type and code.
+    pub icmp: Option<(u8, u8)>,
+    /// Payload (for TCP, the packet's own payload).
+    pub payload: &'a [u8],
+    /// Sent by the flow's client.
+    pub to_server: bool,
+    /// The flow is established (TCP: handshake completed; others: both sides seen).
+    pub established: bool,
+    /// The flow's application protocol, once recognised (`dns`, `http`, `tls`, `quic`...).
+    pub app: Option<&'static str>,
+    /// First packet of this direction of the flow (IP-only rules are checked then).
+    pub first_in_direction: bool,
+}
+
+/// A transaction's buffers, by kind (a kind may have several values, e.g. DNS questions).
+#[derive(Clone, Debug, Default)]
+pub struct TxBuffers<'a> {
+    items: Vec<(Buffer, Cow<'a, [u8]>)>,
+}
+
+impl<'a> TxBuffers<'a> {
+    /// Adds a value of buffer `b`.
+    pub fn push(&mut self, b: Buffer, value: impl Into<Cow<'a, [u8]>>) {
+        self.items.push((b, value.into()));
+    }
+
+    /// Whether the transaction has buffer `b`.
+    pub fn has(&self, b: Buffer) -> bool {
+        self.items.iter().any(|(k, _)| *k == b)
+    }
+
+    fn values(&self, b: Buffer) -> impl Iterator<Item = &[u8]> {
+        self.items.iter().filter(move |(k, _)| *k == b).map(|(_, v)| v.as_ref())
+    }
+}
+
+/// Per-flow detection state.
+#[derive(Debug, Default)]
+pub struct FlowState {
+    bits: Vec<u16>,
+    alerted: HashSet<(u64, u32)>,
+    /// A `pass` rule matched: nothing more is inspected in this flow.
+    pub passed: bool,
+    /// A `drop` rule matched.
+    pub dropped: bool,
+}
+
+/// A rule that matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Its position in [`RuleSet::rules`].
+    pub rule: u32,
+    /// The transaction, for application-layer matches.
+    pub tx: Option<u64>,
+}
+
+/// Transactions remembered per flow as having alerted, at most.
+const MAX_ALERTED: usize = 4096;
+
+impl RuleSet {
+    fn bit(&self, name: &str) -> Option<u16> {
+        self.flowbit_ids.get(name).copied()
+    }
+
+    fn flowbits_ok(&self, r: &Rule, st: &FlowState) -> bool {
+        r.flowbits.iter().all(|f| match f {
+            Flowbit::IsSet(names) => names
+                .iter()
+                .any(|n| self.bit(n).is_some_and(|b| st.bits.contains(&b))),
+            Flowbit::IsNotSet(names) => !names
+                .iter()
+                .any(|n| self.bit(n).is_some_and(|b| st.bits.contains(&b))),
+            _ => true,
+        })
+    }
+
+    fn apply_flowbits(&self, r: &Rule, st: &mut FlowState) {
+        for f in &r.flowbits {
+            match f {
+                Flowbit::Set(n) => {
+                    if let Some(b) = self.bit(n) {
+                        if !st.bits.contains(&b) {
+                            st.bits.push(b);
+                        }
+                    }
+                }
+                Flowbit::Unset(n) => {
+                    if let Some(b) = self.bit(n) {
+                        st.bits.retain(|x| *x != b);
+                    }
+                }
+                Flowbit::Toggle(n) => {
+                    if let Some(b) = self.bit(n) {
+                        if st.bits.contains(&b) {
+                            st.bits.retain(|x| *x != b);
+                        } else {
+                            st.bits.push(b);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Header, flow and packet conditions.
+    fn preconditions(r: &Rule, p: &PacketFacts<'_>) -> bool {
+        let h = &r.header;
+        let proto_ok = match h.proto {
+            Proto::Ip => true,
+            Proto::Tcp => p.ip_proto == 6,
+            Proto::Udp => p.ip_proto == 17,
+            Proto::Icmp => matches!(p.ip_proto, 1 | 58),
+            app => p.app == app.app(),
+        };
+        if !proto_ok || !h.matches(p.src, p.sport, p.dst, p.dport) {
+            return false;
+        }
+        let f = &r.flow;
+        if f.established.is_some_and(|e| e != p.established) {
+            return false;
+        }
+        if f.to_server.is_some_and(|t| t != p.to_server) {
+            return false;
+        }
+        let c = &r.packet;
+        if let Some(cmp) = &c.dsize {
+            if !cmp.test(p.payload.len() as u64) {
+                return false;
+            }
+        }
+        if let Some((neg, proto)) = c.ip_proto {
+            if (p.ip_proto == proto) == neg {
+                return false;
+            }
+        }
+        if let Some(cmp) = &c.ttl {
+            if !cmp.test(u64::from(p.ttl)) {
+                return false;
+            }
+        }
+        if let Some(cmp) = &c.itype {
+            if !p.icmp.is_some_and(|(t, _)| cmp.test(u64::from(t))) {
+                return false;
+            }
+        }
+        if let Some(cmp) = &c.icode {
+            if !p.icmp.is_some_and(|(_, code)| cmp.test(u64::from(code))) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Rules matching a packet (payload and header rules). Hits go to `out` in evaluation
+    /// order; flowbits are updated.
+    pub fn match_packet(&self, p: &PacketFacts<'_>, st: &mut FlowState, out: &mut Vec<Hit>) {
+        if st.passed {
+            return;
+        }
+        let Some(group) = self.packet_groups.get(&Transport::of(p.ip_proto)) else {
+            return;
+        };
+        let mut cands: Vec<u32> = group.always.clone();
+        if let Some(pf) = group.prefilters.get(&Buffer::Payload) {
+            if !p.payload.is_empty() {
+                pf.candidates(p.payload, &mut cands);
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let mut subject = Subject::new(p.payload);
+        for idx in cands {
+            let Some(r) = self.rules.get(idx as usize) else {
+                continue;
+            };
+            let header_only = r.buffers.is_empty() && !r.packet.any();
+            if header_only && r.flow.established.is_none() && !p.first_in_direction {
+                // IP-only rules: checked on the first packet of each direction.
+                continue;
+            }
+            if !Self::preconditions(r, p) || !self.flowbits_ok(r, st) {
+                continue;
+            }
+            let payload_ok = r.buffers.iter().all(|m| {
+                m.buffer == Buffer::Payload && {
+                    if m.elements.is_empty() {
+                        true
+                    } else if m.transforms.is_empty() {
+                        inspect(&m.elements, &mut subject)
+                    } else {
+                        let mut data = p.payload.to_vec();
+                        for t in &m.transforms {
+                            data = t.apply(&data);
+                        }
+                        inspect(&m.elements, &mut Subject::new(&data))
+                    }
+                }
+            });
+            if !payload_ok {
+                continue;
+            }
+            self.apply_flowbits(r, st);
+            if r.header.action == Action::Pass {
+                st.passed = true;
+                out.push(Hit { rule: idx, tx: None });
+                return;
+            }
+            if r.header.action == Action::Drop {
+                st.dropped = true;
+            }
+            out.push(Hit { rule: idx, tx: None });
+        }
+    }
+
+    /// Application rules matching a transaction whose buffers are `bufs` (those available so
+    /// far). A rule alerts at most once per transaction.
+    pub fn match_tx(&self, p: &PacketFacts<'_>, tx: u64, bufs: &TxBuffers<'_>, st: &mut FlowState, out: &mut Vec<Hit>) {
+        if st.passed {
+            return;
+        }
+        let Some(app) = p.app else {
+            return;
+        };
+        let Some(group) = self.app_groups.get(app) else {
+            return;
+        };
+        let mut cands: Vec<u32> = group.always.clone();
+        for (b, pf) in &group.prefilters {
+            for v in bufs.values(*b) {
+                pf.candidates(v, &mut cands);
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        for idx in cands {
+            let Some(r) = self.rules.get(idx as usize) else {
+                continue;
+            };
+            if st.alerted.contains(&(tx, idx)) {
+                continue;
+            }
+            // Every buffer the rule inspects must be there (the transaction is far enough).
+            if !r.buffers.iter().all(|m| m.buffer == Buffer::Payload || bufs.has(m.buffer)) {
+                continue;
+            }
+            // Rules on the server's buffers are checked when the server speaks, and the
+            // others when the client does.
+            let to_client = r.buffers.iter().any(|m| m.buffer.to_client());
+            if to_client == p.to_server {
+                continue;
+            }
+            if !Self::preconditions(r, p) || !self.flowbits_ok(r, st) {
+                continue;
+            }
+            let all = r.buffers.iter().all(|m| {
+                if m.buffer == Buffer::Payload {
+                    return m.elements.is_empty() || inspect(&m.elements, &mut Subject::new(p.payload));
+                }
+                // Any value of a multi-valued buffer may match.
+                bufs.values(m.buffer).any(|v| {
+                    if m.transforms.is_empty() {
+                        inspect(&m.elements, &mut Subject::new(v))
+                    } else {
+                        let mut data = v.to_vec();
+                        for t in &m.transforms {
+                            data = t.apply(&data);
+                        }
+                        inspect(&m.elements, &mut Subject::new(&data))
+                    }
+                })
+            });
+            if !all {
+                continue;
+            }
+            if st.alerted.len() < MAX_ALERTED {
+                st.alerted.insert((tx, idx));
+            }
+            self.apply_flowbits(r, st);
+            out.push(Hit { rule: idx, tx: Some(tx) });
+            if r.header.action == Action::Pass {
+                st.passed = true;
+                return;
+            }
+            if r.header.action == Action::Drop {
+                st.dropped = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vars::Vars;
+
+    fn set(text: &str) -> RuleSet {
+        let (s, report) = RuleSet::load(&[("t".into(), text.into())], &Vars::default());
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        s
+    }
+
+    fn facts(payload: &[u8]) -> PacketFacts<'_> {
+        PacketFacts {
+            src: "192.168.1.2".parse().expect("ip"),
+            sport: 40000,
+            dst: "8.8.8.8".parse().expect("ip"),
+            dport: 53,
+            ip_proto: 17,
+            ttl: 64,
+            icmp: None,
+            payload,
+            to_server: true,
+            established: false,
+            app: Some("dns"),
+            first_in_direction: true,
+        }
+    }
+
+    #[test]
+    fn dns_query_rules_match_on_label_boundaries_they_write() {
+        let s = set(concat!(
+            "alert dns $HOME_NET any -> any any (dns.query; content:\"copy9.com\"; nocase; endswith; fast_pattern; sid:1;)\n",
+            "alert dns any any -> any any (dns.query; dotprefix; content:\".spy.net\"; endswith; sid:2;)\n",
+        ));
+        let mut st = FlowState::default();
+        let mut hits = Vec::new();
+        let mut bufs = TxBuffers::default();
+        bufs.push(Buffer::DnsQuery, &b"www.COPY9.com"[..]);
+        s.match_tx(&facts(b""), 0, &bufs, &mut st, &mut hits);
+        assert_eq!(hits.len(), 1);
+        // The same transaction does not alert twice.
+        s.match_tx(&facts(b""), 0, &bufs, &mut st, &mut hits);
+        assert_eq!(hits.len(), 1);
+        let mut bufs = TxBuffers::default();
+        bufs.push(Buffer::DnsQuery, &b"notspy.net"[..]);
+        s.match_tx(&facts(b""), 1, &bufs, &mut st, &mut hits);
+        assert_eq!(hits.len(), 1, "dotprefix keeps label boundaries");
+        let mut bufs = TxBuffers::default();
+        bufs.push(Buffer::DnsQuery, &b"a.spy.net"[..]);
+        s.match_tx(&facts(b""), 2, &bufs, &mut st, &mut hits);
+        assert_eq!(hits.len(), 2);
+    }
+
+    #[test]
+    fn payload_rules_flowbits_and_pass() {
+        let s = set(concat!(
+            "alert udp any any -> any any (content:\"abc\"; flowbits:set,seen; flowbits:noalert; sid:1;)\n",
+            "alert udp any any -> any any (content:\"def\"; flowbits:isset,seen; sid:2;)\n",
+        ));
+        let mut st = FlowState::default();
+        let mut hits = Vec::new();
+        s.match_packet(&facts(b"xxdefxx"), &mut st, &mut hits);
+        assert!(hits.is_empty());
+        s.match_packet(&facts(b"xxabcxx"), &mut st, &mut hits);
+        s.match_packet(&facts(b"xxdefxx"), &mut st, &mut hits);
+        let sids: Vec<u32> = hits.iter().map(|h| s.rules[h.rule as usize].sid).collect();
+        assert_eq!(sids, vec![1, 2]);
+        let p = set("pass udp any any -> any any (sid:1;)\nalert udp any any -> any any (content:\"x\"; sid:2;)\n");
+        let mut st = FlowState::default();
+        let mut hits = Vec::new();
+        p.match_packet(&facts(b"x"), &mut st, &mut hits);
+        assert!(st.passed);
+        assert_eq!(hits.len(), 1);
+    }
+}

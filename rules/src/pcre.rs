@@ -1,0 +1,281 @@
+//! `pcre`: Perl-compatible regular expressions, run with the `regex` crate where the pattern
+//! means the same there. A pattern using what `regex` does not have (back-references,
+//! look-around, atomic groups, possessive quantifiers...) is refused with the reason, never
+//! approximated.
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::buffers::Buffer;
+use crate::error::Problem;
+
+/// A compiled `pcre`.
+#[derive(Clone, Debug)]
+pub struct Pcre {
+    regex: Regex,
+    /// `pcre:!"..."`: must not match.
+    pub negated: bool,
+    /// `/R`: starts at the end of the previous match.
+    pub relative: bool,
+    /// The buffer named by a flag (`U`, `H`, `M`...), if any.
+    pub buffer: Option<Buffer>,
+    /// The pattern as written, for messages.
+    pub source: String,
+}
+
+impl PartialEq for Pcre {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source && self.negated == other.negated
+    }
+}
+
+impl Pcre {
+    /// Where the first match ends, if it matches.
+    pub fn find(&self, hay: &[u8]) -> Option<usize> {
+        self.regex.find(hay).map(|m| m.end())
+    }
+}
+
+/// Constructs of PCRE that `regex` cannot express, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("(?=", "look-ahead"),
+    ("(?!", "negative look-ahead"),
+    ("(?<=", "look-behind"),
+    ("(?<!", "negative look-behind"),
+    ("(?>", "atomic group"),
+    ("(?|", "branch reset group"),
+    ("(?R", "recursion"),
+    ("(?(", "conditional group"),
+    ("(?C", "callout"),
+    ("\\G", "\\G anchor"),
+    ("\\K", "\\K match reset"),
+    ("\\Q", "\\Q quoting"),
+    ("\\C", "\\C single byte"),
+    ("\\X", "\\X extended grapheme"),
+    ("\\R", "\\R newline sequence"),
+    ("\\h", "\\h horizontal space (PCRE meaning)"),
+    ("\\H", "\\H (PCRE meaning)"),
+    ("\\v", "\\v vertical space (PCRE meaning)"),
+    ("\\V", "\\V (PCRE meaning)"),
+    ("\\N", "\\N"),
+    ("\\g", "\\g back-reference"),
+    ("\\k", "\\k named back-reference"),
+    ("*+", "possessive quantifier"),
+    ("++", "possessive quantifier"),
+    ("?+", "possessive quantifier"),
+    ("}+", "possessive quantifier"),
+];
+
+/// Rewrites what differs between PCRE and `regex` syntax, or says why it cannot.
+fn translate(pattern: &str, dollar_endonly: bool, multiline: bool) -> Result<String, String> {
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        if c == '\\' {
+            let Some(&n) = bytes.get(i + 1) else {
+                return Err("trailing backslash".into());
+            };
+            let n = n as char;
+            if !in_class {
+                for (needle, why) in UNSUPPORTED {
+                    if pattern[i..].starts_with(needle) && needle.starts_with('\\') {
+                        return Err(format!("{why} is not supported"));
+                    }
+                }
+                if n.is_ascii_digit() && n != '0' {
+                    return Err("back-references are not supported".into());
+                }
+            }
+            match n {
+                '/' => out.push('/'),
+                // PCRE's \e is ESC; regex has \x1B.
+                'e' => out.push_str("\\x1B"),
+                // PCRE octal \0NN.
+                '0' => {
+                    let digits: String = pattern[i + 2..].chars().take(2).take_while(|c| c.is_digit(8)).collect();
+                    let v = u32::from_str_radix(&format!("0{digits}"), 8).unwrap_or(0);
+                    out.push_str(&format!("\\x{v:02X}"));
+                    i += digits.len();
+                }
+                _ => {
+                    out.push('\\');
+                    out.push(n);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal in PCRE.
+                if bytes.get(i + 1) == Some(&b'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if bytes.get(i + 1) == Some(&b']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            '(' if pattern[i..].starts_with("(?#") => {
+                // A comment: dropped.
+                match pattern[i..].find(')') {
+                    Some(end) => {
+                        i += end + 1;
+                        continue;
+                    }
+                    None => return Err("unterminated comment".into()),
+                }
+            }
+            '$' if !dollar_endonly && !multiline => {
+                // PCRE's `$` also matches before a final newline.
+                out.push_str("(?:\\n?\\z)");
+            }
+            _ => {
+                for (needle, why) in UNSUPPORTED {
+                    if !needle.starts_with('\\') && pattern[i..].starts_with(needle) {
+                        return Err(format!("{why} is not supported"));
+                    }
+                }
+                out.push(c);
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Parses a `pcre` value: `[!]"/pattern/flags"`.
+pub fn parse(value: &str) -> Result<Pcre, Problem> {
+    let v = value.trim();
+    let (negated, v) = match v.strip_prefix('!') {
+        Some(r) => (true, r.trim()),
+        None => (false, v),
+    };
+    let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
+    let v = v.replace("\\\"", "\"").replace("\\;", ";");
+    let (pattern, flags) = match (v.strip_prefix('/'), v.rfind('/')) {
+        (Some(_), Some(end)) if end > 0 => (&v[1..end], &v[end + 1..]),
+        (Some(_), _) => return Err(Problem::value("pcre", "no closing `/`")),
+        (None, _) => {
+            let m = v
+                .strip_prefix('m')
+                .ok_or_else(|| Problem::value("pcre", "expected /pattern/flags"))?;
+            let delim = m.chars().next().ok_or_else(|| Problem::value("pcre", "empty"))?;
+            let end = m.rfind(delim).filter(|e| *e > 0).ok_or_else(|| Problem::value("pcre", "unterminated"))?;
+            (&m[delim.len_utf8()..end], &m[end + delim.len_utf8()..])
+        }
+    };
+    let mut prefix = String::from("(?-u)");
+    let mut relative = false;
+    let mut buffer = None;
+    let mut anchored = false;
+    let mut dollar_endonly = false;
+    let mut multiline = false;
+    for f in flags.chars() {
+        match f {
+            'i' => prefix.push_str("(?i)"),
+            's' => prefix.push_str("(?s)"),
+            'm' => {
+                multiline = true;
+                prefix.push_str("(?m)");
+            }
+            'x' => prefix.push_str("(?x)"),
+            'G' => prefix.push_str("(?U)"),
+            'A' => anchored = true,
+            'E' => dollar_endonly = true,
+            'R' => relative = true,
+            'B' | 'O' => {}
+            'U' => buffer = Some(Buffer::HttpUri),
+            'I' => buffer = Some(Buffer::HttpUriRaw),
+            'P' => buffer = Some(Buffer::HttpRequestBody),
+            'Q' => buffer = Some(Buffer::HttpResponseBody),
+            'H' | 'D' => buffer = Some(Buffer::HttpHeader),
+            'M' => buffer = Some(Buffer::HttpMethod),
+            'C' | 'K' => buffer = Some(Buffer::HttpCookie),
+            'S' => buffer = Some(Buffer::HttpStatCode),
+            'V' => buffer = Some(Buffer::HttpUserAgent),
+            'W' | 'Z' => buffer = Some(Buffer::HttpHost),
+            'Y' => return Err(Problem::Unsupported("pcre flag Y (http.stat_msg)".into())),
+            other => return Err(Problem::value("pcre", format!("unknown flag `{other}`"))),
+        }
+    }
+    let body = translate(pattern, dollar_endonly, multiline)
+        .map_err(|why| Problem::value("pcre", format!("cannot be run faithfully: {why}")))?;
+    let full = if anchored {
+        format!("{prefix}\\A(?:{body})")
+    } else {
+        format!("{prefix}{body}")
+    };
+    let regex = RegexBuilder::new(&full)
+        .size_limit(4 << 20)
+        .dfa_size_limit(4 << 20)
+        .build()
+        .map_err(|e| {
+            let first = e.to_string().lines().last().unwrap_or("").to_string();
+            Problem::value("pcre", format!("cannot be compiled: {first}"))
+        })?;
+    Ok(Pcre {
+        regex,
+        negated,
+        relative,
+        buffer,
+        source: value.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_buffers() {
+        let p = parse(r#""/\/[0-9]{2,8}\.functions/Ui""#).expect("parses");
+        assert_eq!(p.buffer, Some(Buffer::HttpUri));
+        assert_eq!(p.find(b"/x/1234.FUNCTIONS"), Some(17));
+        let p = parse("/^.{1,2}$/").expect("parses");
+        assert!(p.find(b"ab").is_some());
+        assert!(p.find(b"ab\n").is_some(), "PCRE $ matches before a final newline");
+        assert!(p.find(b"abc").is_none());
+        let p = parse("!\"/foo/R\"").expect("parses");
+        assert!(p.negated && p.relative);
+    }
+
+    #[test]
+    fn bytes_not_unicode() {
+        let p = parse(r"/\xff\x00/").expect("parses");
+        assert!(p.find(&[0x41, 0xff, 0x00]).is_some());
+        let p = parse("/a.b/").expect("parses");
+        assert!(p.find(&[b'a', 0xe9, b'b']).is_some());
+    }
+
+    #[test]
+    fn unsupported_constructs_are_refused_with_a_reason() {
+        for bad in [r"/(a)\1/", "/a(?=b)/", "/(?<!x)y/", "/a++/", r"/\Gx/", "/(?>ab)/"] {
+            match parse(bad) {
+                Err(Problem::Value { reason, .. }) => assert!(reason.contains("not supported"), "{bad}: {reason}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(parse("/a/Y").is_err());
+        assert!(parse("/abc").is_err());
+    }
+
+    #[test]
+    fn comments_octal_and_classes() {
+        let p = parse(r"/a(?#comment)b\011[]x]/").expect("parses");
+        assert!(p.find(b"ab\t]").is_some());
+    }
+}
