@@ -4,6 +4,7 @@
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N]`
 
 mod analyze;
+mod rules_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's
 /// allocator spends a fifth of a run in page faults and arena bookkeeping on that pattern.
@@ -31,12 +32,16 @@ struct Cli {
 enum Command {
     /// Analyse a capture (pcap or pcapng) and print a summary.
     Analyze(analyze::AnalyzeArgs),
+    /// Work with Suricata rule files.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Rules(cmd) => rules_cmd::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -50,6 +50,36 @@ pub enum Buffer {
     HttpStatCode,
     /// File contents (HTTP bodies).
     FileData,
+    /// Header names, `\r\nName\r\nName\r\n\r\n`.
+    HttpHeaderNames,
+    /// The Content-Type header.
+    HttpContentType,
+    /// The request line.
+    HttpRequestLine,
+    /// Request line and headers, as sent.
+    HttpStart,
+    /// The protocol of the request line (`HTTP/1.1`).
+    HttpProtocol,
+    /// The Accept header.
+    HttpAccept,
+    /// The Accept-Encoding header.
+    HttpAcceptEnc,
+    /// The Accept-Language header.
+    HttpAcceptLang,
+    /// The Referer header.
+    HttpReferer,
+    /// The Connection header.
+    HttpConnection,
+    /// The Content-Length header.
+    HttpContentLen,
+    /// The response's reason phrase.
+    HttpStatMsg,
+    /// The response's status line.
+    HttpResponseLine,
+    /// The Server header.
+    HttpServer,
+    /// The Location header.
+    HttpLocation,
 }
 
 impl Buffer {
@@ -83,11 +113,29 @@ impl Buffer {
             "http.response_body" => Buffer::HttpResponseBody,
             "http.stat_code" => Buffer::HttpStatCode,
             "file.data" | "file_data" => Buffer::FileData,
+            "http.header_names" | "http_header_names" => Buffer::HttpHeaderNames,
+            "http.content_type" | "http_content_type" => Buffer::HttpContentType,
+            "http.request_line" | "http_request_line" => Buffer::HttpRequestLine,
+            "http.start" | "http_start" => Buffer::HttpStart,
+            "http.protocol" | "http_protocol" => Buffer::HttpProtocol,
+            "http.accept" | "http_accept" => Buffer::HttpAccept,
+            "http.accept_enc" | "http_accept_enc" => Buffer::HttpAcceptEnc,
+            "http.accept_lang" | "http_accept_lang" => Buffer::HttpAcceptLang,
+            "http.referer" | "http_referer" => Buffer::HttpReferer,
+            "http.connection" | "http_connection" => Buffer::HttpConnection,
+            "http.content_len" | "http_content_len" => Buffer::HttpContentLen,
+            "http.stat_msg" => Buffer::HttpStatMsg,
+            "http.response_line" | "http_response_line" => Buffer::HttpResponseLine,
+            "http.server" | "http_server" => Buffer::HttpServer,
+            "http.location" | "http_location" => Buffer::HttpLocation,
             _ => return None,
         })
     }
 
     /// The buffer named by an older content modifier (`content:"x"; http_uri;`).
+    ///
+    /// The legacy names of the newer HTTP buffers (`http_content_type`, `http_accept`, ...)
+    /// are sticky buffers in Suricata, not modifiers, and live in [`Buffer::sticky`].
     pub fn modifier(name: &str) -> Option<Buffer> {
         Some(match name {
             "http_uri" => Buffer::HttpUri,
@@ -100,6 +148,7 @@ impl Buffer {
             "http_client_body" => Buffer::HttpRequestBody,
             "http_server_body" => Buffer::HttpResponseBody,
             "http_stat_code" => Buffer::HttpStatCode,
+            "http_stat_msg" => Buffer::HttpStatMsg,
             _ => return None,
         })
     }
@@ -136,6 +185,10 @@ impl Buffer {
                 | Buffer::HttpResponseBody
                 | Buffer::HttpStatCode
                 | Buffer::FileData
+                | Buffer::HttpStatMsg
+                | Buffer::HttpResponseLine
+                | Buffer::HttpServer
+                | Buffer::HttpLocation
         )
     }
 }

@@ -81,7 +81,9 @@ mod tests {
 
     #[test]
     fn bad_lines_are_reported() {
-        let (c, errors) = Classifications::parse("config classification: a,b,x\njunk\nconfig classification: ok,Fine,3\n");
+        let (c, errors) = Classifications::parse(
+            "config classification: a,b,x\njunk\nconfig classification: ok,Fine,3\n",
+        );
         assert_eq!(errors.len(), 2);
         assert_eq!(c.get("ok").map(|c| c.priority), Some(3));
     }

@@ -23,15 +23,22 @@ pub(crate) struct Prefilter {
     nocase: Option<(AhoCorasick, Vec<u32>)>,
 }
 
+/// A rule's fast pattern, as fed to a prefilter.
+struct FastPattern {
+    bytes: Vec<u8>,
+    nocase: bool,
+    rule: u32,
+}
+
 impl Prefilter {
-    fn build(patterns: Vec<(Vec<u8>, bool, u32)>) -> Self {
-        let (ci, cs): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|(_, nocase, _)| *nocase);
-        let make = |v: Vec<(Vec<u8>, bool, u32)>, nocase: bool| -> Option<(AhoCorasick, Vec<u32>)> {
+    fn build(patterns: Vec<FastPattern>) -> Self {
+        let (ci, cs): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.nocase);
+        let make = |v: Vec<FastPattern>, nocase: bool| -> Option<(AhoCorasick, Vec<u32>)> {
             if v.is_empty() {
                 return None;
             }
-            let rules: Vec<u32> = v.iter().map(|(_, _, r)| *r).collect();
-            let pats: Vec<Vec<u8>> = v.into_iter().map(|(p, _, _)| p).collect();
+            let rules: Vec<u32> = v.iter().map(|p| p.rule).collect();
+            let pats: Vec<Vec<u8>> = v.into_iter().map(|p| p.bytes).collect();
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(nocase)
                 .match_kind(MatchKind::Standard)
@@ -197,15 +204,23 @@ impl RuleSet {
         // Evaluation order: pass, drop, reject, alert; rules setting flowbits before rules
         // reading them; then priority and sid.
         rules.sort_by_key(|r| {
-            let sets = r.flowbits.iter().any(|f| matches!(f, Flowbit::Set(_) | Flowbit::Unset(_) | Flowbit::Toggle(_)));
-            (action_rank(r.header.action), !sets, r.priority.unwrap_or(3), r.sid)
+            let sets = r
+                .flowbits
+                .iter()
+                .any(|f| matches!(f, Flowbit::Set(_) | Flowbit::Unset(_) | Flowbit::Toggle(_)));
+            (
+                action_rank(r.header.action),
+                !sets,
+                r.priority.unwrap_or(3),
+                r.sid,
+            )
         });
         let mut set = RuleSet {
             rules,
             ..RuleSet::default()
         };
-        let mut packet_patterns: HashMap<Transport, Vec<(Vec<u8>, bool, u32)>> = HashMap::new();
-        let mut app_patterns: HashMap<(&'static str, Buffer), Vec<(Vec<u8>, bool, u32)>> = HashMap::new();
+        let mut packet_patterns: HashMap<Transport, Vec<FastPattern>> = HashMap::new();
+        let mut app_patterns: HashMap<(&'static str, Buffer), Vec<FastPattern>> = HashMap::new();
         for (i, r) in set.rules.iter().enumerate() {
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
             for fb in &r.flowbits {
@@ -222,7 +237,13 @@ impl RuleSet {
             if let Some(app) = r.app().filter(|_| r.is_app()) {
                 let group = set.app_groups.entry(app).or_default();
                 match fp {
-                    Some((b, p, nocase)) => app_patterns.entry((app, b)).or_default().push((p, nocase, idx)),
+                    Some((b, bytes, nocase)) => {
+                        app_patterns.entry((app, b)).or_default().push(FastPattern {
+                            bytes,
+                            nocase,
+                            rule: idx,
+                        })
+                    }
                     None => group.always.push(idx),
                 }
                 continue;
@@ -232,13 +253,22 @@ impl RuleSet {
                 Proto::Udp | Proto::Quic | Proto::Dhcp => &[Transport::Udp],
                 Proto::Icmp => &[Transport::Icmp],
                 Proto::Dns => &[Transport::Tcp, Transport::Udp],
-                Proto::Ip => &[Transport::Tcp, Transport::Udp, Transport::Icmp, Transport::Other],
+                Proto::Ip => &[
+                    Transport::Tcp,
+                    Transport::Udp,
+                    Transport::Icmp,
+                    Transport::Other,
+                ],
             };
             for t in transports {
                 let group = set.packet_groups.entry(*t).or_default();
                 match &fp {
-                    Some((Buffer::Payload, p, nocase)) => {
-                        packet_patterns.entry(*t).or_default().push((p.clone(), *nocase, idx))
+                    Some((Buffer::Payload, bytes, nocase)) => {
+                        packet_patterns.entry(*t).or_default().push(FastPattern {
+                            bytes: bytes.clone(),
+                            nocase: *nocase,
+                            rule: idx,
+                        })
                     }
                     _ => group.always.push(idx),
                 }
@@ -287,9 +317,14 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert_eq!(report.loaded, 1);
         assert_eq!(report.errors.len(), 3);
-        assert_eq!(report.errors[0].to_string(), "t.rules:2: sid 2: unsupported keyword `lua`");
+        assert_eq!(
+            report.errors[0].to_string(),
+            "t.rules:2: sid 2: unsupported keyword `lua`"
+        );
         assert_eq!(report.unsupported.get("lua"), Some(&1));
-        assert!(report.errors[1].to_string().starts_with("t.rules:3: sid 1: duplicate sid"));
+        assert!(report.errors[1]
+            .to_string()
+            .starts_with("t.rules:3: sid 1: duplicate sid"));
         assert!(report.errors[2].to_string().starts_with("t.rules:4: "));
     }
 }

@@ -33,7 +33,10 @@ impl Cmp {
                 .parse::<u64>()
                 .map_err(|_| Problem::value(keyword, format!("not a number: `{s}`")))
         };
-        if let Some((a, b)) = v.split_once("<>").or_else(|| v.split_once('-').filter(|(a, _)| !a.is_empty())) {
+        if let Some((a, b)) = v
+            .split_once("<>")
+            .or_else(|| v.split_once('-').filter(|(a, _)| !a.is_empty()))
+        {
             let (a, b) = (num(a)?, num(b)?);
             if a >= b {
                 return Err(Problem::value(keyword, "empty range"));
@@ -127,15 +130,21 @@ pub fn parse_pattern(raw: &str) -> Result<(Vec<u8>, bool), Problem> {
                         return Err(Problem::value("content", "odd number of hex digits"));
                     }
                     for i in (0..digits.len()).step_by(2) {
-                        let b = u8::from_str_radix(&digits[i..i + 2], 16)
-                            .map_err(|_| Problem::value("content", format!("bad hex `{}`", &digits[i..i + 2])))?;
+                        let b = u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| {
+                            Problem::value("content", format!("bad hex `{}`", &digits[i..i + 2]))
+                        })?;
                         out.push(b);
                     }
                     hex.clear();
                     in_hex = false;
                 }
                 c if c.is_ascii_hexdigit() || c.is_whitespace() => hex.push(c),
-                c => return Err(Problem::value("content", format!("`{c}` inside a |hex| run"))),
+                c => {
+                    return Err(Problem::value(
+                        "content",
+                        format!("`{c}` inside a |hex| run"),
+                    ))
+                }
             }
             continue;
         }
@@ -190,7 +199,10 @@ impl ByteTest {
     pub fn parse(v: &str) -> Result<Self, Problem> {
         let parts: Vec<&str> = v.split(',').map(str::trim).collect();
         if parts.len() < 4 {
-            return Err(Problem::value("byte_test", "needs bytes, operator, value and offset"));
+            return Err(Problem::value(
+                "byte_test",
+                "needs bytes, operator, value and offset",
+            ));
         }
         let bytes: usize = parts[0]
             .parse()
@@ -200,9 +212,13 @@ impl ByteTest {
             None => (false, parts[1].to_string()),
         };
         if !matches!(op.as_str(), "<" | ">" | "=" | "<=" | ">=" | "&" | "^") {
-            return Err(Problem::value("byte_test", format!("unknown operator `{op}`")));
+            return Err(Problem::value(
+                "byte_test",
+                format!("unknown operator `{op}`"),
+            ));
         }
-        let value = parse_number(parts[2]).ok_or_else(|| Problem::value("byte_test", "bad value"))?;
+        let value =
+            parse_number(parts[2]).ok_or_else(|| Problem::value("byte_test", "bad value"))?;
         let offset: i64 = parts[3]
             .parse()
             .map_err(|_| Problem::value("byte_test", "bad offset"))?;
@@ -230,13 +246,24 @@ impl ByteTest {
                 other if other.starts_with("bitmask") => {
                     return Err(Problem::Unsupported("byte_test bitmask".into()))
                 }
-                other => return Err(Problem::value("byte_test", format!("unknown option `{other}`"))),
+                other => {
+                    return Err(Problem::value(
+                        "byte_test",
+                        format!("unknown option `{other}`"),
+                    ))
+                }
             }
             i += 1;
         }
         let max = if t.string_base.is_some() { 10 } else { 8 };
-        if bytes == 0 || bytes > max || (t.string_base.is_none() && ![1, 2, 3, 4, 8].contains(&bytes)) {
-            return Err(Problem::value("byte_test", format!("cannot read {bytes} bytes")));
+        if bytes == 0
+            || bytes > max
+            || (t.string_base.is_none() && ![1, 2, 3, 4, 8].contains(&bytes))
+        {
+            return Err(Problem::value(
+                "byte_test",
+                format!("cannot read {bytes} bytes"),
+            ));
         }
         Ok(t)
     }
@@ -283,6 +310,147 @@ fn parse_number(s: &str) -> Option<u64> {
     }
 }
 
+/// A `byte_jump`: reads a number and moves the inspection cursor by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteJump {
+    /// Bytes to read.
+    pub bytes: usize,
+    /// Where to read, from the cursor (relative) or the start.
+    pub offset: i64,
+    /// Relative to the previous match.
+    pub relative: bool,
+    /// Jump from the start of the buffer instead of the read position.
+    pub from_beginning: bool,
+    /// Jump from the end of the buffer.
+    pub from_end: bool,
+    /// Multiply the value read.
+    pub multiplier: u64,
+    /// Added after the jump.
+    pub post_offset: i64,
+    /// Round the landing position up to a multiple of 4.
+    pub align: bool,
+    /// Little-endian numbers.
+    pub little: bool,
+    /// The bytes are text in this base.
+    pub string_base: Option<u32>,
+}
+
+impl ByteJump {
+    /// Parses `bytes, offset [, relative] [, multiplier N] [, big|little] [, string, dec|hex|oct]
+    /// [, align] [, from_beginning|from_end] [, post_offset N]`.
+    pub fn parse(v: &str) -> Result<Self, Problem> {
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        if parts.len() < 2 {
+            return Err(Problem::value("byte_jump", "needs bytes and offset"));
+        }
+        let bytes: usize = parts[0]
+            .parse()
+            .map_err(|_| Problem::value("byte_jump", "bad byte count"))?;
+        let offset: i64 = parts[1]
+            .parse()
+            .map_err(|_| Problem::value("byte_jump", "bad offset"))?;
+        let mut j = ByteJump {
+            bytes,
+            offset,
+            relative: false,
+            from_beginning: false,
+            from_end: false,
+            multiplier: 1,
+            post_offset: 0,
+            align: false,
+            little: false,
+            string_base: None,
+        };
+        for p in &parts[2..] {
+            let mut w = p.split_whitespace();
+            match (w.next().unwrap_or(""), w.next()) {
+                ("relative", None) => j.relative = true,
+                ("little", None) => j.little = true,
+                ("big", None) => j.little = false,
+                ("string", None) | ("dec", None) => j.string_base = Some(10),
+                ("hex", None) => j.string_base = Some(16),
+                ("oct", None) => j.string_base = Some(8),
+                ("align", None) => j.align = true,
+                ("from_beginning", None) => j.from_beginning = true,
+                ("from_end", None) => j.from_end = true,
+                ("multiplier", Some(n)) => {
+                    j.multiplier = n
+                        .parse()
+                        .map_err(|_| Problem::value("byte_jump", "bad multiplier"))?
+                }
+                ("post_offset", Some(n)) => {
+                    j.post_offset = n
+                        .parse()
+                        .map_err(|_| Problem::value("byte_jump", "bad post_offset"))?
+                }
+                ("dce", None) => return Err(Problem::Unsupported("byte_jump dce".into())),
+                (other, _) if other.starts_with("bitmask") => {
+                    return Err(Problem::Unsupported("byte_jump bitmask".into()))
+                }
+                (other, _) => {
+                    return Err(Problem::value(
+                        "byte_jump",
+                        format!("unknown option `{other}`"),
+                    ))
+                }
+            }
+        }
+        let max = if j.string_base.is_some() { 10 } else { 8 };
+        if bytes == 0
+            || bytes > max
+            || (j.string_base.is_none() && ![1, 2, 3, 4, 8].contains(&bytes))
+        {
+            return Err(Problem::value(
+                "byte_jump",
+                format!("cannot read {bytes} bytes"),
+            ));
+        }
+        Ok(j)
+    }
+
+    /// The cursor after the jump, if the bytes are there and the landing is inside.
+    fn jump(&self, buf: &[u8], prev_end: usize) -> Option<usize> {
+        let base = if self.relative { prev_end as i64 } else { 0 };
+        let at = usize::try_from(base + self.offset).ok()?;
+        let raw = buf.get(at..at.checked_add(self.bytes)?)?;
+        let n = read_number(raw, self.little, self.string_base)?;
+        let jump = i64::try_from(n.checked_mul(self.multiplier)?).ok()?;
+        let from = if self.from_beginning {
+            0
+        } else if self.from_end {
+            buf.len() as i64
+        } else {
+            (at + self.bytes) as i64
+        };
+        let mut pos = from.checked_add(jump)?;
+        if self.align && pos % 4 != 0 {
+            pos += 4 - pos % 4;
+        }
+        pos = pos.checked_add(self.post_offset)?;
+        let pos = usize::try_from(pos).ok()?;
+        (pos <= buf.len()).then_some(pos)
+    }
+}
+
+fn read_number(raw: &[u8], little: bool, base: Option<u32>) -> Option<u64> {
+    match base {
+        Some(b) => u64::from_str_radix(std::str::from_utf8(raw).ok()?.trim(), b).ok(),
+        None => {
+            let mut v = 0u64;
+            if little {
+                for (i, x) in raw.iter().enumerate() {
+                    v |= u64::from(*x) << (8 * i);
+                }
+            } else {
+                for x in raw {
+                    v = (v << 8) | u64::from(*x);
+                }
+            }
+            Some(v)
+        }
+    }
+}
+
 /// One element of a buffer's inspection list.
 #[derive(Clone, Debug)]
 pub enum Element {
@@ -303,6 +471,8 @@ pub enum Element {
     },
     /// `byte_test`.
     ByteTest(ByteTest),
+    /// `byte_jump`.
+    ByteJump(ByteJump),
 }
 
 impl Element {
@@ -312,6 +482,7 @@ impl Element {
             Element::Pcre(p) => p.relative,
             Element::IsDataAt { relative, .. } => *relative,
             Element::ByteTest(b) => b.relative,
+            Element::ByteJump(_) => true,
             Element::Bsize(_) => false,
         }
     }
@@ -374,7 +545,13 @@ fn window(c: &Content, len: usize, prev_end: usize) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
-fn walk(elements: &[Element], i: usize, s: &mut Subject<'_>, prev_end: usize, steps: &mut u32) -> bool {
+fn walk(
+    elements: &[Element],
+    i: usize,
+    s: &mut Subject<'_>,
+    prev_end: usize,
+    steps: &mut u32,
+) -> bool {
     *steps += 1;
     if *steps > MAX_STEPS {
         return false;
@@ -436,6 +613,10 @@ fn walk(elements: &[Element], i: usize, s: &mut Subject<'_>, prev_end: usize, st
         Element::ByteTest(b) => {
             b.test(s.raw, prev_end) == Some(true) && walk(elements, i + 1, s, prev_end, steps)
         }
+        Element::ByteJump(j) => match j.jump(s.raw, prev_end) {
+            Some(pos) => walk(elements, i + 1, s, pos, steps),
+            None => false,
+        },
     }
 }
 
@@ -464,8 +645,14 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert_eq!(parse_pattern("\"a|00 FF|b\"").expect("ok"), (vec![b'a', 0, 255, b'b'], false));
-        assert_eq!(parse_pattern("!\"x\\;y\"").expect("ok"), (b"x;y".to_vec(), true));
+        assert_eq!(
+            parse_pattern("\"a|00 FF|b\"").expect("ok"),
+            (vec![b'a', 0, 255, b'b'], false)
+        );
+        assert_eq!(
+            parse_pattern("!\"x\\;y\"").expect("ok"),
+            (b"x;y".to_vec(), true)
+        );
         assert!(parse_pattern("\"|0|\"").is_err());
         assert!(parse_pattern("\"|zz|\"").is_err());
         assert!(parse_pattern("\"\"").is_err());
@@ -478,7 +665,10 @@ mod tests {
         b.distance = Some(1);
         b.within = Some(7);
         let hit = b"xxAllWorkAndNoPlayMakesWill A DullBoy";
-        assert!(!check(vec![Element::Content(a.clone()), Element::Content(b.clone())], hit));
+        assert!(!check(
+            vec![Element::Content(a.clone()), Element::Content(b.clone())],
+            hit
+        ));
         let hit = b"AllWorkAndNoPlayMakesWill zzz AllWorkAndNoPlayMakesWill DullBoy";
         assert!(check(vec![Element::Content(a), Element::Content(b)], hit));
     }
@@ -507,8 +697,14 @@ mod tests {
         assert!(check(vec![Element::Content(c.clone())], b"Mozilla/5.0"));
         c.negated = true;
         assert!(!check(vec![Element::Content(c)], b"Mozilla/5.0"));
-        assert!(check(vec![Element::Bsize(Cmp::parse("bsize", "<3").expect("ok"))], b"ab"));
-        assert!(!check(vec![Element::Bsize(Cmp::parse("bsize", "8<>20").expect("ok"))], b"abc"));
+        assert!(check(
+            vec![Element::Bsize(Cmp::parse("bsize", "<3").expect("ok"))],
+            b"ab"
+        ));
+        assert!(!check(
+            vec![Element::Bsize(Cmp::parse("bsize", "8<>20").expect("ok"))],
+            b"abc"
+        ));
         assert!(check(
             vec![Element::IsDataAt {
                 at: 2,
@@ -517,6 +713,19 @@ mod tests {
             }],
             b"abc"
         ));
+    }
+
+    #[test]
+    fn byte_jumps_move_the_cursor() {
+        let j = ByteJump::parse("1,0").expect("ok");
+        let mut c = content("X");
+        c.distance = Some(0);
+        c.within = Some(1);
+        let elems = vec![Element::ByteJump(j), Element::Content(c)];
+        assert!(check(elems.clone(), &[2, b'a', b'b', b'X']));
+        assert!(!check(elems, &[1, b'a', b'b', b'X']));
+        assert!(ByteJump::parse("4,0,relative,multiplier 2,align,post_offset -1").is_ok());
+        assert!(ByteJump::parse("4,0,dce").is_err());
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct PacketFacts<'a> {
     pub app: Option<&'static str>,
     /// First packet of this direction of the flow (IP-only rules are checked then).
     pub first_in_direction: bool,
+    /// TCP flags (TCP packets).
+    pub tcp_flags: Option<u8>,
 }
 
 /// A transaction's buffers, by kind (a kind may have several values, e.g. DNS questions).
@@ -63,7 +65,10 @@ impl<'a> TxBuffers<'a> {
     }
 
     fn values(&self, b: Buffer) -> impl Iterator<Item = &[u8]> {
-        self.items.iter().filter(move |(k, _)| *k == b).map(|(_, v)| v.as_ref())
+        self.items
+            .iter()
+            .filter(move |(k, _)| *k == b)
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -177,6 +182,11 @@ impl RuleSet {
                 return false;
             }
         }
+        if let Some(f) = &c.tcp_flags {
+            if !p.tcp_flags.is_some_and(|x| f.test(x)) {
+                return false;
+            }
+        }
         if let Some(cmp) = &c.icode {
             if !p.icmp.is_some_and(|(_, code)| cmp.test(u64::from(code))) {
                 return false;
@@ -236,19 +246,32 @@ impl RuleSet {
             self.apply_flowbits(r, st);
             if r.header.action == Action::Pass {
                 st.passed = true;
-                out.push(Hit { rule: idx, tx: None });
+                out.push(Hit {
+                    rule: idx,
+                    tx: None,
+                });
                 return;
             }
             if r.header.action == Action::Drop {
                 st.dropped = true;
             }
-            out.push(Hit { rule: idx, tx: None });
+            out.push(Hit {
+                rule: idx,
+                tx: None,
+            });
         }
     }
 
     /// Application rules matching a transaction whose buffers are `bufs` (those available so
     /// far). A rule alerts at most once per transaction.
-    pub fn match_tx(&self, p: &PacketFacts<'_>, tx: u64, bufs: &TxBuffers<'_>, st: &mut FlowState, out: &mut Vec<Hit>) {
+    pub fn match_tx(
+        &self,
+        p: &PacketFacts<'_>,
+        tx: u64,
+        bufs: &TxBuffers<'_>,
+        st: &mut FlowState,
+        out: &mut Vec<Hit>,
+    ) {
         if st.passed {
             return;
         }
@@ -274,7 +297,11 @@ impl RuleSet {
                 continue;
             }
             // Every buffer the rule inspects must be there (the transaction is far enough).
-            if !r.buffers.iter().all(|m| m.buffer == Buffer::Payload || bufs.has(m.buffer)) {
+            if !r
+                .buffers
+                .iter()
+                .all(|m| m.buffer == Buffer::Payload || bufs.has(m.buffer))
+            {
                 continue;
             }
             // Rules on the server's buffers are checked when the server speaks, and the
@@ -288,7 +315,8 @@ impl RuleSet {
             }
             let all = r.buffers.iter().all(|m| {
                 if m.buffer == Buffer::Payload {
-                    return m.elements.is_empty() || inspect(&m.elements, &mut Subject::new(p.payload));
+                    return m.elements.is_empty()
+                        || inspect(&m.elements, &mut Subject::new(p.payload));
                 }
                 // Any value of a multi-valued buffer may match.
                 bufs.values(m.buffer).any(|v| {
@@ -310,7 +338,10 @@ impl RuleSet {
                 st.alerted.insert((tx, idx));
             }
             self.apply_flowbits(r, st);
-            out.push(Hit { rule: idx, tx: Some(tx) });
+            out.push(Hit {
+                rule: idx,
+                tx: Some(tx),
+            });
             if r.header.action == Action::Pass {
                 st.passed = true;
                 return;
@@ -347,6 +378,7 @@ mod tests {
             established: false,
             app: Some("dns"),
             first_in_direction: true,
+            tcp_flags: None,
         }
     }
 

@@ -20,7 +20,11 @@ pub struct RuleError {
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.sid {
-            Some(sid) => write!(f, "{}:{}: sid {}: {}", self.file, self.line, sid, self.reason),
+            Some(sid) => write!(
+                f,
+                "{}:{}: sid {}: {}",
+                self.file, self.line, sid, self.reason
+            ),
             None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
         }
     }

@@ -128,9 +128,17 @@ fn split_list(inner: &str) -> Result<Vec<&str>, Problem> {
 
 const MAX_VAR_DEPTH: usize = 16;
 
-fn add_addr(set: &mut AddrSet, spec: &str, negated: bool, vars: &Vars, depth: usize) -> Result<(), Problem> {
+fn add_addr(
+    set: &mut AddrSet,
+    spec: &str,
+    negated: bool,
+    vars: &Vars,
+    depth: usize,
+) -> Result<(), Problem> {
     if depth > MAX_VAR_DEPTH {
-        return Err(Problem::syntax("address variables nested too deep (a loop?)"));
+        return Err(Problem::syntax(
+            "address variables nested too deep (a loop?)",
+        ));
     }
     let spec = spec.trim();
     if let Some(rest) = spec.strip_prefix('!') {
@@ -177,7 +185,11 @@ fn parse_range(spec: &str) -> Result<AddrRange, Problem> {
         if va != vb || ka > kb {
             return Err(Problem::syntax(format!("bad address range `{spec}`")));
         }
-        return Ok(AddrRange { v6: va, lo: ka, hi: kb });
+        return Ok(AddrRange {
+            v6: va,
+            lo: ka,
+            hi: kb,
+        });
     }
     if let Some((a, len)) = spec.split_once('/') {
         let ip = parse_ip(a)?;
@@ -195,9 +207,17 @@ fn parse_range(spec: &str) -> Result<AddrRange, Problem> {
             }
         };
         let host_bits = bits - len;
-        let span: u128 = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+        let span: u128 = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
         let lo = k & !span;
-        return Ok(AddrRange { v6, lo, hi: lo | span });
+        return Ok(AddrRange {
+            v6,
+            lo,
+            hi: lo | span,
+        });
     }
     let (v6, k) = addr_key(parse_ip(spec)?);
     Ok(AddrRange { v6, lo: k, hi: k })
@@ -238,7 +258,13 @@ impl PortSet {
     }
 }
 
-fn add_port(set: &mut PortSet, spec: &str, negated: bool, vars: &Vars, depth: usize) -> Result<(), Problem> {
+fn add_port(
+    set: &mut PortSet,
+    spec: &str,
+    negated: bool,
+    vars: &Vars,
+    depth: usize,
+) -> Result<(), Problem> {
     if depth > MAX_VAR_DEPTH {
         return Err(Problem::syntax("port variables nested too deep (a loop?)"));
     }
@@ -273,7 +299,11 @@ fn add_port(set: &mut PortSet, spec: &str, negated: bool, vars: &Vars, depth: us
     let range = match spec.split_once(':') {
         Some((a, b)) => {
             let lo = if a.trim().is_empty() { 0 } else { num(a)? };
-            let hi = if b.trim().is_empty() { u16::MAX } else { num(b)? };
+            let hi = if b.trim().is_empty() {
+                u16::MAX
+            } else {
+                num(b)?
+            };
             if lo > hi {
                 return Err(Problem::syntax(format!("bad port range `{spec}`")));
             }
@@ -372,7 +402,11 @@ impl Header {
         let bidirectional = match f[4].as_str() {
             "->" => false,
             "<>" => true,
-            "<-" => return Err(Problem::syntax("direction `<-` is not valid; write `->` the other way")),
+            "<-" => {
+                return Err(Problem::syntax(
+                    "direction `<-` is not valid; write `->` the other way",
+                ))
+            }
             other => return Err(Problem::syntax(format!("unknown direction `{other}`"))),
         };
         Ok(Header {
@@ -445,8 +479,13 @@ mod tests {
         assert!(!p.contains(2000));
         assert!(PortSet::parse(":1024", &v).expect("parses").contains(0));
         assert!(PortSet::parse("1024:", &v).expect("parses").contains(65535));
-        assert!(!PortSet::parse("$SHELLCODE_PORTS", &v).expect("parses").contains(80));
-        assert_eq!(PortSet::parse("$HTTP_PORTS", &v).expect("parses").single(), Some(80));
+        assert!(!PortSet::parse("$SHELLCODE_PORTS", &v)
+            .expect("parses")
+            .contains(80));
+        assert_eq!(
+            PortSet::parse("$HTTP_PORTS", &v).expect("parses").single(),
+            Some(80)
+        );
     }
 
     #[test]

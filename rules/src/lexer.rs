@@ -122,7 +122,11 @@ fn push_option(out: &mut Vec<RawOption>, text: &str) -> Result<(), Problem> {
         Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
         None => (t, None),
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         return Err(Problem::syntax(format!("bad option name `{name}`")));
     }
     out.push(RawOption {
@@ -163,13 +167,19 @@ mod tests {
         let rules = rule_texts(src);
         assert_eq!(rules.len(), 2);
         assert_eq!(rules[0].line, 3);
-        assert_eq!(rules[0].text, "alert dns any any -> any 53 ( msg:\"x\"; sid:1;)");
+        assert_eq!(
+            rules[0].text,
+            "alert dns any any -> any 53 ( msg:\"x\"; sid:1;)"
+        );
         assert_eq!(rules[1].line, 7);
     }
 
     #[test]
     fn options_with_quotes_and_escapes() {
-        let (h, opts) = split_rule(r#"alert tcp any any -> any any (msg:"a; b \"c\""; content:"x\;y"; nocase; sid:1;)"#).expect("splits");
+        let (h, opts) = split_rule(
+            r#"alert tcp any any -> any any (msg:"a; b \"c\""; content:"x\;y"; nocase; sid:1;)"#,
+        )
+        .expect("splits");
         assert_eq!(h, "alert tcp any any -> any any");
         assert_eq!(opts.len(), 4);
         assert_eq!(unquote(opts[0].value.as_deref().expect("v")), "a; b \"c\"");

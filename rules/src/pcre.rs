@@ -65,6 +65,22 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("}+", "possessive quantifier"),
 ];
 
+/// Characters that are special to the `regex` crate and stay escaped.
+const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+
+/// Whether `rest` (after a `{`) is a valid quantifier `n}`, `n,}` or `n,m}`.
+fn quantifier_len(rest: &str) -> Option<usize> {
+    let close = rest.find('}')?;
+    let body = &rest[..close];
+    let (a, b) = match body.split_once(',') {
+        Some((a, b)) => (a, Some(b)),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let ok = digits(a) && b.is_none_or(|b| b.is_empty() || digits(b));
+    ok.then_some(close + 1)
+}
+
 /// Rewrites what differs between PCRE and `regex` syntax, or says why it cannot.
 fn translate(pattern: &str, dollar_endonly: bool, multiline: bool) -> Result<String, String> {
     let bytes = pattern.as_bytes();
@@ -78,38 +94,100 @@ fn translate(pattern: &str, dollar_endonly: bool, multiline: bool) -> Result<Str
                 return Err("trailing backslash".into());
             };
             let n = n as char;
-            if !in_class {
-                for (needle, why) in UNSUPPORTED {
-                    if pattern[i..].starts_with(needle) && needle.starts_with('\\') {
-                        return Err(format!("{why} is not supported"));
-                    }
-                }
-                if n.is_ascii_digit() && n != '0' {
-                    return Err("back-references are not supported".into());
+            for (needle, why) in UNSUPPORTED {
+                if needle.starts_with('\\') && pattern[i..].starts_with(needle) {
+                    return Err(format!("{why} is not supported"));
                 }
             }
             match n {
-                '/' => out.push('/'),
-                // PCRE's \e is ESC; regex has \x1B.
-                'e' => out.push_str("\\x1B"),
-                // PCRE octal \0NN.
-                '0' => {
-                    let digits: String = pattern[i + 2..].chars().take(2).take_while(|c| c.is_digit(8)).collect();
-                    let v = u32::from_str_radix(&format!("0{digits}"), 8).unwrap_or(0);
-                    out.push_str(&format!("\\x{v:02X}"));
-                    i += digits.len();
+                '1'..='9' if !in_class => return Err("back-references are not supported".into()),
+                '0'..='7' => {
+                    // PCRE octal (\0NN, or \NNN in a class).
+                    let digits: String = pattern[i + 1..]
+                        .chars()
+                        .take(3)
+                        .take_while(|c| c.is_digit(8))
+                        .collect();
+                    let v = u32::from_str_radix(&digits, 8).unwrap_or(0);
+                    out.push_str(&format!("\\x{:02X}", v.min(0xff)));
+                    i += 1 + digits.len();
+                    continue;
                 }
-                _ => {
+                'x' => {
+                    if bytes.get(i + 2) == Some(&b'{') {
+                        out.push_str("\\x");
+                        i += 2;
+                        continue;
+                    }
+                    let digits: String = pattern[i + 2..]
+                        .chars()
+                        .take(2)
+                        .take_while(|c| c.is_ascii_hexdigit())
+                        .collect();
+                    let v = u32::from_str_radix(if digits.is_empty() { "0" } else { &digits }, 16)
+                        .unwrap_or(0);
+                    out.push_str(&format!("\\x{:02X}", v.min(0xff)));
+                    i += 2 + digits.len();
+                    continue;
+                }
+                'c' => {
+                    let Some(&x) = bytes.get(i + 2) else {
+                        return Err("\\c without a character".into());
+                    };
+                    out.push_str(&format!("\\x{:02X}", x.to_ascii_uppercase() ^ 0x40));
+                    i += 3;
+                    continue;
+                }
+                'e' => out.push_str("\\x1B"),
+                'Z' if !in_class => out.push_str("(?:\\n?\\z)"),
+                'a' | 'f' | 'n' | 'r' | 't' | 'd' | 'D' | 'w' | 'W' | 's' | 'S' => {
                     out.push('\\');
                     out.push(n);
                 }
+                'b' | 'B' | 'A' | 'z' if !in_class => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                'b' => out.push_str("\\x08"),
+                n if n.is_ascii_alphanumeric() => {
+                    return Err(format!("the escape \\{n} is not supported"));
+                }
+                n if REGEX_META.contains(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                n => out.push(n),
             }
             i += 2;
             continue;
         }
         if in_class {
-            if c == ']' {
-                in_class = false;
+            match c {
+                ']' => in_class = false,
+                '[' if pattern[i..].starts_with("[:") => {
+                    // POSIX classes like [:alpha:] are the same in regex.
+                    if let Some(end) = pattern[i..].find(":]") {
+                        out.push_str(&pattern[i..i + end + 2]);
+                        i += end + 2;
+                        continue;
+                    }
+                    out.push_str("\\[");
+                    i += 1;
+                    continue;
+                }
+                '[' | '&' | '~' | '-' if c != '-' => {
+                    // Literal in PCRE classes, set operators in regex.
+                    out.push('\\');
+                    out.push(c);
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            if c == '-' && pattern[i..].starts_with("--") {
+                out.push_str("\\-");
+                i += 1;
+                continue;
             }
             out.push(c);
             i += 1;
@@ -139,6 +217,19 @@ fn translate(pattern: &str, dollar_endonly: bool, multiline: bool) -> Result<Str
                     None => return Err("unterminated comment".into()),
                 }
             }
+            '{' => match quantifier_len(&pattern[i + 1..]) {
+                Some(len) => {
+                    out.push_str(&pattern[i..i + 1 + len]);
+                    i += 1 + len;
+                    if bytes.get(i) == Some(&b'+') {
+                        return Err("possessive quantifier is not supported".into());
+                    }
+                    continue;
+                }
+                // Not a quantifier: a literal brace in PCRE.
+                None => out.push_str("\\{"),
+            },
+            '}' => out.push_str("\\}"),
             '$' if !dollar_endonly && !multiline => {
                 // PCRE's `$` also matches before a final newline.
                 out.push_str("(?:\\n?\\z)");
@@ -164,7 +255,10 @@ pub fn parse(value: &str) -> Result<Pcre, Problem> {
         Some(r) => (true, r.trim()),
         None => (false, v),
     };
-    let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
+    let v = v
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v);
     let v = v.replace("\\\"", "\"").replace("\\;", ";");
     let (pattern, flags) = match (v.strip_prefix('/'), v.rfind('/')) {
         (Some(_), Some(end)) if end > 0 => (&v[1..end], &v[end + 1..]),
@@ -173,8 +267,14 @@ pub fn parse(value: &str) -> Result<Pcre, Problem> {
             let m = v
                 .strip_prefix('m')
                 .ok_or_else(|| Problem::value("pcre", "expected /pattern/flags"))?;
-            let delim = m.chars().next().ok_or_else(|| Problem::value("pcre", "empty"))?;
-            let end = m.rfind(delim).filter(|e| *e > 0).ok_or_else(|| Problem::value("pcre", "unterminated"))?;
+            let delim = m
+                .chars()
+                .next()
+                .ok_or_else(|| Problem::value("pcre", "empty"))?;
+            let end = m
+                .rfind(delim)
+                .filter(|e| *e > 0)
+                .ok_or_else(|| Problem::value("pcre", "unterminated"))?;
             (&m[delim.len_utf8()..end], &m[end + delim.len_utf8()..])
         }
     };
@@ -208,7 +308,7 @@ pub fn parse(value: &str) -> Result<Pcre, Problem> {
             'S' => buffer = Some(Buffer::HttpStatCode),
             'V' => buffer = Some(Buffer::HttpUserAgent),
             'W' | 'Z' => buffer = Some(Buffer::HttpHost),
-            'Y' => return Err(Problem::Unsupported("pcre flag Y (http.stat_msg)".into())),
+            'Y' => buffer = Some(Buffer::HttpStatMsg),
             other => return Err(Problem::value("pcre", format!("unknown flag `{other}`"))),
         }
     }
@@ -247,7 +347,10 @@ mod tests {
         assert_eq!(p.find(b"/x/1234.FUNCTIONS"), Some(17));
         let p = parse("/^.{1,2}$/").expect("parses");
         assert!(p.find(b"ab").is_some());
-        assert!(p.find(b"ab\n").is_some(), "PCRE $ matches before a final newline");
+        assert!(
+            p.find(b"ab\n").is_some(),
+            "PCRE $ matches before a final newline"
+        );
         assert!(p.find(b"abc").is_none());
         let p = parse("!\"/foo/R\"").expect("parses");
         assert!(p.negated && p.relative);
@@ -263,13 +366,22 @@ mod tests {
 
     #[test]
     fn unsupported_constructs_are_refused_with_a_reason() {
-        for bad in [r"/(a)\1/", "/a(?=b)/", "/(?<!x)y/", "/a++/", r"/\Gx/", "/(?>ab)/"] {
+        for bad in [
+            r"/(a)\1/",
+            "/a(?=b)/",
+            "/(?<!x)y/",
+            "/a++/",
+            r"/\Gx/",
+            "/(?>ab)/",
+        ] {
             match parse(bad) {
-                Err(Problem::Value { reason, .. }) => assert!(reason.contains("not supported"), "{bad}: {reason}"),
+                Err(Problem::Value { reason, .. }) => {
+                    assert!(reason.contains("not supported"), "{bad}: {reason}")
+                }
                 other => panic!("{bad}: {other:?}"),
             }
         }
-        assert!(parse("/a/Y").is_err());
+        assert!(parse("/a/q").is_err());
         assert!(parse("/abc").is_err());
     }
 

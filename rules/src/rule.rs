@@ -102,6 +102,69 @@ pub struct PacketChecks {
     pub icode: Option<Cmp>,
     /// Time to live.
     pub ttl: Option<Cmp>,
+    /// TCP flags.
+    pub tcp_flags: Option<TcpFlags>,
+}
+
+/// The `flags` keyword: which TCP flags must be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// The flags named.
+    pub flags: u8,
+    /// `+`: these and maybe others; `*`: any of these; `!`: not these; none: exactly these.
+    pub modifier: Option<char>,
+    /// Flags ignored in the comparison.
+    pub mask: u8,
+}
+
+fn flag_bits(s: &str) -> Result<u8, Problem> {
+    let mut bits = 0u8;
+    for c in s.chars() {
+        bits |= match c.to_ascii_uppercase() {
+            'F' => 0x01,
+            'S' => 0x02,
+            'R' => 0x04,
+            'P' => 0x08,
+            'A' => 0x10,
+            'U' => 0x20,
+            'E' | '2' => 0x40,
+            'C' | '1' => 0x80,
+            '0' => 0,
+            other => return Err(Problem::value("flags", format!("unknown flag `{other}`"))),
+        };
+    }
+    Ok(bits)
+}
+
+impl TcpFlags {
+    /// Parses `[!+*]FLAGS[,MASK]`.
+    pub fn parse(v: &str) -> Result<Self, Problem> {
+        let (spec, mask) = match v.split_once(',') {
+            Some((a, b)) => (a.trim(), flag_bits(b.trim())?),
+            None => (v.trim(), 0),
+        };
+        let (modifier, letters) = match spec.chars().next() {
+            Some(m @ ('!' | '+' | '*')) => (Some(m), &spec[1..]),
+            _ => (None, spec),
+        };
+        Ok(TcpFlags {
+            flags: flag_bits(letters)?,
+            modifier,
+            mask,
+        })
+    }
+
+    /// Whether a packet's flags satisfy the condition.
+    pub fn test(&self, packet: u8) -> bool {
+        let p = packet & !self.mask;
+        match self.modifier {
+            None => p == self.flags,
+            Some('+') => p & self.flags == self.flags,
+            Some('*') => p & self.flags != 0,
+            Some('!') => p & self.flags == 0,
+            _ => false,
+        }
+    }
 }
 
 impl PacketChecks {
@@ -112,6 +175,7 @@ impl PacketChecks {
             || self.itype.is_some()
             || self.icode.is_some()
             || self.ttl.is_some()
+            || self.tcp_flags.is_some()
     }
 }
 
@@ -204,7 +268,10 @@ impl Builder {
     fn take_last_content(&mut self) -> Option<Content> {
         let b = self.last_content?;
         let m = self.rule.buffers.iter_mut().find(|m| m.buffer == b)?;
-        let i = m.elements.iter().rposition(|e| matches!(e, Element::Content(_)))?;
+        let i = m
+            .elements
+            .iter()
+            .rposition(|e| matches!(e, Element::Content(_)))?;
         match m.elements.remove(i) {
             Element::Content(c) => Some(c),
             _ => None,
@@ -231,7 +298,10 @@ fn parse_threshold(keyword: &str, v: &str, detection_filter: bool) -> Result<Thr
     for part in v.split(',') {
         let mut words = part.split_whitespace();
         let (Some(k), Some(val)) = (words.next(), words.next()) else {
-            return Err(Problem::value(keyword, format!("bad part `{}`", part.trim())));
+            return Err(Problem::value(
+                keyword,
+                format!("bad part `{}`", part.trim()),
+            ));
         };
         match k {
             "type" => {
@@ -239,7 +309,9 @@ fn parse_threshold(keyword: &str, v: &str, detection_filter: bool) -> Result<Thr
                     "limit" => ThresholdKind::Limit,
                     "threshold" => ThresholdKind::Threshold,
                     "both" => ThresholdKind::Both,
-                    other => return Err(Problem::value(keyword, format!("unknown type `{other}`"))),
+                    other => {
+                        return Err(Problem::value(keyword, format!("unknown type `{other}`")))
+                    }
                 })
             }
             "track" => {
@@ -249,7 +321,9 @@ fn parse_threshold(keyword: &str, v: &str, detection_filter: bool) -> Result<Thr
                     "by_both" => Track::ByBoth,
                     "by_rule" => Track::ByRule,
                     "by_flow" => Track::ByFlow,
-                    other => return Err(Problem::value(keyword, format!("unknown track `{other}`"))),
+                    other => {
+                        return Err(Problem::value(keyword, format!("unknown track `{other}`")))
+                    }
                 })
             }
             "count" => count = val.parse().ok(),
@@ -264,12 +338,18 @@ fn parse_threshold(keyword: &str, v: &str, detection_filter: bool) -> Result<Thr
             count,
             seconds,
         }),
-        _ => Err(Problem::value(keyword, "needs type, track, count and seconds")),
+        _ => Err(Problem::value(
+            keyword,
+            "needs type, track, count and seconds",
+        )),
     }
 }
 
 fn flowbit_names(v: &str) -> Vec<String> {
-    v.split(['|', '&']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    v.split(['|', '&'])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 impl Rule {
@@ -354,11 +434,14 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
                     continue;
                 }
                 let (k, val) = item.split_once(char::is_whitespace).unwrap_or((item, ""));
-                b.rule.metadata.push((k.trim().to_string(), val.trim().to_string()));
+                b.rule
+                    .metadata
+                    .push((k.trim().to_string(), val.trim().to_string()));
             }
         }
         "content" => {
-            let (pattern, negated) = parse_pattern(v.ok_or_else(|| Problem::value(name, "needs a value"))?)?;
+            let (pattern, negated) =
+                parse_pattern(v.ok_or_else(|| Problem::value(name, "needs a value"))?)?;
             let cur = b.current;
             b.last_content = Some(cur);
             b.list(cur).elements.push(Element::Content(Content {
@@ -383,7 +466,10 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
             let n: u32 = number(name, v)?;
             let c = b.last_content(name)?;
             if c.is_relative() {
-                return Err(Problem::value(name, "cannot be mixed with distance/within on one content"));
+                return Err(Problem::value(
+                    name,
+                    "cannot be mixed with distance/within on one content",
+                ));
             }
             if name == "depth" {
                 c.depth = Some(n);
@@ -394,7 +480,10 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
         "distance" | "within" => {
             let c = b.last_content(name)?;
             if c.offset.is_some() || c.depth.is_some() {
-                return Err(Problem::value(name, "cannot be mixed with depth/offset on one content"));
+                return Err(Problem::value(
+                    name,
+                    "cannot be mixed with depth/offset on one content",
+                ));
             }
             if name == "distance" {
                 c.distance = Some(number(name, v)?);
@@ -409,10 +498,13 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
         "startswith" => b.last_content(name)?.startswith = true,
         "endswith" => b.last_content(name)?.endswith = true,
         "fast_pattern" => {
-            if v.is_some_and(|s| s.contains(',')) {
-                return Err(Problem::Unsupported("fast_pattern with offset,length".into()));
+            // `fast_pattern:only` and `fast_pattern:offset,length` choose the same content
+            // (the prefilter then looks for all of it, which changes nothing of what matches).
+            let c = b.last_content(name)?;
+            if c.negated {
+                return Err(Problem::value(name, "cannot be a negated content"));
             }
-            b.last_content(name)?.fast_pattern = true;
+            c.fast_pattern = true;
         }
         "isdataat" => {
             let raw = v.ok_or_else(|| Problem::value(name, "needs a value"))?;
@@ -424,7 +516,11 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
             let at: u64 = number(name, parts.next())?;
             let relative = parts.any(|p| p == "relative");
             let cur = b.current;
-            b.list(cur).elements.push(Element::IsDataAt { at, relative, negated });
+            b.list(cur).elements.push(Element::IsDataAt {
+                at,
+                relative,
+                negated,
+            });
         }
         "pcre" => {
             let p = pcre::parse(v.ok_or_else(|| Problem::value(name, "needs a value"))?)?;
@@ -432,7 +528,10 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
             b.list(buf).elements.push(Element::Pcre(p));
         }
         "bsize" => {
-            let cmp = Cmp::parse(name, v.ok_or_else(|| Problem::value(name, "needs a value"))?)?;
+            let cmp = Cmp::parse(
+                name,
+                v.ok_or_else(|| Problem::value(name, "needs a value"))?,
+            )?;
             if b.current == Buffer::Payload {
                 return Err(Problem::value(name, "needs a sticky buffer"));
             }
@@ -445,6 +544,14 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
             let cmp = Cmp::parse(name, num)?;
             b.list(Buffer::HttpUri).elements.push(Element::Bsize(cmp));
         }
+        "byte_jump" => {
+            let j = crate::content::ByteJump::parse(
+                v.ok_or_else(|| Problem::value(name, "needs a value"))?,
+            )?;
+            let cur = b.current;
+            b.list(cur).elements.push(Element::ByteJump(j));
+        }
+        "flags" => b.rule.packet.tcp_flags = Some(TcpFlags::parse(v.unwrap_or(""))?),
         "byte_test" => {
             let t = ByteTest::parse(v.ok_or_else(|| Problem::value(name, "needs a value"))?)?;
             let cur = b.current;
@@ -455,7 +562,9 @@ fn apply(b: &mut Builder, o: &RawOption) -> Result<(), Problem> {
         "icode" => b.rule.packet.icode = Some(Cmp::parse(name, v.unwrap_or(""))?),
         "ttl" => b.rule.packet.ttl = Some(Cmp::parse(name, v.unwrap_or(""))?),
         "ip_proto" => {
-            let raw = v.ok_or_else(|| Problem::value(name, "needs a value"))?.trim();
+            let raw = v
+                .ok_or_else(|| Problem::value(name, "needs a value"))?
+                .trim();
             let (neg, p) = match raw.strip_prefix('!') {
                 Some(r) => (true, r.trim()),
                 None => (false, raw),
@@ -533,7 +642,9 @@ mod tests {
 
     #[test]
     fn echap_style_rule() {
-        let r = rule(r#"alert dns $HOME_NET any -> any any (msg:"PTS STALKERWARE TheTruthSpy (copy9[.]com)"; metadata: type stalkerware; dns.query; content:"copy9.com"; depth:9; nocase; endswith; fast_pattern; reference:url,github.com/AssoEchap/stalkerware-indicators; classtype:targeted-activity; sid:1000001; rev:1;)"#);
+        let r = rule(
+            r#"alert dns $HOME_NET any -> any any (msg:"PTS STALKERWARE TheTruthSpy (copy9[.]com)"; metadata: type stalkerware; dns.query; content:"copy9.com"; depth:9; nocase; endswith; fast_pattern; reference:url,github.com/AssoEchap/stalkerware-indicators; classtype:targeted-activity; sid:1000001; rev:1;)"#,
+        );
         assert_eq!(r.sid, 1_000_001);
         assert_eq!(r.app(), Some("dns"));
         assert_eq!(r.metadata, vec![("type".into(), "stalkerware".into())]);
@@ -550,22 +661,45 @@ mod tests {
 
     #[test]
     fn legacy_modifiers_move_contents() {
-        let r = rule(r#"alert tcp any any -> any any (content:"POST"; http_method; content:"/"; http_uri; content:"dummy"; http_cookie; sid:1;)"#);
-        let bufs: Vec<Buffer> = r.buffers.iter().filter(|m| !m.elements.is_empty()).map(|m| m.buffer).collect();
-        assert_eq!(bufs, vec![Buffer::HttpMethod, Buffer::HttpUri, Buffer::HttpCookie]);
+        let r = rule(
+            r#"alert tcp any any -> any any (content:"POST"; http_method; content:"/"; http_uri; content:"dummy"; http_cookie; sid:1;)"#,
+        );
+        let bufs: Vec<Buffer> = r
+            .buffers
+            .iter()
+            .filter(|m| !m.elements.is_empty())
+            .map(|m| m.buffer)
+            .collect();
+        assert_eq!(
+            bufs,
+            vec![Buffer::HttpMethod, Buffer::HttpUri, Buffer::HttpCookie]
+        );
         assert_eq!(r.app(), Some("http"));
     }
 
     #[test]
     fn errors_name_the_problem() {
         let v = Vars::default();
-        let e = Rule::parse("alert tcp any any -> any any (content:\"x\"; lua:foo; sid:7;)", &v).expect_err("unsupported");
+        let e = Rule::parse(
+            "alert tcp any any -> any any (content:\"x\"; lua:foo; sid:7;)",
+            &v,
+        )
+        .expect_err("unsupported");
         assert_eq!(e, (Some(7), Problem::Unsupported("lua".into())));
-        let e = Rule::parse("alert tcp any any -> any any (msg:\"no sid\";)", &v).expect_err("no sid");
+        let e =
+            Rule::parse("alert tcp any any -> any any (msg:\"no sid\";)", &v).expect_err("no sid");
         assert_eq!(e.0, None);
         assert!(Rule::parse("alert tcp any any -> any any (nocase; sid:1;)", &v).is_err());
-        assert!(Rule::parse("alert tcp any any -> any any (content:\"abc\"; within:2; sid:1;)", &v).is_err());
-        assert!(Rule::parse("alert tcp any any -> any any (content:\"a\"; depth:2; distance:1; sid:1;)", &v).is_err());
+        assert!(Rule::parse(
+            "alert tcp any any -> any any (content:\"abc\"; within:2; sid:1;)",
+            &v
+        )
+        .is_err());
+        assert!(Rule::parse(
+            "alert tcp any any -> any any (content:\"a\"; depth:2; distance:1; sid:1;)",
+            &v
+        )
+        .is_err());
     }
 
     #[test]

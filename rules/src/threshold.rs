@@ -113,10 +113,22 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert_eq!(run(ThresholdKind::Limit, 2, 4), vec![true, true, false, false]);
-        assert_eq!(run(ThresholdKind::Threshold, 2, 4), vec![false, true, false, true]);
-        assert_eq!(run(ThresholdKind::Both, 2, 4), vec![false, true, false, false]);
-        assert_eq!(run(ThresholdKind::DetectionFilter, 2, 4), vec![false, false, true, true]);
+        assert_eq!(
+            run(ThresholdKind::Limit, 2, 4),
+            vec![true, true, false, false]
+        );
+        assert_eq!(
+            run(ThresholdKind::Threshold, 2, 4),
+            vec![false, true, false, true]
+        );
+        assert_eq!(
+            run(ThresholdKind::Both, 2, 4),
+            vec![false, true, false, false]
+        );
+        assert_eq!(
+            run(ThresholdKind::DetectionFilter, 2, 4),
+            vec![false, false, true, true]
+        );
     }
 
     #[test]

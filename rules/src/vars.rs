@@ -61,11 +61,13 @@ impl Default for Vars {
 impl Vars {
     /// Sets an address group (name without `$`).
     pub fn set_address(&mut self, name: &str, value: &str) {
-        self.addresses.insert(name.trim_start_matches('$').to_string(), value.to_string());
+        self.addresses
+            .insert(name.trim_start_matches('$').to_string(), value.to_string());
     }
 
     /// Sets a port group (name without `$`).
     pub fn set_port(&mut self, name: &str, value: &str) {
-        self.ports.insert(name.trim_start_matches('$').to_string(), value.to_string());
+        self.ports
+            .insert(name.trim_start_matches('$').to_string(), value.to_string());
     }
 }
