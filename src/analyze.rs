@@ -45,6 +45,62 @@ pub struct AnalyzeArgs {
     /// EVE DNS format: 3 (default) or 2.
     #[arg(long, value_name = "2|3", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
     eve_dns_version: u8,
+    /// Suricata rule files to run (repeatable; rules that cannot be loaded are listed on
+    /// stderr and skipped).
+    #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Set a rule variable, e.g. `HOME_NET=[10.0.0.0/8]` or `HTTP_PORTS=80` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// A `classification.config` for alert categories and severities (default: Suricata's).
+    #[arg(long, value_name = "FILE")]
+    classification: Option<PathBuf>,
+    /// IPS simulation: `drop` rules report `blocked` and stop inspection of their flow.
+    #[arg(long)]
+    ips: bool,
+}
+
+/// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
+/// stderr, one line each.
+pub fn load_detection(
+    rules: &[PathBuf],
+    vars: &[String],
+    classification: Option<&PathBuf>,
+    ips: bool,
+) -> Result<Option<std::sync::Arc<tcheck_engine::detect::Detection>>> {
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let files = crate::rules_cmd::read_rule_files(rules)?;
+    let mut v = tcheck_rules::Vars::default();
+    crate::rules_cmd::apply_vars(&mut v, vars)?;
+    let (set, report) = tcheck_rules::RuleSet::load(&files, &v);
+    let mut err = std::io::stderr().lock();
+    for e in &report.errors {
+        writeln!(err, "tcheck: rule skipped: {e}")?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(
+            err,
+            "tcheck: {} rules loaded, {} skipped",
+            set.len(),
+            report.errors.len()
+        )?;
+    }
+    let classes = match classification {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            let (classes, errors) = tcheck_rules::Classifications::parse(&text);
+            for (line, why) in errors {
+                writeln!(err, "tcheck: {}:{line}: {why}", path.display())?;
+            }
+            classes
+        }
+        None => tcheck_rules::Classifications::default_set(),
+    };
+    Ok(Some(std::sync::Arc::new(
+        tcheck_engine::detect::Detection::new(set, &classes, ips),
+    )))
 }
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
@@ -66,6 +122,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         config.stream.memcap = m;
     }
     config.stream.midstream = args.midstream;
+    config.detection = load_detection(
+        &args.rules,
+        &args.vars,
+        args.classification.as_ref(),
+        args.ips,
+    )?;
     let mut logs = match &args.logs {
         Some(dir) => Some(ZeekLogs::create(dir, &config.local_nets)?),
         None => None,
@@ -155,6 +217,26 @@ fn print_text(out: &mut impl Write, s: &Summary, args: &AnalyzeArgs) -> Result<(
         }
         if names.len() > 25 {
             writeln!(out, "  ... and {} more (see --json)", names.len() - 25)?;
+        }
+    }
+    if !s.alerts.is_empty() {
+        let total: u64 = s.alerts.values().map(|a| a.count).sum();
+        writeln!(out, "Alerts: {total}")?;
+        let mut alerts: Vec<_> = s.alerts.iter().collect();
+        alerts.sort_by(|a, b| {
+            a.1.severity
+                .cmp(&b.1.severity)
+                .then(b.1.count.cmp(&a.1.count))
+        });
+        for (sid, a) in alerts {
+            writeln!(
+                out,
+                "  [{}] sid {sid}: {} ({} times; {})",
+                a.severity,
+                sanitize(&a.msg),
+                a.count,
+                a.peers.join(", ")
+            )?;
         }
     }
     if !s.anomalies.is_empty() || !s.warnings.is_empty() {

@@ -213,6 +213,10 @@ fn run(
         threads,
         ..RunStats::default()
     };
+    let mut alert_filter = config
+        .detection
+        .as_ref()
+        .map(|_| crate::detect::AlertFilter::default());
     let mut current = Batch::default();
     let mut next = Batch::default();
     reader.fill(&mut current)?;
@@ -230,6 +234,10 @@ fn run(
                 || process(&mut shards, &mut parts, &current, config),
             )
         });
+        let mut events = events;
+        if let Some(f) = alert_filter.as_mut() {
+            f.apply(&mut events);
+        }
         stats.events += events.len() as u64;
         deliver(events)?;
         progress(reader.source.position(), reader.source.total_size());
@@ -250,6 +258,9 @@ fn run(
             .collect()
     });
     events.sort_unstable_by_key(|e| e.order);
+    if let Some(f) = alert_filter.as_mut() {
+        f.apply(&mut events);
+    }
     stats.events += events.len() as u64;
     deliver(events)?;
     for s in &shards {

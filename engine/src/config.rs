@@ -75,6 +75,8 @@ pub struct Config {
     /// Bytes the application-layer parsers may buffer beyond a few kilobytes per flow, all
     /// flows together (message heads, TLS records, certificate chains, DNS over TCP...).
     pub app_memcap: usize,
+    /// Rules to run, if any.
+    pub detection: Option<std::sync::Arc<crate::detect::Detection>>,
     /// Networks counted as local (`local_orig`/`local_resp`); Zeek's private address space
     /// by default.
     pub local_nets: Vec<IpNet>,
@@ -88,6 +90,7 @@ impl Default for Config {
             stream: StreamConfig::default(),
             defrag: DefragConfig::default(),
             app_memcap: 256 << 20,
+            detection: None,
             local_nets: private_address_space(),
         }
     }

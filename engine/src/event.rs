@@ -153,6 +153,40 @@ pub struct AnomalyRecord {
     pub addrs: Option<(IpAddr, IpAddr)>,
 }
 
+/// A rule matched.
+#[derive(Clone, Debug)]
+pub struct AlertRecord {
+    /// The flow.
+    pub flow: FlowId,
+    /// The rule, as alerts print it.
+    pub signature: std::sync::Arc<crate::detect::Signature>,
+    /// Sender of the data that matched (address, port).
+    pub src: (IpAddr, u16),
+    /// Its receiver.
+    pub dst: (IpAddr, u16),
+    /// The data went from the flow's originator to its responder.
+    pub to_server: bool,
+    /// The application-layer transaction that matched, if any.
+    pub tx_id: Option<u64>,
+    /// That transaction's state when it matched.
+    pub app: Option<AlertApp>,
+    /// The flow's application protocol then (`http`, `tls`, `dns`...).
+    pub app_proto: Option<&'static str>,
+    /// IPS simulation: the packet would have been dropped.
+    pub blocked: bool,
+}
+
+/// The application-layer object printed with an alert.
+#[derive(Clone, Debug)]
+pub enum AlertApp {
+    /// A DNS message.
+    Dns(Box<DnsMessageRecord>),
+    /// An HTTP transaction so far.
+    Http(Box<HttpRecord>),
+    /// A TLS session so far.
+    Tls(Box<TlsRecord>),
+}
+
 /// The body of an event.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -175,6 +209,8 @@ pub enum EventKind {
     Dhcp(Box<DhcpRecord>),
     /// An oddity in the traffic.
     Anomaly(Box<AnomalyRecord>),
+    /// A rule matched.
+    Alert(Box<AlertRecord>),
 }
 
 /// Where an event sorts in the output: by the packet that produced it, then the flow, then

@@ -120,6 +120,7 @@ fn stream(data: &[u8], port: u16) {
         events: &mut events,
         seq: &mut seq,
         cache: &mut cache,
+        detect: None,
     };
     for (orig, piece) in conversation(data) {
         if piece.first() == Some(&0xfd) {
@@ -149,6 +150,7 @@ fn datagrams(data: &[u8], port: u16) {
         events: &mut events,
         seq: &mut seq,
         cache: &mut cache,
+        detect: None,
     };
     for (orig, piece) in conversation(data) {
         app.datagram(&mut ctx, orig, piece);

@@ -28,6 +28,7 @@
 pub mod analysis;
 pub mod config;
 pub mod decode;
+pub mod detect;
 pub mod error;
 pub mod event;
 pub mod flow;

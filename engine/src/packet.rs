@@ -24,7 +24,10 @@ pub(crate) enum L4Meta {
         window: u16,
     },
     Udp,
-    Icmp,
+    Icmp {
+        kind: u8,
+        code: u8,
+    },
     Other,
 }
 
@@ -39,6 +42,8 @@ pub(crate) struct PacketRecord {
     pub from_lo: bool,
     pub proto: u8,
     pub ip_len: u32,
+    /// Time to live / hop limit.
+    pub ttl: u8,
     pub wire_len: u32,
     pub l4: L4Meta,
     /// Transport payload in the arena.
@@ -249,7 +254,12 @@ impl Decoder {
                     payload,
                 } => {
                     let other = icmp_counterpart(v6, kind).unwrap_or(code);
-                    (u16::from(kind), u16::from(other), L4Meta::Icmp, payload)
+                    (
+                        u16::from(kind),
+                        u16::from(other),
+                        L4Meta::Icmp { kind, code },
+                        payload,
+                    )
                 }
                 Transport::Other { payload } => (0, 0, L4Meta::Other, payload),
             };
@@ -276,6 +286,7 @@ impl Decoder {
                 from_lo,
                 proto,
                 ip_len: ip.ip_len,
+                ttl: ip.ttl,
                 wire_len: meta.orig_len.max(meta.caplen),
                 l4,
                 payload_start: offset_in(arena, payload),

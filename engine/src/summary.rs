@@ -33,7 +33,29 @@ pub struct Summary {
     pub anomalies: BTreeMap<String, u64>,
     /// Warnings of the capture reader, with their byte offsets.
     pub warnings: Vec<String>,
+    /// Rules that alerted, by signature id.
+    pub alerts: BTreeMap<u32, AlertSummary>,
 }
+
+/// How often a rule alerted, and against what.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AlertSummary {
+    /// The rule's message.
+    pub msg: String,
+    /// Its class type's description.
+    pub category: Option<String>,
+    /// Severity (1 is the most severe).
+    pub severity: u8,
+    /// Alerts.
+    pub count: u64,
+    /// First alert (EVE format).
+    pub first: String,
+    /// Remote ends of the traffic that matched (receivers of the data), at most 16.
+    pub peers: Vec<String>,
+}
+
+/// Peers listed per alerting rule at most.
+const MAX_PEERS: usize = 16;
 
 impl Summary {
     /// Records a name contacted.
@@ -133,6 +155,23 @@ impl EventSink for Summary {
             EventKind::Tls(t) => {
                 if let Some(sni) = &t.server_name {
                     self.name(sni);
+                }
+            }
+            EventKind::Alert(a) => {
+                let sig = &a.signature;
+                let entry = self.alerts.entry(sig.sid).or_insert_with(|| AlertSummary {
+                    msg: sig.msg.clone(),
+                    category: sig.category.clone(),
+                    severity: sig.severity,
+                    first: event.ts.eve(),
+                    ..AlertSummary::default()
+                });
+                entry.count += 1;
+                // The flow's responder is the remote end for the client-side traffic of a
+                // phone; for server-to-client data it is the sender.
+                let peer = a.flow.resp.addr.to_string();
+                if entry.peers.len() < MAX_PEERS && !entry.peers.contains(&peer) {
+                    entry.peers.push(peer);
                 }
             }
             EventKind::Dns(_) | EventKind::X509(_) | EventKind::Quic(_) | EventKind::Dhcp(_) => {}

@@ -292,6 +292,17 @@ impl RuleSet {
         (RuleSet::compile(rules), report)
     }
 
+    /// Whether some rule inspects transactions of application protocol `app` (`dns`,
+    /// `http`, `tls`, `quic`...): the engine gathers their buffers only then.
+    pub fn has_app(&self, app: &str) -> bool {
+        self.app_groups.contains_key(app)
+    }
+
+    /// Whether some rule inspects packets or stream data of transport `ip_proto`.
+    pub fn has_packet_rules(&self, ip_proto: u8) -> bool {
+        self.packet_groups.contains_key(&Transport::of(ip_proto))
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

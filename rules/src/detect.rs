@@ -45,6 +45,10 @@ pub struct PacketFacts<'a> {
     pub first_in_direction: bool,
     /// TCP flags (TCP packets).
     pub tcp_flags: Option<u8>,
+    /// `payload` is reassembled TCP stream data, not a packet's payload. TCP payload rules
+    /// are matched against the stream (so a retransmission does not alert twice), packet
+    /// rules (`dsize`, `flags`...) against packets.
+    pub stream: bool,
 }
 
 /// A transaction's buffers, by kind (a kind may have several values, e.g. DNS questions).
@@ -217,6 +221,14 @@ impl RuleSet {
             let Some(r) = self.rules.get(idx as usize) else {
                 continue;
             };
+            if p.ip_proto == 6 {
+                let packet_only = r.packet_only();
+                if packet_only == p.stream || (p.stream && r.flow.stream == Some(false)) {
+                    continue;
+                }
+            } else if p.stream {
+                continue;
+            }
             let header_only = r.buffers.is_empty() && !r.packet.any();
             if header_only && r.flow.established.is_none() && !p.first_in_direction {
                 // IP-only rules: checked on the first packet of each direction.
@@ -306,8 +318,7 @@ impl RuleSet {
             }
             // Rules on the server's buffers are checked when the server speaks, and the
             // others when the client does.
-            let to_client = r.buffers.iter().any(|m| m.buffer.to_client());
-            if to_client == p.to_server {
+            if r.inspects_response() == p.to_server {
                 continue;
             }
             if !Self::preconditions(r, p) || !self.flowbits_ok(r, st) {
@@ -379,6 +390,7 @@ mod tests {
             app: Some("dns"),
             first_in_direction: true,
             tcp_flags: None,
+            stream: false,
         }
     }
 

@@ -213,9 +213,30 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule looks at an application-layer buffer.
+    /// Whether the rule is matched against application-layer transactions: it looks at an
+    /// application-layer buffer, or names an application protocol and inspects nothing of the
+    /// packet (`alert tls any any -> any any (sid:1;)` alerts once per transaction).
     pub fn is_app(&self) -> bool {
         self.buffers.iter().any(|b| b.buffer != Buffer::Payload)
+            || (self.header.proto.app().is_some() && self.buffers.is_empty() && !self.packet.any())
+    }
+
+    /// Whether the rule inspects the server's side of a transaction: one of its buffers
+    /// comes from the server, or it says `flow:to_client`.
+    pub fn inspects_response(&self) -> bool {
+        self.buffers.iter().any(|m| m.buffer.to_client()) || self.flow.to_server == Some(false)
+    }
+
+    /// Whether the rule must see packets as they are, not reassembled stream data: it
+    /// checks packet fields (`dsize`, `flags`, `ttl`...), says `flow:no_stream`, or has no
+    /// payload content at all.
+    pub fn packet_only(&self) -> bool {
+        self.packet.any()
+            || self.flow.stream == Some(false)
+            || !self
+                .buffers
+                .iter()
+                .any(|m| m.buffer == Buffer::Payload && !m.elements.is_empty())
     }
 
     /// The application protocol the rule needs, from its protocol or buffers.

@@ -10,7 +10,7 @@ use crate::decode::ip::{tcp_flags, TcpSegment};
 use crate::event::{ConnRecord, EndReason, Event, EventKind, EventOrder, FlowId};
 use crate::packet::{L4Meta, PacketRecord};
 use crate::proto::{AppLayer, Ctx};
-use crate::tcp::{MemBudget, TcpSession};
+use crate::tcp::{Chunk, MemBudget, TcpSession};
 use crate::time::Timestamp;
 use history::{History, Mark};
 use key::Endpoint;
@@ -101,6 +101,14 @@ fn likely_server_port(proto: u8, port: u16) -> bool {
     }
 }
 
+/// Whether a TCP connection counts as established for `flow:established`: both sides
+/// completed the handshake, or (with `midstream`) were picked up mid-stream.
+fn tcp_established(tcp: &TcpSession, midstream: bool) -> bool {
+    use crate::tcp::EndpointState::{Established, Partial};
+    let ok = |s| s == Established || (midstream && s == Partial);
+    ok(tcp.state(true)) && ok(tcp.state(false))
+}
+
 /// Per-direction counters (0: originator, 1: responder).
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
@@ -129,6 +137,11 @@ pub(crate) struct Flow {
     pub app: AppLayer,
     /// Events emitted for this flow so far (orders them within the flow).
     pub seq: u64,
+    /// Rule state (flowbits, transactions that alerted), when rules are loaded.
+    detect: Option<Box<tcheck_rules::FlowState>>,
+    /// Suricata's notion: the TCP handshake completed (or the flow was picked up mid-stream
+    /// with `midstream`); other protocols: both directions seen.
+    established: bool,
 }
 
 fn dir(orig: bool) -> usize {
@@ -186,6 +199,8 @@ impl Flow {
                 AppLayer::disabled()
             },
             seq: 0,
+            detect: config.detection.as_ref().map(|_| Box::default()),
+            established: false,
         }
     }
 
@@ -288,6 +303,39 @@ impl Flow {
             self.macs[d].get_or_insert(m[0]);
             self.macs[1 - d].get_or_insert(m[1]);
         }
+        let tcp_flags = match pkt.l4 {
+            L4Meta::Tcp { flags, .. } => Some(flags),
+            _ => None,
+        };
+        if tcp_flags.is_none() && self.counters[0].pkts > 0 && self.counters[1].pkts > 0 {
+            self.established = true;
+        }
+        let detect = match (config.detection.as_deref(), self.detect.as_deref_mut()) {
+            (Some(detection), Some(state)) => {
+                let (src, dst) = pkt.endpoints();
+                Some(crate::detect::FlowDetect {
+                    detection,
+                    flow: &self.id,
+                    state,
+                    packet: crate::detect::PacketView {
+                        src: (src.addr, src.port),
+                        dst: (dst.addr, dst.port),
+                        ip_proto: pkt.proto,
+                        ttl: pkt.ttl,
+                        icmp: match pkt.l4 {
+                            L4Meta::Icmp { kind, code } => Some((kind, code)),
+                            _ => None,
+                        },
+                        tcp_flags,
+                        from_orig: orig,
+                        established: self.established,
+                        first_in_direction: self.counters[d].pkts == 1,
+                    },
+                    hits: Vec::new(),
+                })
+            }
+            _ => None,
+        };
         let mut ctx = Ctx {
             flow: &self.id,
             ts: pkt.ts,
@@ -295,6 +343,7 @@ impl Flow {
             events: out.events,
             seq: &mut self.seq,
             cache: out.cache,
+            detect,
         };
         match pkt.l4 {
             L4Meta::Tcp {
@@ -316,6 +365,7 @@ impl Flow {
                 };
                 if let Some(tcp) = self.tcp.as_deref_mut() {
                     let app = &mut self.app;
+                    let midstream = config.stream.midstream;
                     tcp.packet(
                         orig,
                         &seg,
@@ -323,16 +373,39 @@ impl Flow {
                         &config.stream.limits,
                         budget,
                         &mut |o, chunk| {
+                            let data = match (&chunk, ctx.detect.is_some()) {
+                                (Chunk::Data(d), true) => Some(*d),
+                                _ => None,
+                            };
                             app.stream(&mut ctx, o, chunk);
+                            if let Some(data) = data {
+                                ctx.inspect_stream(o, data, app.name());
+                            }
                         },
                     );
+                    if !self.established && tcp_established(tcp, midstream) {
+                        self.established = true;
+                        if let Some(det) = ctx.detect.as_mut() {
+                            det.packet.established = true;
+                        }
+                    }
+                }
+                if ctx.detect.is_some() {
+                    ctx.inspect_packet(payload, self.app.name());
                 }
             }
             L4Meta::Udp => {
                 self.history.check(orig, Mark::Data);
                 self.app.datagram(&mut ctx, orig, payload);
+                if ctx.detect.is_some() {
+                    ctx.inspect_packet(payload, self.app.name());
+                }
             }
-            L4Meta::Icmp | L4Meta::Other => {}
+            L4Meta::Icmp { .. } | L4Meta::Other => {
+                if ctx.detect.is_some() {
+                    ctx.inspect_packet(payload, None);
+                }
+            }
         }
     }
 
@@ -352,6 +425,7 @@ impl Flow {
             events: out.events,
             seq: &mut self.seq,
             cache: out.cache,
+            detect: None,
         };
         if let Some(tcp) = self.tcp.as_deref_mut() {
             let app = &mut self.app;

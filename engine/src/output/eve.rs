@@ -278,6 +278,7 @@ impl EveRenderer {
             EventKind::Quic(_) => "quic",
             EventKind::Dhcp(_) => "dhcp",
             EventKind::Anomaly(_) => "anomaly",
+            EventKind::Alert(_) => "alert",
             EventKind::Dns(_) | EventKind::X509(_) => return false,
         };
         if !self.enabled(event_type) {
@@ -401,7 +402,76 @@ impl EveRenderer {
                     o.close();
                 })
             }
+            EventKind::Alert(a) => {
+                let header = Header {
+                    ts: event.ts,
+                    flow: &a.flow,
+                    pcap_cnt: Some(event.pcap_cnt),
+                    event_type: "alert",
+                    reverse: !a.to_server,
+                    app_proto: a.app_proto,
+                };
+                self.render_alert(&header, a);
+                true
+            }
             EventKind::Dns(_) | EventKind::X509(_) => false,
         }
+    }
+
+    fn render_alert(&mut self, header: &Header<'_>, a: &crate::event::AlertRecord) {
+        use crate::event::AlertApp;
+        header.write(&mut self.line);
+        if let Some(tx) = a.tx_id {
+            field(&mut self.line, "tx_id", &tx);
+        }
+        let sig = &a.signature;
+        self.line.extend_from_slice(b",\"alert\":");
+        {
+            let mut o = super::json::Json::object(&mut self.line);
+            o.str("action", if a.blocked { "blocked" } else { "allowed" })
+                .num("gid", u64::from(sig.gid))
+                .num("signature_id", u64::from(sig.sid))
+                .num("rev", u64::from(sig.rev))
+                .str("signature", &sig.msg)
+                .str("category", sig.category.as_deref().unwrap_or(""))
+                .num("severity", u64::from(sig.severity));
+            if !sig.metadata.is_empty() {
+                o.raw("metadata", |out| {
+                    let _ = serde_json::to_writer(out, &sig.metadata);
+                });
+            }
+            o.close();
+        }
+        field(
+            &mut self.line,
+            "direction",
+            if a.to_server {
+                "to_server"
+            } else {
+                "to_client"
+            },
+        );
+        match &a.app {
+            Some(AlertApp::Http(h)) => {
+                field(
+                    &mut self.line,
+                    "http",
+                    &crate::proto::http::log::EveHttp::new(h),
+                );
+            }
+            Some(AlertApp::Tls(t)) => {
+                field(
+                    &mut self.line,
+                    "tls",
+                    &crate::proto::tls::log::EveTls::new(t),
+                );
+            }
+            Some(AlertApp::Dns(m)) => {
+                self.line.extend_from_slice(b",\"dns\":");
+                crate::proto::dns::log::write_eve_dns(m, &mut self.line);
+            }
+            None => {}
+        }
+        self.line.extend_from_slice(b"}\n");
     }
 }

@@ -107,6 +107,7 @@ impl EventSink for ZeekLogs {
                 Some(flow) => self.write("weird", &Weird::new(event.ts, flow, a)),
                 None => Ok(()),
             },
+            EventKind::Alert(a) => self.write("signatures", &SignatureRow::new(event.ts, a)),
             EventKind::DnsMessage(_) => Ok(()),
         }
     }
@@ -122,6 +123,41 @@ impl EventSink for ZeekLogs {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A row of Zeek's `signatures.log` (the signature framework's log): a rule matched.
+#[derive(Serialize)]
+struct SignatureRow<'a> {
+    ts: f64,
+    uid: String,
+    src_addr: std::net::IpAddr,
+    src_port: u16,
+    dst_addr: std::net::IpAddr,
+    dst_port: u16,
+    note: &'static str,
+    sig_id: String,
+    event_msg: &'a str,
+    sub_msg: Option<&'a str>,
+}
+
+impl<'a> SignatureRow<'a> {
+    fn new(ts: crate::time::Timestamp, a: &'a crate::event::AlertRecord) -> Self {
+        SignatureRow {
+            ts: ts.as_secs_f64(),
+            uid: a.flow.uid(),
+            src_addr: a.src.0,
+            src_port: a.src.1,
+            dst_addr: a.dst.0,
+            dst_port: a.dst.1,
+            note: "Signatures::Sensitive_Signature",
+            sig_id: format!(
+                "{}:{}:{}",
+                a.signature.gid, a.signature.sid, a.signature.rev
+            ),
+            event_msg: &a.signature.msg,
+            sub_msg: a.signature.category.as_deref(),
+        }
     }
 }
 

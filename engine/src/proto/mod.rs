@@ -32,9 +32,60 @@ pub(crate) struct Ctx<'a> {
     pub seq: &'a mut u64,
     /// Work shared by the shard's flows.
     pub cache: &'a mut cache::Cache,
+    /// The flow's detection, when rules are loaded.
+    pub detect: Option<crate::detect::FlowDetect<'a>>,
 }
 
 impl Ctx<'_> {
+    /// Whether rules inspect transactions of application protocol `app`: parsers gather
+    /// the buffers only then.
+    pub fn inspects(&self, app: &str) -> bool {
+        self.detect
+            .as_ref()
+            .is_some_and(|d| d.detection.wants_app(app))
+    }
+
+    /// Runs the rules over transaction `tx` of `app` (buffers `bufs`, the side `from_orig`
+    /// just spoke); `snapshot` gives the transaction's object for alerts.
+    pub fn inspect_tx(
+        &mut self,
+        app: &'static str,
+        tx: u64,
+        from_orig: bool,
+        bufs: &tcheck_rules::TxBuffers<'_>,
+        snapshot: &mut dyn FnMut() -> Option<crate::event::AlertApp>,
+    ) {
+        let Some(d) = self.detect.as_mut() else {
+            return;
+        };
+        let alerts = d.tx(app, tx, from_orig, bufs, snapshot);
+        self.alerts(alerts);
+    }
+
+    /// Runs the payload rules over reassembled stream data sent in direction `from_orig`.
+    pub fn inspect_stream(&mut self, from_orig: bool, data: &[u8], app: Option<&'static str>) {
+        let Some(d) = self.detect.as_mut() else {
+            return;
+        };
+        let alerts = d.stream(from_orig, data, app);
+        self.alerts(alerts);
+    }
+
+    /// Runs the packet rules over the current packet's payload.
+    pub fn inspect_packet(&mut self, payload: &[u8], app: Option<&'static str>) {
+        let Some(d) = self.detect.as_mut() else {
+            return;
+        };
+        let alerts = d.packet(payload, app);
+        self.alerts(alerts);
+    }
+
+    fn alerts(&mut self, alerts: Vec<crate::event::AlertRecord>) {
+        for a in alerts {
+            self.emit(self.ts, EventKind::Alert(Box::new(a)));
+        }
+    }
+
     /// Reports an oddity of this flow's traffic (`layer`: the protocol; `kind`: what).
     pub fn anomaly(&mut self, layer: &'static str, kind: &'static str) {
         let record = crate::event::AnomalyRecord {
@@ -238,6 +289,11 @@ impl AppLayer {
     /// Services recognised so far, in order.
     pub fn services(&self) -> &[&'static str] {
         &self.services
+    }
+
+    /// The application protocol as rules and EVE name it (`tls` for Zeek's `ssl`).
+    pub fn name(&self) -> Option<&'static str> {
+        crate::detect::app_name(&self.services)
     }
 
     fn confirm(&mut self, name: &'static str) {

@@ -186,15 +186,24 @@ impl DnsState {
             }
         };
         apply(&mut pending.rec, &msg, is_query, netbios, ctx.ts);
-        ctx.emit(
-            ctx.ts,
-            EventKind::DnsMessage(Box::new(DnsMessageRecord {
-                flow: ctx.flow.clone(),
-                from_orig,
-                tx_id,
-                message: msg,
-            })),
-        );
+        let record = DnsMessageRecord {
+            flow: ctx.flow.clone(),
+            from_orig,
+            tx_id,
+            message: msg,
+        };
+        if ctx.inspects("dns") {
+            let mut bufs = tcheck_rules::TxBuffers::default();
+            if is_query {
+                for q in &record.message.questions {
+                    bufs.push(tcheck_rules::Buffer::DnsQuery, q.name.as_bytes());
+                }
+            }
+            ctx.inspect_tx("dns", tx_id, from_orig, &bufs, &mut || {
+                Some(crate::detect::dns_app(&record))
+            });
+        }
+        ctx.emit(ctx.ts, EventKind::DnsMessage(Box::new(record)));
         if is_query {
             pending.rec.saw_query = true;
         } else {

@@ -1,5 +1,6 @@
 //! HTTP/1.x.
 
+pub(crate) mod inspect;
 pub mod log;
 pub mod parser;
 pub(crate) mod state;

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use base64::Engine as _;
 
+use super::inspect;
 use super::parser::{self, Chunked, Head};
 use super::HttpRecord;
 use crate::event::EventKind;
@@ -132,6 +133,9 @@ struct Tx {
     rec: HttpRecord,
     request_done: bool,
     response_done: bool,
+    /// The heads as sent, kept for the rules when rules inspect HTTP.
+    request_head: Option<Box<Head>>,
+    response_head: Option<Box<Head>>,
 }
 
 /// What the HTTP state asks of the dispatcher.
@@ -300,6 +304,7 @@ impl HttpState {
                 _ => Body::None,
             }
         };
+        let kept = ctx.inspects("http").then(|| Box::new(head.clone()));
         let rec = HttpRecord {
             flow: ctx.flow.clone(),
             ts: ctx.ts,
@@ -324,8 +329,43 @@ impl HttpState {
             rec,
             request_done: no_body,
             response_done: false,
+            request_head: kept,
+            response_head: None,
         });
         self.sides[0].body = body;
+        self.inspect(ctx, self.txs.len() - 1, true, false);
+    }
+
+    /// Runs the rules over transaction `i` after its client (`from_orig`) or server spoke;
+    /// `partial_bodies` offers bodies not yet complete (the connection ends).
+    fn inspect(&self, ctx: &mut Ctx<'_>, i: usize, from_orig: bool, partial_bodies: bool) {
+        use tcheck_rules::Buffer;
+        if !ctx.inspects("http") {
+            return;
+        }
+        let Some(tx) = self.txs.get(i) else {
+            return;
+        };
+        let mut bufs = tcheck_rules::TxBuffers::default();
+        if let Some(h) = tx.request_head.as_deref() {
+            inspect::push_request(&mut bufs, h, from_orig);
+        }
+        if (tx.request_done || partial_bodies) && !tx.rec.request_body.is_empty() {
+            bufs.push(Buffer::HttpRequestBody, tx.rec.request_body.as_slice());
+        }
+        if !from_orig {
+            if let Some(h) = tx.response_head.as_deref() {
+                inspect::push_response(&mut bufs, h);
+            }
+            if (tx.response_done || partial_bodies) && !tx.rec.response_body.is_empty() {
+                bufs.push(Buffer::HttpResponseBody, tx.rec.response_body.as_slice());
+                bufs.push(Buffer::FileData, tx.rec.response_body.as_slice());
+            }
+        }
+        let id = u64::from(tx.rec.trans_depth.saturating_sub(1));
+        ctx.inspect_tx("http", id, from_orig, &bufs, &mut || {
+            Some(crate::detect::http_app(&tx.rec))
+        });
     }
 
     /// The transaction a response belongs to: the oldest without a final response.
@@ -343,9 +383,14 @@ impl HttpState {
                 rec,
                 request_done: true,
                 response_done: false,
+                request_head: None,
+                response_head: None,
             });
         }
-        let Some(tx) = self.answering() else {
+        let Some(i) = self.txs.iter().position(|t| !t.response_done) else {
+            return;
+        };
+        let Some(tx) = self.txs.get_mut(i) else {
             return;
         };
         let code = head.status;
@@ -392,6 +437,10 @@ impl HttpState {
         self.sides[1].body = body;
         if upgrade || connect_ok {
             self.tunnel = true;
+        }
+        if ctx.inspects("http") {
+            tx.response_head = Some(Box::new(head));
+            self.inspect(ctx, i, false, false);
         }
         self.emit_done(ctx);
     }
@@ -444,7 +493,9 @@ impl HttpState {
             }
         };
         if self.sides[d].body_is_done() {
-            self.body_finished(d);
+            if let Some(i) = self.body_finished(d) {
+                self.inspect(ctx, i, d == 0, false);
+            }
             self.emit_done(ctx);
         }
         used
@@ -491,7 +542,8 @@ impl HttpState {
         keep.extend_from_slice(&bytes[..room.min(bytes.len())]);
     }
 
-    fn body_finished(&mut self, d: usize) {
+    /// The body of direction `d` is complete; returns its transaction's index.
+    fn body_finished(&mut self, d: usize) -> Option<usize> {
         self.sides[d].body = Body::None;
         if let Some(mut inflate) = self.sides[d].inflate.take() {
             let rest = inflate.finish();
@@ -499,18 +551,18 @@ impl HttpState {
                 self.count_body(d, rest.len() as u64, &rest);
             }
         }
-        let tx = if d == 0 {
-            self.txs.iter_mut().rev().find(|t| !t.request_done)
+        let i = if d == 0 {
+            self.txs.iter().rposition(|t| !t.request_done)
         } else {
-            self.txs.iter_mut().find(|t| !t.response_done)
+            self.txs.iter().position(|t| !t.response_done)
         };
-        if let Some(tx) = tx {
-            if d == 0 {
-                tx.request_done = true;
-            } else {
-                tx.response_done = true;
-            }
+        let tx = self.txs.get_mut(i?)?;
+        if d == 0 {
+            tx.request_done = true;
+        } else {
+            tx.response_done = true;
         }
+        i
     }
 
     /// Emits finished transactions, in order.
@@ -528,6 +580,19 @@ impl HttpState {
 
     /// The connection ends: a body read until close is complete; everything pending is logged.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        // Bodies cut short (or read until the close) are inspected as they are.
+        for i in 0..self.txs.len() {
+            let (req, resp) = self
+                .txs
+                .get(i)
+                .map_or((false, false), |t| (!t.request_done, !t.response_done));
+            if req {
+                self.inspect(ctx, i, true, true);
+            }
+            if resp {
+                self.inspect(ctx, i, false, true);
+            }
+        }
         for tx in self.txs.drain(..) {
             ctx.emit(tx.rec.ts, EventKind::Http(Box::new(tx.rec.finish())));
         }

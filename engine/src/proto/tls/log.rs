@@ -241,7 +241,9 @@ impl<'a> ZeekCertFile<'a> {
     }
 }
 
-fn colon_hex(h: &str, upper: bool) -> String {
+/// `abcd...` as `ab:cd:...` (upper-case when `upper`), as Suricata prints serials and
+/// fingerprints.
+pub(crate) fn colon_hex(h: &str, upper: bool) -> String {
     let s: Vec<String> = h
         .as_bytes()
         .chunks(2)

@@ -199,6 +199,7 @@ impl TlsState {
                     self.rec.ja3_string = Some(s);
                     self.rec.ja4 = Some(parser::ja4(&ch, self.rec.quic));
                     self.rec.client_hello = Some(ch);
+                    self.inspect(ctx, d);
                 }
             }
             hs::SERVER_HELLO => {
@@ -231,6 +232,7 @@ impl TlsState {
                     self.rec.ja3s = Some(h);
                     self.rec.ja3s_string = Some(s);
                     self.rec.server_hello = Some(sh);
+                    self.inspect(ctx, d);
                 }
             }
             hs::CERTIFICATE if !self.tls13 => {
@@ -256,6 +258,9 @@ impl TlsState {
                         self.rec.certs.push(info);
                     }
                 }
+                if !client && !chain.is_empty() {
+                    self.inspect(ctx, d);
+                }
             }
             hs::SERVER_KEY_EXCHANGE => {
                 let ecdhe = self
@@ -270,6 +275,54 @@ impl TlsState {
             }
             _ => {}
         }
+    }
+
+    /// Runs the rules over the session so far (one transaction), after a message from
+    /// direction `d` (0: client).
+    fn inspect(&self, ctx: &mut Ctx<'_>, d: usize) {
+        use tcheck_rules::Buffer;
+        let app = if self.rec.quic { "quic" } else { "tls" };
+        if !ctx.inspects(app) {
+            return;
+        }
+        let mut bufs = tcheck_rules::TxBuffers::default();
+        let rec = &self.rec;
+        if let Some(sni) = rec.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+            bufs.push(
+                if rec.quic {
+                    Buffer::QuicSni
+                } else {
+                    Buffer::TlsSni
+                },
+                sni,
+            );
+        }
+        if let Some(h) = &rec.ja3 {
+            bufs.push(Buffer::Ja3Hash, h.as_bytes());
+        }
+        if let Some(h) = &rec.ja4 {
+            bufs.push(Buffer::Ja4Hash, h.as_bytes());
+        }
+        if let Some(h) = &rec.ja3s {
+            bufs.push(Buffer::Ja3sHash, h.as_bytes());
+        }
+        if let Some(c) = rec.certs.first().filter(|c| c.parsed) {
+            bufs.push(Buffer::TlsCertSubject, c.subject_eve.as_bytes());
+            bufs.push(Buffer::TlsCertIssuer, c.issuer_eve.as_bytes());
+            bufs.push(
+                Buffer::TlsCertSerial,
+                super::log::colon_hex(&c.serial, true).into_bytes(),
+            );
+        }
+        if let Some(c) = rec.certs.first() {
+            bufs.push(
+                Buffer::TlsCertFingerprint,
+                super::log::colon_hex(&c.sha1, false).into_bytes(),
+            );
+        }
+        ctx.inspect_tx(app, 0, d == 0, &bufs, &mut || {
+            (!rec.quic).then(|| crate::detect::tls_app(rec))
+        });
     }
 
     fn emit(&mut self, ctx: &mut Ctx<'_>) {
