@@ -45,6 +45,10 @@ pub struct AnalyzeArgs {
     /// EVE DNS format: 3 (default) or 2.
     #[arg(long, value_name = "2|3", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
     eve_dns_version: u8,
+    /// EVE TLS fields to print, comma-separated, as Suricata's `tls.custom` (e.g.
+    /// `subject,issuer,sni,client_handshake`); default: Suricata's default set.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    eve_tls_custom: Option<Vec<String>>,
     /// Suricata rule files to run (repeatable; rules that cannot be loaded are listed on
     /// stderr and skipped).
     #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
@@ -141,6 +145,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|t| t.iter().map(|s| s.trim().to_string()).collect()),
                 dns_version: args.eve_dns_version,
+                tls_custom: args.eve_tls_custom.clone(),
             },
         )?),
         None => None,

@@ -162,6 +162,12 @@ pub(crate) struct FlowDetect<'a> {
     pub packet: PacketView,
     /// Hits of the current call.
     pub hits: Vec<Hit>,
+    /// The flow had alerted before this packet.
+    pub alerted_before: bool,
+    /// A pass rule had matched before this packet.
+    pub passed_before: bool,
+    /// A drop rule had matched before this packet.
+    pub dropped_before: bool,
 }
 
 /// The flow's application protocol name, as rules name it.
@@ -175,7 +181,7 @@ pub(crate) fn app_name(services: &[&'static str]) -> Option<&'static str> {
 impl FlowDetect<'_> {
     /// Whether a flow that hit a `drop` rule in IPS mode is no longer inspected.
     fn stopped(&self) -> bool {
-        self.detection.ips && self.state.dropped
+        self.detection.ips && self.dropped_before
     }
 
     /// Packet rules over a packet's payload (for TCP, the rules that need packets).
@@ -211,20 +217,22 @@ impl FlowDetect<'_> {
     }
 
     /// Application rules over transaction `tx` of protocol `app` whose buffers are `bufs`;
-    /// `from_orig` is the side that just spoke. `snapshot` gives the transaction's object for
+    /// `from_orig` is the side that just spoke, `payload` the message's bytes (rules mixing
+    /// payload content and buffers look at both). `snapshot` gives the transaction's object for
     /// the alerts, and is called only if something alerts.
     pub fn tx(
         &mut self,
         app: &'static str,
         tx: u64,
         from_orig: bool,
+        payload: &[u8],
         bufs: &TxBuffers<'_>,
         snapshot: &mut dyn FnMut() -> Option<AlertApp>,
     ) -> Vec<AlertRecord> {
         if self.stopped() {
             return Vec::new();
         }
-        let facts = self.packet.facts_for(from_orig, &[], Some(app));
+        let facts = self.packet.facts_for(from_orig, payload, Some(app));
         self.hits.clear();
         self.detection
             .rules
@@ -257,6 +265,7 @@ impl FlowDetect<'_> {
                 continue;
             }
             let blocked = self.detection.ips && matches!(sig.action, Action::Drop | Action::Reject);
+            self.state.alerted = true;
             out.push(AlertRecord {
                 flow: self.flow.clone(),
                 signature: Arc::clone(sig),

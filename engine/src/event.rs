@@ -138,6 +138,11 @@ pub struct ConnRecord {
     pub reason: EndReason,
     /// The TCP stream depth was reached in some direction.
     pub depth_reached: bool,
+    /// A rule alerted on the flow.
+    pub alerted: bool,
+    /// What rules decided for the flow: `pass` (a pass rule matched) or `drop` (a drop
+    /// rule, in IPS simulation).
+    pub action: Option<&'static str>,
 }
 
 /// An oddity in traffic, reported rather than dropped.

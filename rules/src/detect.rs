@@ -80,11 +80,13 @@ impl<'a> TxBuffers<'a> {
 #[derive(Debug, Default)]
 pub struct FlowState {
     bits: Vec<u16>,
-    alerted: HashSet<(u64, u32)>,
+    tx_alerted: HashSet<(u64, u32)>,
     /// A `pass` rule matched: nothing more is inspected in this flow.
     pub passed: bool,
     /// A `drop` rule matched.
     pub dropped: bool,
+    /// An alert was reported for the flow (set by the engine when it reports one).
+    pub alerted: bool,
 }
 
 /// A rule that matched.
@@ -167,7 +169,9 @@ impl RuleSet {
         }
         let c = &r.packet;
         if let Some(cmp) = &c.dsize {
-            if !cmp.test(p.payload.len() as u64) {
+            // Suricata: `dsize:!N` is for packets that carry a payload.
+            let empty_negated = matches!(cmp, crate::content::Cmp::Ne(_)) && p.payload.is_empty();
+            if empty_negated || !cmp.test(p.payload.len() as u64) {
                 return false;
             }
         }
@@ -305,7 +309,7 @@ impl RuleSet {
             let Some(r) = self.rules.get(idx as usize) else {
                 continue;
             };
-            if st.alerted.contains(&(tx, idx)) {
+            if st.tx_alerted.contains(&(tx, idx)) {
                 continue;
             }
             // Every buffer the rule inspects must be there (the transaction is far enough).
@@ -345,8 +349,8 @@ impl RuleSet {
             if !all {
                 continue;
             }
-            if st.alerted.len() < MAX_ALERTED {
-                st.alerted.insert((tx, idx));
+            if st.tx_alerted.len() < MAX_ALERTED {
+                st.tx_alerted.insert((tx, idx));
             }
             self.apply_flowbits(r, st);
             out.push(Hit {

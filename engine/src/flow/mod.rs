@@ -139,8 +139,8 @@ pub(crate) struct Flow {
     pub seq: u64,
     /// Rule state (flowbits, transactions that alerted), when rules are loaded.
     detect: Option<Box<tcheck_rules::FlowState>>,
-    /// Suricata's notion: the TCP handshake completed (or the flow was picked up mid-stream
-    /// with `midstream`); other protocols: both directions seen.
+    /// Suricata's notion: the TCP handshake completed at some point (or the flow was picked
+    /// up mid-stream with `midstream`); other protocols: both directions seen.
     established: bool,
 }
 
@@ -316,6 +316,9 @@ impl Flow {
                 Some(crate::detect::FlowDetect {
                     detection,
                     flow: &self.id,
+                    alerted_before: state.alerted,
+                    passed_before: state.passed,
+                    dropped_before: state.dropped,
                     state,
                     packet: crate::detect::PacketView {
                         src: (src.addr, src.port),
@@ -336,6 +339,7 @@ impl Flow {
             }
             _ => None,
         };
+        let mark = out.events.len();
         let mut ctx = Ctx {
             flow: &self.id,
             ts: pkt.ts,
@@ -383,15 +387,18 @@ impl Flow {
                             }
                         },
                     );
-                    if !self.established && tcp_established(tcp, midstream) {
-                        self.established = true;
-                        if let Some(det) = ctx.detect.as_mut() {
-                            det.packet.established = true;
-                        }
+                    // Packets count as established while both sides are (a FIN ends
+                    // it, as Suricata's state machine leaves ESTABLISHED); stream data
+                    // once the handshake completed.
+                    let now = tcp_established(tcp, midstream);
+                    self.established |= now;
+                    if let Some(det) = ctx.detect.as_mut() {
+                        det.packet.established = now;
                     }
                 }
                 if ctx.detect.is_some() {
                     ctx.inspect_packet(payload, self.app.name());
+                    ctx.pass_overrides(mark);
                 }
             }
             L4Meta::Udp => {
@@ -494,6 +501,16 @@ impl Flow {
             tcp_flags: [o.flags, r.flags],
             reason,
             depth_reached: depth,
+            alerted: self.detect.as_ref().is_some_and(|d| d.alerted),
+            action: self.detect.as_ref().and_then(|d| {
+                if d.passed {
+                    Some("pass")
+                } else if d.dropped && config.detection.as_ref().is_some_and(|x| x.ips) {
+                    Some("drop")
+                } else {
+                    None
+                }
+            }),
         }
     }
 

@@ -92,6 +92,8 @@ pub(crate) struct EveFlow {
     state: &'static str,
     reason: &'static str,
     alerted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'static str>,
 }
 
 /// The `tcp` object of an EVE flow event.
@@ -137,7 +139,8 @@ impl EveFlow {
             age: c.last_seen.secs() - c.start.secs(),
             state,
             reason: c.reason.eve(),
-            alerted: false,
+            alerted: c.alerted,
+            action: c.action,
         }
     }
 }

@@ -71,6 +71,8 @@ pub(crate) struct Header<'a> {
     pub event_type: &'static str,
     pub reverse: bool,
     pub app_proto: Option<&'a str>,
+    /// The protocol before a change (HTTP `CONNECT` then TLS: `http`).
+    pub app_proto_orig: Option<&'a str>,
 }
 
 impl Header<'_> {
@@ -101,6 +103,11 @@ impl Header<'_> {
         if !icmp {
             field(out, "dest_port", &dst.port);
         }
+        field(
+            out,
+            "ip_v",
+            &(if self.flow.orig.addr.is_ipv4() { 4 } else { 6 }),
+        );
         field(out, "proto", eve_proto(self.flow.proto));
         if icmp {
             field(out, "icmp_type", &src.port);
@@ -108,6 +115,9 @@ impl Header<'_> {
         }
         if let Some(a) = self.app_proto {
             field(out, "app_proto", a);
+        }
+        if let Some(o) = self.app_proto_orig {
+            field(out, "app_proto_orig", o);
         }
     }
 }
@@ -120,6 +130,11 @@ pub struct EveOptions {
     /// DNS record format: 3 (one event per message, queries and answers in arrays, the
     /// default) or 2 (one event per query, `rrname` at the top).
     pub dns_version: u8,
+    /// Suricata's `tls.custom`: the TLS fields to print (`subject`, `issuer`, `serial`,
+    /// `fingerprint`, `sni`, `version`, `not_before`, `not_after`, `ja3`, `ja3s`, `ja4`,
+    /// `client_alpns`, `server_alpns`, `session_resumed`, `client_handshake`,
+    /// `server_handshake`); `None` prints the default set.
+    pub tls_custom: Option<Vec<String>>,
 }
 
 impl Default for EveOptions {
@@ -127,6 +142,7 @@ impl Default for EveOptions {
         EveOptions {
             types: None,
             dns_version: 3,
+            tls_custom: None,
         }
     }
 }
@@ -237,6 +253,14 @@ fn app_proto_of(services: &[&'static str]) -> Option<&'static str> {
     })
 }
 
+/// The protocol a flow started with, when it changed (Suricata's `app_proto_orig`).
+fn app_proto_orig_of(services: &[&'static str]) -> Option<&'static str> {
+    match services {
+        [first, .., _] => app_proto_of(std::slice::from_ref(first)),
+        _ => None,
+    }
+}
+
 /// Renders an event as EVE into `out` (the fuzzing entry points use it).
 pub(crate) fn render_for_fuzzing(event: &Event, out: &mut Vec<u8>) {
     let mut r = EveRenderer::default();
@@ -293,6 +317,7 @@ impl EveRenderer {
                     event_type: "flow",
                     reverse: false,
                     app_proto: app_proto_of(&c.services),
+                    app_proto_orig: app_proto_orig_of(&c.services),
                 };
                 let flow = EveFlow::new(c);
                 match EveTcp::new(c) {
@@ -308,6 +333,7 @@ impl EveRenderer {
                     event_type: "dns",
                     reverse: !m.from_orig,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
                 if self.options.dns_version == 2 {
                     let mut any = false;
@@ -331,6 +357,7 @@ impl EveRenderer {
                     event_type: "http",
                     reverse: false,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
                 let tx = u64::from(h.trans_depth.saturating_sub(1));
                 self.emit(
@@ -349,8 +376,15 @@ impl EveRenderer {
                     event_type: "tls",
                     reverse: false,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
-                self.emit(&header, &[("tls", &crate::proto::tls::log::EveTls::new(t))])
+                match &self.options.tls_custom {
+                    Some(custom) => {
+                        let v = crate::proto::tls::log::eve_tls_custom(t, custom);
+                        self.emit(&header, &[("tls", &v)])
+                    }
+                    None => self.emit(&header, &[("tls", &crate::proto::tls::log::EveTls::new(t))]),
+                }
             }
             EventKind::Quic(q) => {
                 let header = Header {
@@ -360,6 +394,7 @@ impl EveRenderer {
                     event_type: "quic",
                     reverse: false,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
                 self.emit(
                     &header,
@@ -374,6 +409,7 @@ impl EveRenderer {
                     event_type: "dhcp",
                     reverse: !d.from_orig,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
                 self.emit(
                     &header,
@@ -391,6 +427,7 @@ impl EveRenderer {
                     event_type: "anomaly",
                     reverse: false,
                     app_proto: None,
+                    app_proto_orig: None,
                 };
                 let name = a.kind.to_ascii_uppercase();
                 self.emit_with(&header, "anomaly", |out| {
@@ -410,6 +447,7 @@ impl EveRenderer {
                     event_type: "alert",
                     reverse: !a.to_server,
                     app_proto: a.app_proto,
+                    app_proto_orig: None,
                 };
                 self.render_alert(&header, a);
                 true

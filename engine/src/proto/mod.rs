@@ -46,19 +46,22 @@ impl Ctx<'_> {
     }
 
     /// Runs the rules over transaction `tx` of `app` (buffers `bufs`, the side `from_orig`
-    /// just spoke); `snapshot` gives the transaction's object for alerts.
+    /// just spoke, in a message whose bytes are `payload` when rules may also look at them);
+    /// `snapshot` gives the transaction's object for alerts.
+    #[allow(clippy::too_many_arguments)]
     pub fn inspect_tx(
         &mut self,
         app: &'static str,
         tx: u64,
         from_orig: bool,
+        payload: &[u8],
         bufs: &tcheck_rules::TxBuffers<'_>,
         snapshot: &mut dyn FnMut() -> Option<crate::event::AlertApp>,
     ) {
         let Some(d) = self.detect.as_mut() else {
             return;
         };
-        let alerts = d.tx(app, tx, from_orig, bufs, snapshot);
+        let alerts = d.tx(app, tx, from_orig, payload, bufs, snapshot);
         self.alerts(alerts);
     }
 
@@ -78,6 +81,31 @@ impl Ctx<'_> {
         };
         let alerts = d.packet(payload, app);
         self.alerts(alerts);
+    }
+
+    /// A `pass` rule matched among the packet rules, which run after the stream and the
+    /// transactions of the packet: Suricata evaluates all of a packet's rules together, pass
+    /// rules first, so the alerts this packet raised since event `mark` are withdrawn.
+    pub fn pass_overrides(&mut self, mark: usize) {
+        let Some(d) = self.detect.as_mut() else {
+            return;
+        };
+        if d.passed_before || !d.state.passed {
+            return;
+        }
+        let mut i = mark;
+        while i < self.events.len() {
+            if matches!(
+                self.events.get(i).map(|e| &e.kind),
+                Some(EventKind::Alert(_))
+            ) {
+                self.events.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        d.state.alerted = d.alerted_before;
+        d.state.dropped = d.dropped_before;
     }
 
     fn alerts(&mut self, alerts: Vec<crate::event::AlertRecord>) {

@@ -199,7 +199,7 @@ impl DnsState {
                     bufs.push(tcheck_rules::Buffer::DnsQuery, q.name.as_bytes());
                 }
             }
-            ctx.inspect_tx("dns", tx_id, from_orig, &bufs, &mut || {
+            ctx.inspect_tx("dns", tx_id, from_orig, payload, &bufs, &mut || {
                 Some(crate::detect::dns_app(&record))
             });
         }

@@ -363,7 +363,7 @@ impl HttpState {
             }
         }
         let id = u64::from(tx.rec.trans_depth.saturating_sub(1));
-        ctx.inspect_tx("http", id, from_orig, &bufs, &mut || {
+        ctx.inspect_tx("http", id, from_orig, &[], &bufs, &mut || {
             Some(crate::detect::http_app(&tx.rec))
         });
     }

@@ -296,6 +296,64 @@ pub(crate) struct EveTls<'a> {
     client_alpns: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     server_alpns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_resumed: Option<bool>,
+}
+
+/// Suricata's `client_handshake` object (a custom TLS field).
+#[derive(Serialize)]
+struct ClientHandshake<'a> {
+    version: String,
+    ciphers: &'a [u16],
+    exts: &'a [u16],
+    sig_algs: &'a [u16],
+}
+
+/// Suricata's `server_handshake` object (a custom TLS field).
+#[derive(Serialize)]
+struct ServerHandshake<'a> {
+    version: String,
+    cipher: u16,
+    exts: &'a [u16],
+}
+
+/// The `tls` object restricted to Suricata's `custom` field list (`subject`, `issuer`,
+/// `serial`, `client_handshake`...), in Suricata's field names.
+pub(crate) fn eve_tls_custom(r: &TlsRecord, custom: &[String]) -> serde_json::Value {
+    let full = serde_json::to_value(EveTls::new(r)).unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for name in custom {
+        let key = match name.as_str() {
+            "issuer" => "issuerdn",
+            "not_before" => "notbefore",
+            "not_after" => "notafter",
+            other => other,
+        };
+        let value = match key {
+            "client_handshake" => r.client_hello.as_ref().and_then(|c| {
+                serde_json::to_value(ClientHandshake {
+                    version: names::eve_version(c.version),
+                    ciphers: &c.ciphers,
+                    exts: &c.extension_types,
+                    sig_algs: &c.signature_algorithms,
+                })
+                .ok()
+            }),
+            "server_handshake" => r.server_hello.as_ref().and_then(|h| {
+                serde_json::to_value(ServerHandshake {
+                    version: names::eve_version(h.selected_version.unwrap_or(h.version)),
+                    cipher: h.cipher,
+                    exts: &h.extension_types,
+                })
+                .ok()
+            }),
+            k => full.get(k).cloned(),
+        };
+        if let Some(v) = value {
+            out.insert(key.to_string(), v);
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 impl<'a> EveTls<'a> {
@@ -308,7 +366,7 @@ impl<'a> EveTls<'a> {
         EveTls {
             subject: host.map(|c| c.subject_eve.as_str()),
             issuerdn: host.map(|c| c.issuer_eve.as_str()),
-            serial: host.map(|c| colon_hex(&c.serial, true)),
+            serial: host.map(|c| colon_hex(&c.serial_der, true)),
             fingerprint: r.certs.first().map(|c| colon_hex(&c.sha1, false)),
             sni: r.server_name.as_deref(),
             version,
@@ -332,6 +390,7 @@ impl<'a> EveTls<'a> {
                 .map(|p| crate::text::escape_bytes(p))
                 .collect(),
             server_alpns: r.next_protocol.iter().cloned().collect(),
+            session_resumed: r.resumed.then_some(true),
         }
     }
 }

@@ -311,7 +311,7 @@ impl TlsState {
             bufs.push(Buffer::TlsCertIssuer, c.issuer_eve.as_bytes());
             bufs.push(
                 Buffer::TlsCertSerial,
-                super::log::colon_hex(&c.serial, true).into_bytes(),
+                super::log::colon_hex(&c.serial_der, true).into_bytes(),
             );
         }
         if let Some(c) = rec.certs.first() {
@@ -320,7 +320,7 @@ impl TlsState {
                 super::log::colon_hex(&c.sha1, false).into_bytes(),
             );
         }
-        ctx.inspect_tx(app, 0, d == 0, &bufs, &mut || {
+        ctx.inspect_tx(app, 0, d == 0, &[], &bufs, &mut || {
             (!rec.quic).then(|| crate::detect::tls_app(rec))
         });
     }

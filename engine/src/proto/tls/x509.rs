@@ -27,8 +27,11 @@ pub struct CertInfo {
     pub parsed: bool,
     /// X.509 version (1-3).
     pub version: u32,
-    /// Serial number, upper-case hex without leading zero bytes.
+    /// Serial number, upper-case hex without leading zero bytes (Zeek's form).
     pub serial: String,
+    /// Serial number as encoded (DER content bytes, a leading zero kept), upper-case hex
+    /// (Suricata's form).
+    pub serial_der: String,
     /// Subject as OpenSSL prints it with RFC 2253 flags (`CN=a,O=b,C=US`).
     pub subject: String,
     /// Issuer, likewise.
@@ -237,6 +240,7 @@ pub fn cert_info(der: &[u8]) -> CertInfo {
     let tbs = &cert.tbs_certificate;
     info.version = tbs.version().0 + 1;
     info.serial = serial_hex(tbs.raw_serial());
+    info.serial_der = hex(tbs.raw_serial()).to_ascii_uppercase();
     let subject = attributes(tbs.subject());
     let issuer = attributes(tbs.issuer());
     info.subject = openssl_name(&subject);
