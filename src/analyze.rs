@@ -49,6 +49,9 @@ pub struct AnalyzeArgs {
     /// `subject,issuer,sni,client_handshake`); default: Suricata's default set.
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
     eve_tls_custom: Option<Vec<String>>,
+    /// Print MAC addresses in EVE (`ether`), as Suricata's `ethernet: yes`.
+    #[arg(long)]
+    eve_ethernet: bool,
     /// Suricata rule files to run (repeatable; rules that cannot be loaded are listed on
     /// stderr and skipped).
     #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
@@ -146,6 +149,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                     .map(|t| t.iter().map(|s| s.trim().to_string()).collect()),
                 dns_version: args.eve_dns_version,
                 tls_custom: args.eve_tls_custom.clone(),
+                ethernet: args.eve_ethernet,
             },
         )?),
         None => None,

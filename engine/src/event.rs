@@ -25,8 +25,10 @@ pub struct FlowId {
     pub resp: Endpoint,
     /// IP protocol number.
     pub proto: u8,
-    /// Outer VLAN id, 0 when untagged.
-    pub vlan: u16,
+    /// VLAN ids, outermost first (0: none).
+    pub vlan: [u16; 3],
+    /// MAC addresses of the originator and responder, first seen (Ethernet captures).
+    pub macs: [Option<[u8; 6]>; 2],
 }
 
 /// Letters of Zeek-style uids.
@@ -132,6 +134,10 @@ pub struct ConnRecord {
     pub orig_l2: Option<[u8; 6]>,
     /// MAC address of the responder.
     pub resp_l2: Option<[u8; 6]>,
+    /// Every MAC address of the originator's side, in order of appearance.
+    pub orig_macs: Vec<[u8; 6]>,
+    /// Every MAC address of the responder's side.
+    pub resp_macs: Vec<[u8; 6]>,
     /// TCP flags seen from the originator and responder (OR of all packets).
     pub tcp_flags: [u8; 2],
     /// Why the flow ended.
@@ -260,7 +266,8 @@ mod tests {
             orig: ep,
             resp: ep,
             proto: 6,
-            vlan: 0,
+            vlan: [0; 3],
+            macs: [None, None],
         };
         assert_eq!(f(0).uid(), "C0");
         assert_eq!(f(61).uid(), "Cz");

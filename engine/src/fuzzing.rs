@@ -90,7 +90,8 @@ fn flow(proto: u8, resp_port: u16) -> FlowId {
             port: resp_port,
         },
         proto,
-        vlan: 0,
+        vlan: [0; 3],
+        macs: [None, None],
     }
 }
 

@@ -53,7 +53,8 @@ pub(crate) struct PacketRecord {
     pub payload_claimed: u32,
     /// Source and destination MAC addresses.
     pub macs: Option<[[u8; 6]; 2]>,
-    pub vlan: u16,
+    /// VLAN ids, outermost first (0: none).
+    pub vlan: [u16; 3],
 }
 
 impl PacketRecord {
@@ -279,6 +280,7 @@ impl Decoder {
                 },
                 proto,
             );
+            let key = key.in_vlans(l2.vlan);
             return Some(PacketRecord {
                 index,
                 ts: meta.ts,
@@ -298,7 +300,7 @@ impl Decoder {
                 )
                 .unwrap_or(u32::MAX),
                 macs,
-                vlan: l2.vlan[0],
+                vlan: l2.vlan,
             });
         }
     }

@@ -24,7 +24,7 @@ pub struct L2Info {
     /// Destination MAC address (Ethernet only).
     pub dst_mac: Option<[u8; 6]>,
     /// Outer and inner VLAN ids, 0 when absent.
-    pub vlan: [u16; 2],
+    pub vlan: [u16; 3],
 }
 
 /// What the link layer holds.
@@ -125,7 +125,7 @@ fn ethernet(data: &[u8]) -> LinkOutcome {
     let l2 = L2Info {
         src_mac: Some(src),
         dst_mac: Some(dst),
-        vlan: [0, 0],
+        vlan: [0, 0, 0],
     };
     by_ethertype(data, 14, ethertype, l2)
 }
@@ -200,7 +200,7 @@ mod tests {
         match decode_link(LinkType::ETHERNET, &f) {
             LinkOutcome::Ip { offset, l2 } => {
                 assert_eq!(offset, 22);
-                assert_eq!(l2.vlan, [100, 200]);
+                assert_eq!(l2.vlan, [100, 200, 0]);
             }
             other => panic!("{other:?}"),
         }

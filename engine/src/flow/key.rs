@@ -22,6 +22,9 @@ pub struct FlowKey {
     pub hi: Endpoint,
     /// IP protocol.
     pub proto: u8,
+    /// VLAN ids, outermost first (0: none): the same 5-tuple in another VLAN is another
+    /// flow, as Suricata's `vlan.use-for-tracking` has it.
+    pub vlan: [u16; 3],
 }
 
 impl FlowKey {
@@ -33,6 +36,7 @@ impl FlowKey {
                     lo: src,
                     hi: dst,
                     proto,
+                    vlan: [0; 3],
                 },
                 true,
             )
@@ -42,10 +46,16 @@ impl FlowKey {
                     lo: dst,
                     hi: src,
                     proto,
+                    vlan: [0; 3],
                 },
                 false,
             )
         }
+    }
+
+    /// The same key in VLANs `vlan`.
+    pub fn in_vlans(self, vlan: [u16; 3]) -> FlowKey {
+        FlowKey { vlan, ..self }
     }
 
     /// A hash that is the same for both directions (the key is canonical) and for every run:

@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod key;
+pub(crate) mod macs;
 pub(crate) mod table;
 
 use crate::config::{Config, SEC};
@@ -132,7 +133,7 @@ pub(crate) struct Flow {
     duration_end: Timestamp,
     counters: [Counters; 2],
     pub history: History,
-    macs: [Option<[u8; 6]>; 2],
+    macs: macs::MacSet,
     pub tcp: Option<Box<TcpSession>>,
     pub app: AppLayer,
     /// Events emitted for this flow so far (orders them within the flow).
@@ -184,6 +185,11 @@ impl Flow {
                 resp,
                 proto: pkt.proto,
                 vlan: pkt.vlan,
+                macs: match pkt.macs {
+                    Some([src, dst]) if flip => [Some(dst), Some(src)],
+                    Some([src, dst]) => [Some(src), Some(dst)],
+                    None => [None, None],
+                },
             },
             orig_is_lo: orig == pkt.key.lo,
             start: pkt.ts,
@@ -191,7 +197,7 @@ impl Flow {
             duration_end: pkt.ts,
             counters: [Counters::default(); 2],
             history,
-            macs: [None, None],
+            macs: macs::MacSet::default(),
             tcp,
             app: if analyze {
                 AppLayer::new(pkt.proto, orig.port, resp.port)
@@ -261,7 +267,8 @@ impl Flow {
         std::mem::swap(&mut self.id.orig, &mut self.id.resp);
         self.orig_is_lo = !self.orig_is_lo;
         self.counters.swap(0, 1);
-        self.macs.swap(0, 1);
+        self.macs.flip();
+        self.id.macs.swap(0, 1);
         self.history.flip();
         if let Some(t) = self.tcp.as_deref_mut() {
             t.flip();
@@ -299,9 +306,8 @@ impl Flow {
             c.wire += u64::from(pkt.wire_len);
             c.payload += u64::from(pkt.payload_claimed);
         }
-        if let Some(m) = pkt.macs {
-            self.macs[d].get_or_insert(m[0]);
-            self.macs[1 - d].get_or_insert(m[1]);
+        if let Some([src, dst]) = pkt.macs {
+            self.macs.add(d, src, dst);
         }
         let tcp_flags = match pkt.l4 {
             L4Meta::Tcp { flags, .. } => Some(flags),
@@ -496,8 +502,10 @@ impl Flow {
             resp_ip_bytes: r.ip_bytes,
             orig_wire_bytes: o.wire,
             resp_wire_bytes: r.wire,
-            orig_l2: self.macs[0],
-            resp_l2: self.macs[1],
+            orig_l2: self.macs.first(0),
+            resp_l2: self.macs.first(1),
+            orig_macs: self.macs.all(0),
+            resp_macs: self.macs.all(1),
             tcp_flags: [o.flags, r.flags],
             reason,
             depth_reached: depth,

@@ -73,6 +73,8 @@ pub(crate) struct Header<'a> {
     pub app_proto: Option<&'a str>,
     /// The protocol before a change (HTTP `CONNECT` then TLS: `http`).
     pub app_proto_orig: Option<&'a str>,
+    /// Every MAC address of the originator's and responder's sides (flow events).
+    pub macs: Option<(&'a [[u8; 6]], &'a [[u8; 6]])>,
 }
 
 impl Header<'_> {
@@ -91,8 +93,9 @@ impl Header<'_> {
         } else {
             (self.flow.orig, self.flow.resp)
         };
-        if self.flow.vlan != 0 {
-            field(out, "vlan", &[self.flow.vlan]);
+        if self.flow.vlan[0] != 0 {
+            let n = self.flow.vlan.iter().take_while(|v| **v != 0).count();
+            field(out, "vlan", &self.flow.vlan.get(..n).unwrap_or(&[]));
         }
         addr_field(out, "src_ip", src.addr);
         let icmp = matches!(self.flow.proto, 1 | 58);
@@ -120,6 +123,45 @@ impl Header<'_> {
             field(out, "app_proto_orig", o);
         }
     }
+
+    /// Suricata's `ether` object: the MAC addresses of both sides (all of them for a flow,
+    /// the first otherwise), in the event's direction.
+    fn write_ether(&self, out: &mut Vec<u8>) {
+        let mac = |m: &[u8; 6]| super::mac(m);
+        match self.macs {
+            Some((orig, resp)) => {
+                if orig.is_empty() && resp.is_empty() {
+                    return;
+                }
+                let (src, dst) = if self.reverse {
+                    (resp, orig)
+                } else {
+                    (orig, resp)
+                };
+                let src: Vec<String> = src.iter().map(mac).collect();
+                let dst: Vec<String> = dst.iter().map(mac).collect();
+                out.extend_from_slice(b",\"ether\":");
+                let mut o = super::json::Json::object(out);
+                o.raw("src_macs", |w| {
+                    let _ = serde_json::to_writer(w, &src);
+                })
+                .raw("dest_macs", |w| {
+                    let _ = serde_json::to_writer(w, &dst);
+                });
+                o.close();
+            }
+            None => {
+                let [o, r] = self.flow.macs;
+                let (src, dst) = if self.reverse { (r, o) } else { (o, r) };
+                if let (Some(src), Some(dst)) = (src, dst) {
+                    out.extend_from_slice(b",\"ether\":");
+                    let mut o = super::json::Json::object(out);
+                    o.str("src_mac", &mac(&src)).str("dest_mac", &mac(&dst));
+                    o.close();
+                }
+            }
+        }
+    }
 }
 
 /// What goes into EVE.
@@ -135,6 +177,8 @@ pub struct EveOptions {
     /// `client_alpns`, `server_alpns`, `session_resumed`, `client_handshake`,
     /// `server_handshake`); `None` prints the default set.
     pub tls_custom: Option<Vec<String>>,
+    /// Print the MAC addresses (`ether`), as Suricata's `ethernet: yes`.
+    pub ethernet: bool,
 }
 
 impl Default for EveOptions {
@@ -143,6 +187,7 @@ impl Default for EveOptions {
             types: None,
             dns_version: 3,
             tls_custom: None,
+            ethernet: false,
         }
     }
 }
@@ -198,6 +243,14 @@ impl EveRenderer {
             .is_none_or(|t| t.contains(event_type))
     }
 
+    /// Writes the common header (and `ether` when asked for).
+    fn header(&mut self, header: &Header<'_>) {
+        header.write(&mut self.line);
+        if self.options.ethernet {
+            header.write_ether(&mut self.line);
+        }
+    }
+
     /// Builds one line: the header, then `key` and what `body` writes; returns true.
     fn emit_with(
         &mut self,
@@ -205,7 +258,7 @@ impl EveRenderer {
         key: &str,
         body: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        header.write(&mut self.line);
+        self.header(header);
         self.line.extend_from_slice(b",\"");
         self.line.extend_from_slice(key.as_bytes());
         self.line.extend_from_slice(b"\":");
@@ -216,7 +269,7 @@ impl EveRenderer {
 
     /// Builds one line: the header, then `key: body` objects; returns true.
     fn emit(&mut self, header: &Header<'_>, parts: &[(&str, &dyn erased::Json)]) -> bool {
-        header.write(&mut self.line);
+        self.header(header);
         for (k, v) in parts {
             self.line.push(b',');
             self.line.push(b'"');
@@ -318,6 +371,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: app_proto_of(&c.services),
                     app_proto_orig: app_proto_orig_of(&c.services),
+                    macs: Some((&c.orig_macs, &c.resp_macs)),
                 };
                 let flow = EveFlow::new(c);
                 match EveTcp::new(c) {
@@ -334,6 +388,7 @@ impl EveRenderer {
                     reverse: !m.from_orig,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 if self.options.dns_version == 2 {
                     let mut any = false;
@@ -358,6 +413,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 let tx = u64::from(h.trans_depth.saturating_sub(1));
                 self.emit(
@@ -377,6 +433,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 match &self.options.tls_custom {
                     Some(custom) => {
@@ -395,6 +452,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 self.emit(
                     &header,
@@ -410,6 +468,7 @@ impl EveRenderer {
                     reverse: !d.from_orig,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 self.emit(
                     &header,
@@ -428,6 +487,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: None,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 let name = a.kind.to_ascii_uppercase();
                 self.emit_with(&header, "anomaly", |out| {
@@ -448,6 +508,7 @@ impl EveRenderer {
                     reverse: !a.to_server,
                     app_proto: a.app_proto,
                     app_proto_orig: None,
+                    macs: None,
                 };
                 self.render_alert(&header, a);
                 true
@@ -458,7 +519,7 @@ impl EveRenderer {
 
     fn render_alert(&mut self, header: &Header<'_>, a: &crate::event::AlertRecord) {
         use crate::event::AlertApp;
-        header.write(&mut self.line);
+        self.header(header);
         if let Some(tx) = a.tx_id {
             field(&mut self.line, "tx_id", &tx);
         }
