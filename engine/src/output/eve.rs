@@ -63,6 +63,9 @@ fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.push(b'"');
 }
 
+/// The MAC addresses of one side of a flow.
+type MacList<'a> = &'a [[u8; 6]];
+
 /// The common header of an event. `reverse` prints the responder as the source.
 pub(crate) struct Header<'a> {
     pub ts: Timestamp,
@@ -74,7 +77,7 @@ pub(crate) struct Header<'a> {
     /// The protocol before a change (HTTP `CONNECT` then TLS: `http`).
     pub app_proto_orig: Option<&'a str>,
     /// Every MAC address of the originator's and responder's sides (flow events).
-    pub macs: Option<(&'a [[u8; 6]], &'a [[u8; 6]])>,
+    pub macs: Option<(MacList<'a>, MacList<'a>)>,
 }
 
 impl Header<'_> {
