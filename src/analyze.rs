@@ -52,6 +52,9 @@ pub struct AnalyzeArgs {
     /// Print MAC addresses in EVE (`ether`), as Suricata's `ethernet: yes`.
     #[arg(long)]
     eve_ethernet: bool,
+    /// Print each flow's Community ID in EVE, with this seed (usually 0).
+    #[arg(long, value_name = "SEED")]
+    eve_community_id: Option<u16>,
     /// Suricata rule files to run (repeatable; rules that cannot be loaded are listed on
     /// stderr and skipped).
     #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
@@ -150,6 +153,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 dns_version: args.eve_dns_version,
                 tls_custom: args.eve_tls_custom.clone(),
                 ethernet: args.eve_ethernet,
+                community_id: args.eve_community_id,
             },
         )?),
         None => None,

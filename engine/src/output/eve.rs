@@ -182,6 +182,8 @@ pub struct EveOptions {
     pub tls_custom: Option<Vec<String>>,
     /// Print the MAC addresses (`ether`), as Suricata's `ethernet: yes`.
     pub ethernet: bool,
+    /// Print each flow's Community ID with this seed (Suricata's `community-id: yes`).
+    pub community_id: Option<u16>,
 }
 
 impl Default for EveOptions {
@@ -191,6 +193,7 @@ impl Default for EveOptions {
             dns_version: 3,
             tls_custom: None,
             ethernet: false,
+            community_id: None,
         }
     }
 }
@@ -251,6 +254,10 @@ impl EveRenderer {
         header.write(&mut self.line);
         if self.options.ethernet {
             header.write_ether(&mut self.line);
+        }
+        if let Some(seed) = self.options.community_id {
+            let id = super::community_id::community_id(header.flow, seed);
+            field(&mut self.line, "community_id", &id);
         }
     }
 

@@ -2,6 +2,7 @@
 //! JSON. Each protocol renders its own records (`proto/*/log.rs`); this module owns the
 //! files and the dispatch.
 
+pub mod community_id;
 pub mod conn;
 pub mod eve;
 pub(crate) mod json;
