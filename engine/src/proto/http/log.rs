@@ -110,6 +110,8 @@ pub(crate) struct EveHttp<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    status_string: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     redirect: Option<&'a str>,
     length: u64,
 }
@@ -140,6 +142,7 @@ impl<'a> EveHttp<'a> {
             http_method: r.method.as_deref(),
             protocol: r.request_version.as_ref().map(|v| format!("HTTP/{v}")),
             status: r.status_code,
+            status_string: r.status_string.as_deref(),
             redirect: r.location.as_deref(),
             length: r.response_body_len,
         }

@@ -46,6 +46,8 @@ pub struct HttpRecord {
     pub status_code: Option<u16>,
     /// Final reason phrase.
     pub status_msg: Option<String>,
+    /// The status as sent when it is not a number (Suricata's `status_string`).
+    pub status_string: Option<String>,
     /// Last informational (1xx) code.
     pub info_code: Option<u16>,
     /// Its reason phrase.
@@ -90,6 +92,7 @@ impl HttpRecord {
             response_body_len: 0,
             status_code: None,
             status_msg: None,
+            status_string: None,
             info_code: None,
             info_msg: None,
             username: None,

@@ -17,6 +17,8 @@ pub struct Head {
     pub status: u16,
     /// Reason phrase (responses).
     pub reason: Vec<u8>,
+    /// The status as sent when it is not a number (`2XX`); `status` is then 0.
+    pub status_text: Option<Vec<u8>>,
     /// Protocol version as written, e.g. `1.1`.
     pub version: String,
     /// Headers, in order, names as sent.
@@ -146,7 +148,15 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
     } else {
         let v = parts.next()?;
         h.version = String::from_utf8_lossy(v.strip_prefix(b"HTTP/")?).into_owned();
-        h.status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+        let code = parts.next()?;
+        match std::str::from_utf8(code).ok().and_then(|c| c.parse().ok()) {
+            Some(n) => h.status = n,
+            // A status that is not a number (`2XX`): kept as text, as Suricata logs it.
+            None if code.len() <= 16 && code.iter().all(u8::is_ascii_graphic) => {
+                h.status_text = Some(code.to_vec());
+            }
+            None => return None,
+        }
         let at = first.iter().position(|b| *b == b' ').unwrap_or(0);
         let rest = first.get(at + 1..).unwrap_or(&[]);
         let after_code = rest

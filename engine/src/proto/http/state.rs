@@ -395,7 +395,10 @@ impl HttpState {
         };
         let code = head.status;
         let reason = escape_bytes(&head.reason);
-        tx.rec.status_code = Some(code);
+        match &head.status_text {
+            Some(text) => tx.rec.status_string = Some(escape_bytes(text)),
+            None => tx.rec.status_code = Some(code),
+        }
         tx.rec.status_msg = Some(reason.clone());
         tx.rec.version = Some(head.version.clone());
         tx.rec.response_version = Some(head.version.clone());
