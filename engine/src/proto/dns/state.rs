@@ -7,6 +7,10 @@
 //! its own (its `query` from the reply's question, no `qtype`); queries never answered are
 //! logged when the flow ends. mDNS is not associated at all (replies are not responses to
 //! one query). `rtt`, `AA` and `RA` are set by the first record of the answer section.
+//!
+//! Over TCP, a gap loses the message boundaries of its direction; they are found again at
+//! the first piece of the stream that starts like a message ([`parser::probe_tcp`]), as
+//! Suricata does, and the pieces before it are skipped.
 
 use std::collections::VecDeque;
 
@@ -44,6 +48,8 @@ pub(crate) struct DnsState {
     next_tx: u64,
     /// TCP: bytes of an incomplete message, per direction; `None` once the stream is lost.
     tcp: [Option<Vec<u8>>; 2],
+    /// TCP: the direction had a gap and its next message start is not found yet.
+    resync: [bool; 2],
     /// Messages that parsed (confirms the protocol).
     pub parsed: u64,
     /// Datagrams or TCP messages that did not parse.
@@ -97,11 +103,20 @@ impl DnsState {
         let data = match chunk {
             Chunk::Data(d) => d,
             Chunk::Gap(_) => {
-                // Message boundaries are lost for good in this direction.
-                self.tcp[d] = None;
+                // The message in progress is lost; the next one is looked for.
+                if let Some(buf) = self.tcp[d].as_mut() {
+                    buf.clear();
+                    self.resync[d] = true;
+                }
                 return;
             }
         };
+        if self.resync[d] {
+            if !parser::probe_tcp(data) {
+                return;
+            }
+            self.resync[d] = false;
+        }
         let Some(mut buf) = self.tcp[d].take() else {
             return;
         };
