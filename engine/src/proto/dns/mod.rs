@@ -68,7 +68,8 @@ pub struct DnsMessageRecord {
     pub flow: FlowId,
     /// Sent by the originator.
     pub from_orig: bool,
-    /// Suricata's transaction number within the flow.
+    /// Suricata's transaction number within the flow: every message is a transaction of its
+    /// own, numbered from 0 in the order the messages were parsed.
     pub tx_id: u64,
     /// The parsed message.
     pub message: parser::Message,
