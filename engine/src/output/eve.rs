@@ -11,6 +11,8 @@ use super::conn::{EveFlow, EveTcp};
 use super::EventSink;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, FlowId};
+use crate::proto::dns::log::eve as dns_eve;
+pub use crate::proto::dns::log::eve::DnsEveOptions;
 use crate::time::Timestamp;
 
 /// Suricata's name of a transport protocol in EVE.
@@ -113,22 +115,13 @@ impl Header<'_> {
 }
 
 /// What goes into EVE.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EveOptions {
     /// Event types written (`alert`, `dns`, `flow`...); `None` writes all.
     pub types: Option<std::collections::BTreeSet<String>>,
-    /// DNS record format: 3 (one event per message, queries and answers in arrays, the
-    /// default) or 2 (one event per query, `rrname` at the top).
-    pub dns_version: u8,
-}
-
-impl Default for EveOptions {
-    fn default() -> Self {
-        EveOptions {
-            types: None,
-            dns_version: 3,
-        }
-    }
+    /// What `dns` events hold: format version, requests and responses, record types, answer
+    /// formats (Suricata's `eve-log.types.dns` options).
+    pub dns: DnsEveOptions,
 }
 
 /// Renders events as EVE lines, one event at a time (some events give several lines).
@@ -189,13 +182,7 @@ impl EveRenderer {
         key: &str,
         body: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        header.write(&mut self.line);
-        self.line.extend_from_slice(b",\"");
-        self.line.extend_from_slice(key.as_bytes());
-        self.line.extend_from_slice(b"\":");
-        body(&mut self.line);
-        self.line.extend_from_slice(b"}\n");
-        true
+        emit_line(&mut self.line, header, key, body)
     }
 
     /// Builds one line: the header, then `key: body` objects; returns true.
@@ -211,6 +198,22 @@ impl EveRenderer {
         self.line.extend_from_slice(b"}\n");
         true
     }
+}
+
+/// Appends one line to `line`: the header, then `key` and what `body` writes; returns true.
+fn emit_line(
+    line: &mut Vec<u8>,
+    header: &Header<'_>,
+    key: &str,
+    body: impl FnOnce(&mut Vec<u8>),
+) -> bool {
+    header.write(line);
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+    body(line);
+    line.extend_from_slice(b"}\n");
+    true
 }
 
 /// Object-safe JSON serialization, so one line can mix body types.
@@ -301,27 +304,22 @@ impl EveRenderer {
                 }
             }
             EventKind::DnsMessage(m) => {
-                let header = Header {
-                    ts: event.ts,
-                    flow: &m.flow,
-                    pcap_cnt: Some(event.pcap_cnt),
-                    event_type: "dns",
-                    reverse: !m.from_orig,
-                    app_proto: None,
-                };
-                if self.options.dns_version == 2 {
-                    let mut any = false;
-                    for part in crate::proto::dns::log::eve_dns_v2_parts(m) {
-                        any |= self.emit_with(&header, "dns", |out| {
-                            crate::proto::dns::log::write_eve_dns_v2(m, part, out)
-                        });
-                    }
-                    any
-                } else {
-                    self.emit_with(&header, "dns", |out| {
-                        crate::proto::dns::log::write_eve_dns(m, out)
-                    })
+                let opts = &self.options.dns;
+                let mut any = false;
+                for line in dns_eve::lines(m, opts) {
+                    let header = Header {
+                        ts: event.ts,
+                        flow: &m.flow,
+                        pcap_cnt: Some(event.pcap_cnt),
+                        event_type: "dns",
+                        reverse: line.packet_direction() && !m.from_orig,
+                        app_proto: None,
+                    };
+                    any |= emit_line(&mut self.line, &header, "dns", |out| {
+                        dns_eve::write(m, line, opts, out)
+                    });
                 }
+                any
             }
             EventKind::Http(h) => {
                 let header = Header {
@@ -468,7 +466,12 @@ impl EveRenderer {
             }
             Some(AlertApp::Dns(m)) => {
                 self.line.extend_from_slice(b",\"dns\":");
-                crate::proto::dns::log::write_eve_dns(m, &mut self.line);
+                dns_eve::write(
+                    m,
+                    dns_eve::Line::Message,
+                    &DnsEveOptions::default(),
+                    &mut self.line,
+                );
             }
             None => {}
         }
