@@ -231,11 +231,13 @@ pub(crate) mod erased {
     }
 }
 
-fn app_proto_of(services: &[&'static str]) -> Option<&'static str> {
+fn app_proto_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
     // Suricata names: http, tls, dns, quic, dhcp, ssh; the last protocol recognised wins
-    // (HTTP CONNECT then TLS is "tls"), "failed" is not reported.
-    services.last().map(|s| match *s {
+    // (HTTP CONNECT then TLS is "tls"). Suricata has no parser for NetBIOS name service,
+    // which Zeek (and so this engine) reads as DNS: its detection fails there.
+    c.services.last().map(|s| match *s {
         "ssl" => "tls",
+        "dns" if crate::proto::dns::is_netbios(&c.flow) => "failed",
         other => other,
     })
 }
@@ -295,7 +297,7 @@ impl EveRenderer {
                     pcap_cnt: None,
                     event_type: "flow",
                     reverse: false,
-                    app_proto: app_proto_of(&c.services),
+                    app_proto: app_proto_of(c),
                 };
                 let flow = EveFlow::new(c);
                 match EveTcp::new(c) {

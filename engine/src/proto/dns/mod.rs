@@ -9,6 +9,14 @@ use crate::time::Timestamp;
 
 pub(crate) use state::DnsState;
 
+/// The port of NetBIOS name service, which Zeek parses as DNS with NetBIOS conventions.
+pub const NETBIOS_PORT: u16 = 137;
+
+/// Whether a flow is NetBIOS name service (its responder's port is 137) rather than DNS.
+pub fn is_netbios(flow: &FlowId) -> bool {
+    flow.resp.port == NETBIOS_PORT
+}
+
 /// One answer as Zeek logs it: its text and TTL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZeekAnswer {

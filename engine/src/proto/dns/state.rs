@@ -29,8 +29,6 @@ const MAX_ANOMALIES: u64 = 8;
 /// Bytes buffered per direction for a TCP message at most (a message is ≤ 65,535 bytes).
 const MAX_TCP_BUFFER: usize = 65_537;
 
-/// The port of NetBIOS name service, parsed as DNS with NetBIOS conventions.
-const NETBIOS_PORT: u16 = 137;
 /// The port of multicast DNS.
 const MDNS_PORT: u16 = 5353;
 
@@ -160,7 +158,7 @@ impl DnsState {
             self.anomalies += 1;
             ctx.anomaly("dns", parser::anomaly::name(msg.anomalies));
         }
-        let netbios = ctx.flow.resp.port == NETBIOS_PORT;
+        let netbios = super::is_netbios(ctx.flow);
         let mdns = ctx.flow.resp.port == MDNS_PORT || ctx.flow.orig.port == MDNS_PORT;
         let is_query = !msg.header.qr();
 
@@ -259,7 +257,7 @@ fn new_pending(ctx: &Ctx<'_>, msg: &Message) -> Pending {
             answers: Vec::new(),
             rejected: false,
             opcode: msg.header.opcode(),
-            netbios: ctx.flow.resp.port == NETBIOS_PORT,
+            netbios: super::is_netbios(ctx.flow),
             saw_query: false,
             saw_reply: false,
         },

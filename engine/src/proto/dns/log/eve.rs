@@ -176,7 +176,8 @@ impl Line {
 
 /// The EVE lines of a message under these options (none when it is not logged).
 pub(crate) fn lines(m: &DnsMessageRecord, opts: &DnsEveOptions) -> Vec<Line> {
-    if !opts.logs(&m.message) {
+    // NetBIOS name service is not DNS to Suricata: it has no parser for it.
+    if super::super::is_netbios(&m.flow) || !opts.logs(&m.message) {
         return Vec::new();
     }
     if opts.version != 2 {
@@ -597,6 +598,7 @@ mod tests {
             ..DnsEveOptions::default()
         };
         assert_eq!(lines(&m, &txt_only), vec![Line::Message]);
+        assert!(lines(&record(&txt_and_null(), 137), &DnsEveOptions::default()).is_empty());
     }
 
     #[test]
