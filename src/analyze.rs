@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tcheck_engine::output::eve::EveOptions;
+use tcheck_engine::output::eve::{DnsEveOptions, EveOptions};
 use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
 use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 
@@ -55,6 +55,20 @@ pub struct AnalyzeArgs {
     /// Print each flow's Community ID in EVE, with this seed (usually 0).
     #[arg(long, value_name = "SEED")]
     eve_community_id: Option<u16>,
+    /// EVE DNS: do not log requests (Suricata's `requests: no`).
+    #[arg(long)]
+    eve_dns_no_requests: bool,
+    /// EVE DNS: do not log responses (Suricata's `responses: no`).
+    #[arg(long)]
+    eve_dns_no_responses: bool,
+    /// EVE DNS: log only messages asking for these record types, comma-separated
+    /// (Suricata's `types:` names: a, aaaa, mx, txt, ...).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    eve_dns_types: Option<Vec<String>>,
+    /// EVE DNS: answer formats, comma-separated: `detailed` (the `answers` list), `grouped`
+    /// (data by record type); default and empty: both.
+    #[arg(long, value_name = "FORMATS", value_delimiter = ',')]
+    eve_dns_formats: Option<Vec<String>>,
     /// Suricata rule files to run (repeatable; rules that cannot be loaded are listed on
     /// stderr and skipped).
     #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
@@ -113,6 +127,45 @@ pub fn load_detection(
     )))
 }
 
+/// The EVE DNS options of `args`, as Suricata reads its `eve-log.types.dns` settings: record
+/// type names it does not know select nothing, an empty or unknown format list means all.
+fn dns_eve_options(args: &AnalyzeArgs) -> Result<DnsEveOptions> {
+    let mut opts = DnsEveOptions {
+        version: args.eve_dns_version,
+        requests: !args.eve_dns_no_requests,
+        responses: !args.eve_dns_no_responses,
+        ..DnsEveOptions::default()
+    };
+    if let Some(names) = &args.eve_dns_types {
+        let mut types = std::collections::BTreeSet::new();
+        for name in names.iter().filter(|n| !n.trim().is_empty()) {
+            match DnsEveOptions::rrtype_by_name(name) {
+                Some(t) => {
+                    types.insert(t);
+                }
+                None => writeln!(
+                    std::io::stderr().lock(),
+                    "tcheck: --eve-dns-types: unknown record type {name:?}, ignored"
+                )?,
+            }
+        }
+        opts.types = Some(types);
+    }
+    if let Some(formats) = &args.eve_dns_formats {
+        let detailed = formats
+            .iter()
+            .any(|f| f.trim().eq_ignore_ascii_case("detailed"));
+        let grouped = formats
+            .iter()
+            .any(|f| f.trim().eq_ignore_ascii_case("grouped"));
+        if detailed || grouped {
+            opts.detailed = detailed;
+            opts.grouped = grouped;
+        }
+    }
+    Ok(opts)
+}
+
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
@@ -150,7 +203,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                     .eve_types
                     .as_ref()
                     .map(|t| t.iter().map(|s| s.trim().to_string()).collect()),
-                dns_version: args.eve_dns_version,
+                dns: dns_eve_options(args)?,
                 tls_custom: args.eve_tls_custom.clone(),
                 ethernet: args.eve_ethernet,
                 community_id: args.eve_community_id,

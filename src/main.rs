@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Analyse a capture (pcap or pcapng) and print a summary.
-    Analyze(analyze::AnalyzeArgs),
+    Analyze(Box<analyze::AnalyzeArgs>),
     /// Work with Suricata rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),

@@ -11,6 +11,8 @@ use super::conn::{EveFlow, EveTcp};
 use super::EventSink;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, FlowId};
+use crate::proto::dns::log::eve as dns_eve;
+pub use crate::proto::dns::log::eve::DnsEveOptions;
 use crate::time::Timestamp;
 
 /// Suricata's name of a transport protocol in EVE.
@@ -168,13 +170,13 @@ impl Header<'_> {
 }
 
 /// What goes into EVE.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EveOptions {
     /// Event types written (`alert`, `dns`, `flow`...); `None` writes all.
     pub types: Option<std::collections::BTreeSet<String>>,
-    /// DNS record format: 3 (one event per message, queries and answers in arrays, the
-    /// default) or 2 (one event per query, `rrname` at the top).
-    pub dns_version: u8,
+    /// What `dns` events hold: format version, requests and responses, record types, answer
+    /// formats (Suricata's `eve-log.types.dns` options).
+    pub dns: DnsEveOptions,
     /// Suricata's `tls.custom`: the TLS fields to print (`subject`, `issuer`, `serial`,
     /// `fingerprint`, `sni`, `version`, `not_before`, `not_after`, `ja3`, `ja3s`, `ja4`,
     /// `client_alpns`, `server_alpns`, `session_resumed`, `client_handshake`,
@@ -184,18 +186,6 @@ pub struct EveOptions {
     pub ethernet: bool,
     /// Print each flow's Community ID with this seed (Suricata's `community-id: yes`).
     pub community_id: Option<u16>,
-}
-
-impl Default for EveOptions {
-    fn default() -> Self {
-        EveOptions {
-            types: None,
-            dns_version: 3,
-            tls_custom: None,
-            ethernet: false,
-            community_id: None,
-        }
-    }
 }
 
 /// Renders events as EVE lines, one event at a time (some events give several lines).
@@ -249,16 +239,9 @@ impl EveRenderer {
             .is_none_or(|t| t.contains(event_type))
     }
 
-    /// Writes the common header (and `ether` when asked for).
+    /// Writes the common header (and `ether`, `community_id` when asked for).
     fn header(&mut self, header: &Header<'_>) {
-        header.write(&mut self.line);
-        if self.options.ethernet {
-            header.write_ether(&mut self.line);
-        }
-        if let Some(seed) = self.options.community_id {
-            let id = super::community_id::community_id(header.flow, seed);
-            field(&mut self.line, "community_id", &id);
-        }
+        write_header(&mut self.line, &self.options, header);
     }
 
     /// Builds one line: the header, then `key` and what `body` writes; returns true.
@@ -268,13 +251,7 @@ impl EveRenderer {
         key: &str,
         body: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        self.header(header);
-        self.line.extend_from_slice(b",\"");
-        self.line.extend_from_slice(key.as_bytes());
-        self.line.extend_from_slice(b"\":");
-        body(&mut self.line);
-        self.line.extend_from_slice(b"}\n");
-        true
+        emit_line(&mut self.line, &self.options, header, key, body)
     }
 
     /// Builds one line: the header, then `key: body` objects; returns true.
@@ -289,6 +266,36 @@ impl EveRenderer {
         }
         self.line.extend_from_slice(b"}\n");
         true
+    }
+}
+
+/// Appends one line to `line`: the header, then `key` and what `body` writes; returns true.
+fn emit_line(
+    line: &mut Vec<u8>,
+    options: &EveOptions,
+    header: &Header<'_>,
+    key: &str,
+    body: impl FnOnce(&mut Vec<u8>),
+) -> bool {
+    write_header(line, options, header);
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+    body(line);
+    line.extend_from_slice(b"}\n");
+    true
+}
+
+/// Writes the common header of an event, with `ether` and `community_id` when `options`
+/// ask for them.
+fn write_header(line: &mut Vec<u8>, options: &EveOptions, header: &Header<'_>) {
+    header.write(line);
+    if options.ethernet {
+        header.write_ether(line);
+    }
+    if let Some(seed) = options.community_id {
+        let id = super::community_id::community_id(header.flow, seed);
+        field(line, "community_id", &id);
     }
 }
 
@@ -307,19 +314,24 @@ pub(crate) mod erased {
     }
 }
 
-fn app_proto_of(services: &[&'static str]) -> Option<&'static str> {
+fn app_proto_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
     // Suricata names: http, tls, dns, quic, dhcp, ssh; the last protocol recognised wins
-    // (HTTP CONNECT then TLS is "tls"), "failed" is not reported.
-    services.last().map(|s| match *s {
+    // (HTTP CONNECT then TLS is "tls"). Suricata has no parser for NetBIOS name service,
+    // which Zeek (and so this engine) reads as DNS: its detection fails there.
+    c.services.last().map(|s| match *s {
         "ssl" => "tls",
+        "dns" if crate::proto::dns::is_netbios(&c.flow) => "failed",
         other => other,
     })
 }
 
 /// The protocol a flow started with, when it changed (Suricata's `app_proto_orig`).
-fn app_proto_orig_of(services: &[&'static str]) -> Option<&'static str> {
-    match services {
-        [first, .., _] => app_proto_of(std::slice::from_ref(first)),
+fn app_proto_orig_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
+    match c.services.as_slice() {
+        [first, .., _] => Some(match *first {
+            "ssl" => "tls",
+            other => other,
+        }),
         _ => None,
     }
 }
@@ -379,8 +391,8 @@ impl EveRenderer {
                     pcap_cnt: None,
                     event_type: "flow",
                     reverse: false,
-                    app_proto: app_proto_of(&c.services),
-                    app_proto_orig: app_proto_orig_of(&c.services),
+                    app_proto: app_proto_of(c),
+                    app_proto_orig: app_proto_orig_of(c),
                     macs: Some((&c.orig_macs, &c.resp_macs)),
                 };
                 let flow = EveFlow::new(c);
@@ -390,29 +402,24 @@ impl EveRenderer {
                 }
             }
             EventKind::DnsMessage(m) => {
-                let header = Header {
-                    ts: event.ts,
-                    flow: &m.flow,
-                    pcap_cnt: Some(event.pcap_cnt),
-                    event_type: "dns",
-                    reverse: !m.from_orig,
-                    app_proto: None,
-                    app_proto_orig: None,
-                    macs: None,
-                };
-                if self.options.dns_version == 2 {
-                    let mut any = false;
-                    for part in crate::proto::dns::log::eve_dns_v2_parts(m) {
-                        any |= self.emit_with(&header, "dns", |out| {
-                            crate::proto::dns::log::write_eve_dns_v2(m, part, out)
-                        });
-                    }
-                    any
-                } else {
-                    self.emit_with(&header, "dns", |out| {
-                        crate::proto::dns::log::write_eve_dns(m, out)
-                    })
+                let opts = &self.options.dns;
+                let mut any = false;
+                for line in dns_eve::lines(m, opts) {
+                    let header = Header {
+                        ts: event.ts,
+                        flow: &m.flow,
+                        pcap_cnt: Some(event.pcap_cnt),
+                        event_type: "dns",
+                        reverse: line.packet_direction() && !m.from_orig,
+                        app_proto: None,
+                        app_proto_orig: None,
+                        macs: None,
+                    };
+                    any |= emit_line(&mut self.line, &self.options, &header, "dns", |out| {
+                        dns_eve::write(m, line, opts, out)
+                    });
                 }
+                any
             }
             EventKind::Http(h) => {
                 let header = Header {
@@ -577,7 +584,12 @@ impl EveRenderer {
             }
             Some(AlertApp::Dns(m)) => {
                 self.line.extend_from_slice(b",\"dns\":");
-                crate::proto::dns::log::write_eve_dns(m, &mut self.line);
+                dns_eve::write(
+                    m,
+                    dns_eve::Line::Message,
+                    &DnsEveOptions::default(),
+                    &mut self.line,
+                );
             }
             None => {}
         }

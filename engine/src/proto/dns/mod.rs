@@ -9,6 +9,14 @@ use crate::time::Timestamp;
 
 pub(crate) use state::DnsState;
 
+/// The port of NetBIOS name service, which Zeek parses as DNS with NetBIOS conventions.
+pub const NETBIOS_PORT: u16 = 137;
+
+/// Whether a flow is NetBIOS name service (its responder's port is 137) rather than DNS.
+pub fn is_netbios(flow: &FlowId) -> bool {
+    flow.resp.port == NETBIOS_PORT
+}
+
 /// One answer as Zeek logs it: its text and TTL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZeekAnswer {
@@ -68,7 +76,8 @@ pub struct DnsMessageRecord {
     pub flow: FlowId,
     /// Sent by the originator.
     pub from_orig: bool,
-    /// Suricata's transaction number within the flow.
+    /// Suricata's transaction number within the flow: every message is a transaction of its
+    /// own, numbered from 0 in the order the messages were parsed.
     pub tx_id: u64,
     /// The parsed message.
     pub message: parser::Message,

@@ -586,6 +586,41 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
     Ok(m)
 }
 
+/// Whether `data` can be the start of a DNS-over-TCP message (its 2-byte length, then the
+/// message), to find message boundaries again after a gap in the stream.
+///
+/// The length must hold a header and two bytes at least for every record the header
+/// announces; a message present in full must parse without damage (its names and records
+/// read to the end); one that is not yet complete is judged by its header alone.
+pub fn probe_tcp(data: &[u8]) -> bool {
+    let Some(len) = be16(data, 0).map(usize::from) else {
+        return false;
+    };
+    let body = data.get(2..).unwrap_or_default();
+    let body = body.get(..len).unwrap_or(body);
+    let Ok(msg) = parse(body) else {
+        // Not even a header yet: nothing tells against it.
+        return len >= 12 && body.len() < 12;
+    };
+    let h = msg.header;
+    let records = [h.qdcount, h.ancount, h.nscount, h.arcount]
+        .iter()
+        .map(|&n| usize::from(n))
+        .sum::<usize>();
+    if len < 12 || 2 * records > len - 12 {
+        return false;
+    }
+    if body.len() < len {
+        return true;
+    }
+    let damage = anomaly::NAME_LOOP
+        | anomaly::NAME_TOO_LONG
+        | anomaly::TRUNCATED
+        | anomaly::BAD_LABEL
+        | anomaly::TRAILING_DATA;
+    msg.anomalies & damage == 0
+}
+
 /// Reads the record at `pos` into `m`; returns the position after it.
 fn read_record(msg: &[u8], pos: usize, section: Section, m: &mut Message) -> Option<usize> {
     let (name, after) = read_name(msg, pos, &mut m.anomalies)?;
@@ -718,6 +753,28 @@ mod tests {
             assert!(msg.records.len() <= 3);
         }
         assert!(parse(&full[..11]).is_err());
+    }
+
+    #[test]
+    fn tcp_probe_finds_message_starts() {
+        let msg = sample();
+        let mut framed = u16::try_from(msg.len())
+            .expect("short")
+            .to_be_bytes()
+            .to_vec();
+        framed.extend_from_slice(&msg);
+        assert!(probe_tcp(&framed));
+        // Incomplete: judged by the header.
+        assert!(probe_tcp(&framed[..20]));
+        assert!(probe_tcp(&framed[..5]));
+        // The middle of a message, a length too short for its header, nothing at all.
+        assert!(!probe_tcp(&framed[7..]));
+        assert!(!probe_tcp(&[0, 5, 1, 2, 3, 4, 5]));
+        assert!(!probe_tcp(&[0]));
+        // Records announced that cannot fit.
+        let mut big = framed.clone();
+        big[8] = 0xff;
+        assert!(!probe_tcp(&big));
     }
 
     #[test]

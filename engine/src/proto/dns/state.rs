@@ -7,6 +7,11 @@
 //! its own (its `query` from the reply's question, no `qtype`); queries never answered are
 //! logged when the flow ends. mDNS is not associated at all (replies are not responses to
 //! one query). `rtt`, `AA` and `RA` are set by the first record of the answer section.
+//!
+//! Suricata semantics: every message is a transaction of its own (`tx_id` counts the
+//! messages of the flow). Over TCP, a gap loses the message boundaries of its direction;
+//! they are found again at the first piece of the stream that starts like a message
+//! ([`parser::probe_tcp`]), as Suricata does, and the pieces before it are skipped.
 
 use std::collections::VecDeque;
 
@@ -24,16 +29,13 @@ const MAX_ANOMALIES: u64 = 8;
 /// Bytes buffered per direction for a TCP message at most (a message is ≤ 65,535 bytes).
 const MAX_TCP_BUFFER: usize = 65_537;
 
-/// The port of NetBIOS name service, parsed as DNS with NetBIOS conventions.
-const NETBIOS_PORT: u16 = 137;
 /// The port of multicast DNS.
 const MDNS_PORT: u16 = 5353;
 
-/// A transaction being built.
+/// A Zeek transaction being built.
 #[derive(Debug)]
 struct Pending {
     rec: DnsRecord,
-    tx_id: u64,
 }
 
 /// DNS state of one flow.
@@ -41,9 +43,12 @@ struct Pending {
 pub(crate) struct DnsState {
     queries: VecDeque<Pending>,
     replies: VecDeque<Pending>,
+    /// Messages parsed so far (the next message's Suricata transaction number).
     next_tx: u64,
     /// TCP: bytes of an incomplete message, per direction; `None` once the stream is lost.
     tcp: [Option<Vec<u8>>; 2],
+    /// TCP: the direction had a gap and its next message start is not found yet.
+    resync: [bool; 2],
     /// Messages that parsed (confirms the protocol).
     pub parsed: u64,
     /// Datagrams or TCP messages that did not parse.
@@ -97,11 +102,20 @@ impl DnsState {
         let data = match chunk {
             Chunk::Data(d) => d,
             Chunk::Gap(_) => {
-                // Message boundaries are lost for good in this direction.
-                self.tcp[d] = None;
+                // The message in progress is lost; the next one is looked for.
+                if let Some(buf) = self.tcp[d].as_mut() {
+                    buf.clear();
+                    self.resync[d] = true;
+                }
                 return;
             }
         };
+        if self.resync[d] {
+            if !parser::probe_tcp(data) {
+                return;
+            }
+            self.resync[d] = false;
+        }
         let Some(mut buf) = self.tcp[d].take() else {
             return;
         };
@@ -144,47 +158,29 @@ impl DnsState {
             self.anomalies += 1;
             ctx.anomaly("dns", parser::anomaly::name(msg.anomalies));
         }
-        let netbios = ctx.flow.resp.port == NETBIOS_PORT;
+        let netbios = super::is_netbios(ctx.flow);
         let mdns = ctx.flow.resp.port == MDNS_PORT || ctx.flow.orig.port == MDNS_PORT;
         let is_query = !msg.header.qr();
 
+        // Suricata's transaction: this message.
+        let tx_id = self.next_tx;
+        self.next_tx += 1;
+
         // Zeek's transaction.
-        let (mut pending, tx_id) = if mdns {
-            let tx = self.take_tx();
-            (self.new_pending(ctx, &msg, tx), tx)
-        } else if is_query {
-            match self
-                .replies
-                .iter()
-                .position(|p| p.rec.trans_id == msg.header.id)
-            {
-                Some(i) => {
-                    let p = self.replies.remove(i);
-                    let tx = p.as_ref().map_or(0, |p| p.tx_id);
-                    (p.unwrap_or_else(|| self.new_pending(ctx, &msg, tx)), tx)
-                }
-                None => {
-                    let tx = self.take_tx();
-                    (self.new_pending(ctx, &msg, tx), tx)
-                }
-            }
+        let queue = if is_query {
+            &mut self.replies
         } else {
-            match self
-                .queries
+            &mut self.queries
+        };
+        let matched = if mdns {
+            None
+        } else {
+            queue
                 .iter()
                 .position(|p| p.rec.trans_id == msg.header.id)
-            {
-                Some(i) => {
-                    let p = self.queries.remove(i);
-                    let tx = p.as_ref().map_or(0, |p| p.tx_id);
-                    (p.unwrap_or_else(|| self.new_pending(ctx, &msg, tx)), tx)
-                }
-                None => {
-                    let tx = self.take_tx();
-                    (self.new_pending(ctx, &msg, tx), tx)
-                }
-            }
+                .and_then(|i| queue.remove(i))
         };
+        let mut pending = matched.unwrap_or_else(|| new_pending(ctx, &msg));
         apply(&mut pending.rec, &msg, is_query, netbios, ctx.ts);
         let record = DnsMessageRecord {
             flow: ctx.flow.clone(),
@@ -227,39 +223,6 @@ impl DnsState {
         true
     }
 
-    fn take_tx(&mut self) -> u64 {
-        let t = self.next_tx;
-        self.next_tx += 1;
-        t
-    }
-
-    fn new_pending(&self, ctx: &Ctx<'_>, msg: &Message, tx_id: u64) -> Pending {
-        Pending {
-            rec: DnsRecord {
-                flow: ctx.flow.clone(),
-                ts: ctx.ts,
-                trans_id: msg.header.id,
-                rtt: None,
-                query: None,
-                qclass: None,
-                qtype: None,
-                rcode: None,
-                aa: false,
-                tc: false,
-                rd: false,
-                ra: false,
-                z: 0,
-                answers: Vec::new(),
-                rejected: false,
-                opcode: msg.header.opcode(),
-                netbios: ctx.flow.resp.port == NETBIOS_PORT,
-                saw_query: false,
-                saw_reply: false,
-            },
-            tx_id,
-        }
-    }
-
     /// The flow ends: transactions still waiting are logged.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
         let mut left: Vec<Pending> = self
@@ -271,6 +234,33 @@ impl DnsState {
         for p in left {
             ctx.emit(p.rec.ts, EventKind::Dns(Box::new(p.rec)));
         }
+    }
+}
+
+/// A new Zeek transaction for `msg`.
+fn new_pending(ctx: &Ctx<'_>, msg: &Message) -> Pending {
+    Pending {
+        rec: DnsRecord {
+            flow: ctx.flow.clone(),
+            ts: ctx.ts,
+            trans_id: msg.header.id,
+            rtt: None,
+            query: None,
+            qclass: None,
+            qtype: None,
+            rcode: None,
+            aa: false,
+            tc: false,
+            rd: false,
+            ra: false,
+            z: 0,
+            answers: Vec::new(),
+            rejected: false,
+            opcode: msg.header.opcode(),
+            netbios: super::is_netbios(ctx.flow),
+            saw_query: false,
+            saw_reply: false,
+        },
     }
 }
 
