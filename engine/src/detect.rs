@@ -251,6 +251,7 @@ impl FlowDetect<'_> {
         app: Option<AlertApp>,
     ) -> Vec<AlertRecord> {
         let mut out = Vec::new();
+        let mut flowbits: Option<Vec<String>> = None;
         for hit in self.hits.iter() {
             let Some(sig) = self.detection.signatures.get(hit.rule as usize) else {
                 continue;
@@ -276,6 +277,16 @@ impl FlowDetect<'_> {
                 app: app.clone(),
                 app_proto: facts.app,
                 blocked,
+                flowbits: flowbits
+                    .get_or_insert_with(|| {
+                        self.detection
+                            .rules
+                            .flowbits_set(self.state)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .clone(),
             });
         }
         out

@@ -146,6 +146,8 @@ pub struct ConnRecord {
     pub depth_reached: bool,
     /// A rule alerted on the flow.
     pub alerted: bool,
+    /// The flowbits set on the flow at its end.
+    pub flowbits: Vec<String>,
     /// What rules decided for the flow: `pass` (a pass rule matched) or `drop` (a drop
     /// rule, in IPS simulation).
     pub action: Option<&'static str>,
@@ -185,6 +187,8 @@ pub struct AlertRecord {
     pub app_proto: Option<&'static str>,
     /// IPS simulation: the packet would have been dropped.
     pub blocked: bool,
+    /// The flowbits set on the flow when it alerted.
+    pub flowbits: Vec<String>,
 }
 
 /// The application-layer object printed with an alert.

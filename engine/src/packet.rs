@@ -280,7 +280,7 @@ impl Decoder {
                 },
                 proto,
             );
-            let key = key.in_vlans(l2.vlan);
+            let key = key.in_vlans(l2.vlan, u8::try_from(depth).unwrap_or(u8::MAX));
             return Some(PacketRecord {
                 index,
                 ts: meta.ts,

@@ -102,6 +102,19 @@ pub struct Hit {
 const MAX_ALERTED: usize = 4096;
 
 impl RuleSet {
+    /// The names of the flowbits set in `st`, in the order they were set.
+    pub fn flowbits_set<'s>(&'s self, st: &FlowState) -> Vec<&'s str> {
+        st.bits
+            .iter()
+            .filter_map(|b| {
+                self.flowbit_ids
+                    .iter()
+                    .find(|(_, id)| *id == b)
+                    .map(|(n, _)| n.as_str())
+            })
+            .collect()
+    }
+
     fn bit(&self, name: &str) -> Option<u16> {
         self.flowbit_ids.get(name).copied()
     }

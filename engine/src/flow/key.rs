@@ -25,6 +25,9 @@ pub struct FlowKey {
     /// VLAN ids, outermost first (0: none): the same 5-tuple in another VLAN is another
     /// flow, as Suricata's `vlan.use-for-tracking` has it.
     pub vlan: [u16; 3],
+    /// Tunnel depth of the packets (0: not tunnelled): the same 5-tuple inside a tunnel is
+    /// another flow, as Suricata's `decoder.recursion-level.use-for-tracking` has it.
+    pub depth: u8,
 }
 
 impl FlowKey {
@@ -37,6 +40,7 @@ impl FlowKey {
                     hi: dst,
                     proto,
                     vlan: [0; 3],
+                    depth: 0,
                 },
                 true,
             )
@@ -47,15 +51,20 @@ impl FlowKey {
                     hi: src,
                     proto,
                     vlan: [0; 3],
+                    depth: 0,
                 },
                 false,
             )
         }
     }
 
-    /// The same key in VLANs `vlan`.
-    pub fn in_vlans(self, vlan: [u16; 3]) -> FlowKey {
-        FlowKey { vlan, ..self }
+    /// The same key in VLANs `vlan`, at tunnel depth `depth`.
+    pub fn in_vlans(self, vlan: [u16; 3], depth: u8) -> FlowKey {
+        FlowKey {
+            vlan,
+            depth,
+            ..self
+        }
     }
 
     /// A hash that is the same for both directions (the key is canonical) and for every run:

@@ -510,6 +510,15 @@ impl Flow {
             reason,
             depth_reached: depth,
             alerted: self.detect.as_ref().is_some_and(|d| d.alerted),
+            flowbits: match (config.detection.as_deref(), self.detect.as_deref()) {
+                (Some(det), Some(st)) => det
+                    .rules()
+                    .flowbits_set(st)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            },
             action: self.detect.as_ref().and_then(|d| {
                 if d.passed {
                     Some("pass")

@@ -299,6 +299,36 @@ fn write_header(line: &mut Vec<u8>, options: &EveOptions, header: &Header<'_>) {
     }
 }
 
+/// Suricata's `metadata.flowbits` (the flowbits set on the flow), and `traffic` for the
+/// bits named `traffic/id/NAME` and `traffic/label/NAME`.
+fn write_traffic(line: &mut Vec<u8>, flowbits: &[String]) {
+    if flowbits.is_empty() {
+        return;
+    }
+    let pick = |prefix: &str| -> Vec<&str> {
+        flowbits
+            .iter()
+            .filter_map(|b| b.strip_prefix(prefix))
+            .collect()
+    };
+    let (ids, labels) = (pick("traffic/id/"), pick("traffic/label/"));
+    field(
+        line,
+        "metadata",
+        &serde_json::json!({ "flowbits": flowbits }),
+    );
+    if !ids.is_empty() || !labels.is_empty() {
+        let mut t = serde_json::Map::new();
+        if !ids.is_empty() {
+            t.insert("id".into(), serde_json::json!(ids));
+        }
+        if !labels.is_empty() {
+            t.insert("label".into(), serde_json::json!(labels));
+        }
+        field(line, "traffic", &t);
+    }
+}
+
 /// Object-safe JSON serialization, so one line can mix body types.
 pub(crate) mod erased {
     /// A value that writes itself as JSON.
@@ -396,10 +426,21 @@ impl EveRenderer {
                     macs: Some((&c.orig_macs, &c.resp_macs)),
                 };
                 let flow = EveFlow::new(c);
-                match EveTcp::new(c) {
+                let traffic = (!c.flowbits.is_empty()).then(|| {
+                    let mut t = Vec::new();
+                    write_traffic(&mut t, &c.flowbits);
+                    t
+                });
+                let done = match EveTcp::new(c) {
                     Some(tcp) => self.emit(&header, &[("flow", &flow), ("tcp", &tcp)]),
                     None => self.emit(&header, &[("flow", &flow)]),
+                };
+                if let Some(t) = traffic {
+                    // Spliced in before the closing brace and newline.
+                    let at = self.line.len().saturating_sub(2);
+                    self.line.splice(at..at, t);
                 }
+                done
             }
             EventKind::DnsMessage(m) => {
                 let opts = &self.options.dns;
@@ -567,6 +608,7 @@ impl EveRenderer {
                 "to_client"
             },
         );
+        write_traffic(&mut self.line, &a.flowbits);
         match &a.app {
             Some(AlertApp::Http(h)) => {
                 field(

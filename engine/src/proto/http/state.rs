@@ -583,6 +583,17 @@ impl HttpState {
 
     /// The connection ends: a body read until close is complete; everything pending is logged.
     pub fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        // A request line the connection's end cut short (`GET /` and no line end) is still
+        // a request, as Zeek and Suricata read it at the close.
+        let side = &mut self.sides[0];
+        if !side.failed && matches!(side.body, Body::None) && !side.head.is_empty() {
+            let mut line = std::mem::take(&mut side.head);
+            line.extend_from_slice(b"\r\n\r\n");
+            if let Some(head) = parser::parse_request(&line) {
+                self.confirmed = true;
+                self.request(ctx, head);
+            }
+        }
         // Bodies cut short (or read until the close) are inspected as they are.
         for i in 0..self.txs.len() {
             let (req, resp) = self
