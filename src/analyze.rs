@@ -82,6 +82,12 @@ pub struct AnalyzeArgs {
     /// IPS simulation: `drop` rules report `blocked` and stop inspection of their flow.
     #[arg(long)]
     ips: bool,
+    /// EVE alerts carry the packet that matched (`packet`, `packet_info`).
+    #[arg(long)]
+    eve_alert_packet: bool,
+    /// EVE alerts carry the payload that matched (`payload`, `stream`).
+    #[arg(long)]
+    eve_alert_payload: bool,
 }
 
 /// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
@@ -190,7 +196,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         &args.vars,
         args.classification.as_ref(),
         args.ips,
-    )?;
+    )?
+    .map(|mut d| {
+        if let Some(det) = std::sync::Arc::get_mut(&mut d) {
+            det.log_packet = args.eve_alert_packet;
+            det.log_payload = args.eve_alert_payload;
+        }
+        d
+    });
     let mut logs = match &args.logs {
         Some(dir) => Some(ZeekLogs::create(dir, &config.local_nets)?),
         None => None,

@@ -52,6 +52,10 @@ pub struct Detection {
     /// IPS simulation: `drop` rules report `blocked`, and a flow that hit one is no longer
     /// inspected (Suricata drops its packets).
     pub ips: bool,
+    /// Alerts carry the packet that matched (EVE `packet`, `packet_info`).
+    pub log_packet: bool,
+    /// Alerts carry the payload that matched (EVE `payload`, `stream`).
+    pub log_payload: bool,
 }
 
 impl Detection {
@@ -85,6 +89,8 @@ impl Detection {
             rules,
             signatures,
             ips,
+            log_packet: false,
+            log_payload: false,
         }
     }
 
@@ -162,6 +168,8 @@ pub(crate) struct FlowDetect<'a> {
     pub packet: PacketView,
     /// Hits of the current call.
     pub hits: Vec<Hit>,
+    /// The packet (link type, bytes), when alerts carry it.
+    pub frame: Option<(u32, &'a [u8])>,
     /// The flow had alerted before this packet.
     pub alerted_before: bool,
     /// A pass rule had matched before this packet.
@@ -277,6 +285,11 @@ impl FlowDetect<'_> {
                 app: app.clone(),
                 app_proto: facts.app,
                 blocked,
+                packet: self
+                    .frame
+                    .map(|(linktype, bytes)| Box::new((linktype, bytes.to_vec()))),
+                payload: (self.detection.log_payload && tx.is_none())
+                    .then(|| (facts.payload.to_vec(), facts.stream)),
                 flowbits: flowbits
                     .get_or_insert_with(|| {
                         self.detection

@@ -189,6 +189,11 @@ pub struct AlertRecord {
     pub blocked: bool,
     /// The flowbits set on the flow when it alerted.
     pub flowbits: Vec<String>,
+    /// The packet (link type, bytes as captured or reassembled), when asked for.
+    pub packet: Option<Box<(u32, Vec<u8>)>>,
+    /// The payload that matched and whether it was reassembled stream data, when asked for
+    /// (packet and stream matches).
+    pub payload: Option<(Vec<u8>, bool)>,
 }
 
 /// The application-layer object printed with an alert.

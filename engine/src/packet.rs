@@ -55,6 +55,11 @@ pub(crate) struct PacketRecord {
     pub macs: Option<[[u8; 6]; 2]>,
     /// VLAN ids, outermost first (0: none).
     pub vlan: [u16; 3],
+    /// The packet as captured (or, for a reassembled datagram, as reassembled) in the
+    /// arena: start and length.
+    pub frame: (usize, usize),
+    /// The link type of `frame` (raw IPv4 or IPv6 for a reassembled datagram).
+    pub link: u32,
 }
 
 impl PacketRecord {
@@ -177,6 +182,8 @@ impl Decoder {
             _ => None,
         };
         let mut depth = 0;
+        let mut frame = (frame_start, arena.len().saturating_sub(frame_start));
+        let mut link = meta.link.0;
         loop {
             let data = arena.get(ip_start..)?;
             let ip = match parse_ip(data) {
@@ -192,6 +199,8 @@ impl Decoder {
                 match outcome {
                     DefragOutcome::Complete(whole) => {
                         ip_start = arena.len();
+                        frame = (ip_start, whole.len());
+                        link = if ip.version == 4 { 228 } else { 229 };
                         arena.extend_from_slice(&whole);
                         continue;
                     }
@@ -301,6 +310,8 @@ impl Decoder {
                 .unwrap_or(u32::MAX),
                 macs,
                 vlan: l2.vlan,
+                frame,
+                link,
             });
         }
     }

@@ -21,8 +21,12 @@ use crate::time::Timestamp;
 pub struct DefragConfig {
     /// Datagrams in progress at once; the oldest is dropped beyond this.
     pub max_datagrams: usize,
-    /// Fragments accepted for one datagram.
+    /// Fragments accepted for one datagram (a 64 KiB datagram in 8-byte fragments has
+    /// 8,192).
     pub max_fragments: u32,
+    /// Fragments held, all datagrams together (Suricata's `defrag.max-frags`); beyond, the
+    /// oldest datagrams are dropped.
+    pub max_total_fragments: u64,
     /// A datagram not completed within this many nanoseconds is dropped.
     pub timeout_nanos: i64,
 }
@@ -31,7 +35,8 @@ impl Default for DefragConfig {
     fn default() -> Self {
         DefragConfig {
             max_datagrams: 4096,
-            max_fragments: 256,
+            max_fragments: 8192,
+            max_total_fragments: 65_535,
             timeout_nanos: 30 * 1_000_000_000,
         }
     }
@@ -83,6 +88,8 @@ pub struct Defragmenter {
     pending: HashMap<Key, Pending>,
     /// Keys in order of arrival, for expiry and eviction (may hold stale keys).
     arrival: VecDeque<(Timestamp, Key)>,
+    /// Fragments held by the datagrams in progress.
+    held: u64,
     stats: DefragStats,
 }
 
@@ -93,8 +100,16 @@ impl Defragmenter {
             config,
             pending: HashMap::new(),
             arrival: VecDeque::new(),
+            held: 0,
             stats: DefragStats::default(),
         }
+    }
+
+    /// Forgets a datagram in progress.
+    fn remove(&mut self, key: &Key) -> Option<Pending> {
+        let p = self.pending.remove(key)?;
+        self.held = self.held.saturating_sub(u64::from(p.fragments));
+        Some(p)
     }
 
     /// Counters so far.
@@ -104,7 +119,8 @@ impl Defragmenter {
 
     fn expire(&mut self, now: Timestamp) {
         while let Some(&(ts, key)) = self.arrival.front() {
-            let over_capacity = self.pending.len() >= self.config.max_datagrams.max(1);
+            let over_capacity = self.pending.len() >= self.config.max_datagrams.max(1)
+                || self.held >= self.config.max_total_fragments.max(1);
             let expired = now.nanos_since(ts) > self.config.timeout_nanos;
             if !over_capacity && !expired {
                 break;
@@ -112,7 +128,7 @@ impl Defragmenter {
             self.arrival.pop_front();
             if let Some(p) = self.pending.get(&key) {
                 if p.first_seen == ts {
-                    self.pending.remove(&key);
+                    self.remove(&key);
                     self.stats.dropped += 1;
                 }
             }
@@ -149,8 +165,9 @@ impl Defragmenter {
             }
         });
         entry.fragments += 1;
+        self.held += 1;
         if entry.fragments > self.config.max_fragments {
-            self.pending.remove(&key);
+            self.remove(&key);
             self.stats.dropped += 1;
             return DefragOutcome::Dropped("too many fragments for one datagram");
         }
@@ -158,14 +175,14 @@ impl Defragmenter {
             return DefragOutcome::Dropped("fragment offset out of range");
         };
         if entry.buf.add(offset, frag.more, ip.payload).is_err() {
-            self.pending.remove(&key);
+            self.remove(&key);
             self.stats.dropped += 1;
             return DefragOutcome::Dropped("inconsistent fragments");
         }
         if !entry.buf.is_complete() {
             return DefragOutcome::Pending;
         }
-        let Some(done) = self.pending.remove(&key) else {
+        let Some(done) = self.remove(&key) else {
             return DefragOutcome::Pending;
         };
         self.stats.reassembled += 1;

@@ -55,8 +55,29 @@ fn gre(p: &[u8]) -> Inner {
             LinkOutcome::Ip { offset: eth, .. } => Inner::Ip(offset + eth),
             _ => Inner::Opaque("GRE-carried Ethernet frame without IP"),
         },
+        0x880b => match ppp(rest) {
+            Some(at) => Inner::Ip(offset + at),
+            None => Inner::Opaque("GRE-carried PPP frame without IP"),
+        },
         _ => Inner::Opaque("GRE payload is not IP"),
     }
+}
+
+/// Where IP starts in a PPP frame (as enhanced GRE carries it): an optional `FF 03`
+/// address and control, then a one- or two-byte protocol number.
+fn ppp(p: &[u8]) -> Option<usize> {
+    let mut at = if p.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
+    let first = *p.get(at)?;
+    let proto = if first & 1 == 1 {
+        // Protocol field compression: a single odd byte.
+        at += 1;
+        u16::from(first)
+    } else {
+        let v = be16(p, at)?;
+        at += 2;
+        v
+    };
+    matches!(proto, 0x0021 | 0x0057).then_some(at)
 }
 
 fn be16(p: &[u8], at: usize) -> Option<u16> {
@@ -84,6 +105,19 @@ mod tests {
         let p = outer(47, &[0x20, 0, 0x08, 0, 0, 0, 0, 1, 0x45]);
         let ip = parse_ip(&p).expect("ip");
         assert_eq!(inner(&ip), Inner::Ip(8));
+    }
+
+    #[test]
+    fn gre_carrying_ppp() {
+        let p = outer(47, &[0, 0, 0x88, 0x0b, 0xff, 0x03, 0x00, 0x21, 0x45]);
+        assert_eq!(inner(&parse_ip(&p).expect("ip")), Inner::Ip(8));
+        let p = outer(47, &[0, 0, 0x88, 0x0b, 0x21, 0x45]);
+        assert_eq!(inner(&parse_ip(&p).expect("ip")), Inner::Ip(5));
+        let p = outer(47, &[0, 0, 0x88, 0x0b, 0xc0, 0x21]);
+        assert!(matches!(
+            inner(&parse_ip(&p).expect("ip")),
+            Inner::Opaque(_)
+        ));
     }
 
     #[test]

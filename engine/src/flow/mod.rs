@@ -341,6 +341,13 @@ impl Flow {
                         first_in_direction: self.counters[d].pkts == 1,
                     },
                     hits: Vec::new(),
+                    frame: detection.log_packet.then(|| {
+                        let (start, len) = pkt.frame;
+                        (
+                            pkt.link,
+                            arena.get(start..start.saturating_add(len)).unwrap_or(&[]),
+                        )
+                    }),
                 })
             }
             _ => None,

@@ -329,6 +329,21 @@ fn write_traffic(line: &mut Vec<u8>, flowbits: &[String]) {
     }
 }
 
+/// The name Suricata prints for a link type (`packet_info.linktype_name`).
+fn linktype_name(linktype: u32) -> &'static str {
+    match linktype {
+        0 => "NULL",
+        1 => "EN10MB",
+        12 | 101 => "RAW",
+        108 => "LOOP",
+        113 => "LINUX_SLL",
+        228 => "IPv4",
+        229 => "IPv6",
+        276 => "LINUX_SLL2",
+        _ => "UNKNOWN",
+    }
+}
+
 /// Object-safe JSON serialization, so one line can mix body types.
 pub(crate) mod erased {
     /// A value that writes itself as JSON.
@@ -608,6 +623,25 @@ impl EveRenderer {
                 "to_client"
             },
         );
+        if let Some((linktype, bytes)) = a.packet.as_deref() {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            field(&mut self.line, "packet", &b64);
+            field(
+                &mut self.line,
+                "packet_info",
+                &serde_json::json!({
+                    "linktype": linktype,
+                    "linktype_name": linktype_name(*linktype),
+                }),
+            );
+        }
+        if let Some((payload, stream)) = &a.payload {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(payload);
+            field(&mut self.line, "payload", &b64);
+            field(&mut self.line, "stream", &u8::from(*stream));
+        }
         write_traffic(&mut self.line, &a.flowbits);
         match &a.app {
             Some(AlertApp::Http(h)) => {
