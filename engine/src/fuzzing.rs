@@ -95,8 +95,8 @@ fn flow(proto: u8, resp_port: u16) -> FlowId {
     }
 }
 
-/// Splits fuzz input into a two-way conversation: pieces separated by `0xff 0xfe`, the first
-/// byte of each piece choosing the direction.
+/// Splits fuzz input into a two-way conversation: pieces separated by a `0xfe` byte (the
+/// committed corpus is built for this), the first byte of each piece choosing the direction.
 fn conversation(data: &[u8]) -> Vec<(bool, &[u8])> {
     data.split(|b| *b == 0xfe)
         .map(|p| match p.split_first() {

@@ -1,9 +1,10 @@
 //! IPv4 and IPv6 (with options and extension headers) and the transport headers, parsed with
-//! `etherparse`'s lax slices: a packet cut short by the snap length still yields what it has.
+//! `etherparse`'s lax slices (IPv6 by hand, see [`parse_v6`]): a packet cut short by the snap
+//! length still yields what it has.
 
 use std::net::IpAddr;
 
-use etherparse::{Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice, UdpSlice};
+use etherparse::{LaxIpv4Slice, TcpSlice, UdpSlice};
 
 /// IP protocol numbers the engine treats specially.
 pub mod proto {
@@ -102,33 +103,84 @@ fn parse_v4(data: &[u8]) -> Result<IpPacket<'_>, &'static str> {
     })
 }
 
+/// IPv6 extension headers followed at most (a longer chain is treated as payload).
+const MAX_V6_EXTENSIONS: usize = 16;
+
+/// Parses an IPv6 header and walks its extension headers with checked reads.
+///
+/// Not etherparse's `LaxIpv6Slice` here: when its lax parse stops inside an extension chain
+/// (a truncated header, Hop-by-Hop not first, a bad AH length), iterating the extensions it
+/// returns reads out of bounds (etherparse 0.21; found by the `packet` fuzz target, see
+/// `fuzz/regressions/packet/ipv6-*`).
 fn parse_v6(data: &[u8]) -> Result<IpPacket<'_>, &'static str> {
-    let (slice, _) = LaxIpv6Slice::from_slice(data).map_err(|_| "malformed IPv6 header")?;
-    let h = slice.header();
-    let payload = slice.payload();
+    let h = data.get(..40).ok_or("malformed IPv6 header")?;
+    let payload_length = u16::from_be_bytes([h[4], h[5]]);
+    let mut next = h[6];
+    let hop_limit = h[7];
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&h[8..24]);
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&h[24..40]);
+    let claimed_end = 40 + usize::from(payload_length);
+    let end = claimed_end.min(data.len());
+    let mut at = 40usize;
     let mut fragment = None;
-    for ext in slice.extensions().clone() {
-        if let Ipv6ExtensionSlice::Fragment(f) = ext {
-            if f.is_fragmenting_payload() {
-                fragment = Some(Fragment {
-                    id: f.identification(),
-                    offset: f.fragment_offset().byte_offset(),
-                    more: f.more_fragments(),
-                });
+    for _ in 0..MAX_V6_EXTENSIONS {
+        let header_len = match next {
+            // Hop-by-Hop, Routing, Destination Options, Mobility, HIP, Shim6: 8-octet units
+            // after the first eight.
+            0 | 43 | 60 | 135 | 139 | 140 => match data.get(at + 1) {
+                Some(len) => (usize::from(*len) + 1) * 8,
+                None => break,
+            },
+            44 => {
+                let Some(f) = data.get(at..at + 8) else {
+                    break;
+                };
+                let bits = u16::from_be_bytes([f[2], f[3]]);
+                let offset = bits & 0xfff8;
+                let more = bits & 1 == 1;
+                if offset != 0 || more {
+                    fragment = Some(Fragment {
+                        id: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                        offset,
+                        more,
+                    });
+                }
+                8
             }
+            // Authentication Header: 4-octet units after the first eight.
+            51 => match data.get(at + 1) {
+                Some(len) => (usize::from(*len) + 2) * 4,
+                None => break,
+            },
+            _ => break,
+        };
+        if at + header_len > end {
+            break;
+        }
+        let Some(n) = data.get(at) else {
+            break;
+        };
+        next = *n;
+        at += header_len;
+        if fragment.is_some_and(|f: Fragment| f.offset != 0) {
+            // A later fragment: what follows is the datagram's payload, not headers.
+            break;
         }
     }
+    let payload = data.get(at..end.max(at)).unwrap_or(&[]);
     Ok(IpPacket {
-        src: IpAddr::from(h.source()),
-        dst: IpAddr::from(h.destination()),
+        src: IpAddr::from(src),
+        dst: IpAddr::from(dst),
         version: 6,
-        proto: payload.ip_number.0,
-        ttl: h.hop_limit(),
-        ip_len: 40 + u32::from(h.payload_length()),
-        payload_claimed: claimed(data, payload.payload, 40 + u32::from(h.payload_length())),
-        payload: payload.payload,
+        proto: next,
+        ttl: hop_limit,
+        ip_len: 40 + u32::from(payload_length),
+        payload_claimed: claimed_end.saturating_sub(at).max(payload.len()),
+        payload,
         fragment,
-        truncated: payload.incomplete,
+        truncated: data.len() < claimed_end,
     })
 }
 
@@ -314,6 +366,37 @@ mod tests {
                 more: true
             })
         );
+    }
+
+    /// The fuzzers' IPv6 crash (etherparse read past chains that end in an error): a
+    /// Fragment header followed by a Hop-by-Hop header, truncated chains, a bad AH length.
+    #[test]
+    fn ipv6_extension_chains_cut_short_are_read_safely() {
+        let v6 = |next: u8, ext: &[u8]| {
+            let mut p = vec![0x60, 0, 0, 0, 0, 0, next, 64];
+            p[4..6].copy_from_slice(&u16::try_from(ext.len()).expect("small").to_be_bytes());
+            p.extend_from_slice(&[0; 32]);
+            p.extend_from_slice(ext);
+            p
+        };
+        // Fragment (first, more follow) then Hop-by-Hop, which must come first: stops there.
+        let p = v6(44, &[0, 0, 0, 1, 0, 0, 0, 7, 17, 0]);
+        let ip = parse_ip(&p).expect("parses");
+        assert_eq!(ip.fragment.map(|f| f.id), Some(7));
+        assert_eq!(ip.proto, 0);
+        // A Hop-by-Hop header claiming more than the packet holds.
+        let p = v6(0, &[17, 200, 0, 0]);
+        let ip = parse_ip(&p).expect("parses");
+        assert_eq!((ip.proto, ip.payload.len()), (0, 4));
+        // An AH header with a length beyond the end, and a chain of nothing.
+        for ext in [&[6u8, 255][..], &[][..], &[43][..]] {
+            let p = v6(51, ext);
+            assert!(parse_ip(&p).is_ok());
+        }
+        // A later fragment: its payload is data, not headers.
+        let p = v6(44, &[0, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0, 0]);
+        let ip = parse_ip(&p).expect("parses");
+        assert_eq!((ip.proto, ip.payload.len()), (0, 4));
     }
 
     #[test]
