@@ -1,9 +1,12 @@
 //! `tcheck`: tells whether a smartphone talks to stalkerware, spyware or trackers.
 //!
 //! Subcommands:
-//! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N]`
+//! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
+//! - `tcheck rules check FILE... [--json]`
+//! - `tcheck bench --rules FILE... CAPTURE... [--json]`
 
 mod analyze;
+mod bench;
 mod rules_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's
@@ -35,6 +38,8 @@ enum Command {
     /// Work with Suricata rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Measure what a rule set costs on captures, with a per-rule profile.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
+        Command::Bench(args) => bench::run_bench(&args),
     };
     match result {
         Ok(code) => code,

@@ -69,6 +69,12 @@ impl Prefilter {
 pub(crate) struct Group {
     /// Rules always evaluated (no fast pattern in this group's buffers).
     pub always: Vec<u32>,
+    /// IP-only rules (addresses, ports and protocol only): evaluated on the first packet of
+    /// each direction of a flow, like Suricata's IP-only engine.
+    pub ip_only: Vec<u32>,
+    /// IP-only rules naming single addresses, by address: found by the packet's addresses
+    /// instead of being tried one by one (blocklists of thousands of addresses).
+    pub ip_index: HashMap<std::net::IpAddr, Vec<u32>>,
     /// Prefilters per buffer.
     pub prefilters: BTreeMap<Buffer, Prefilter>,
 }
@@ -102,6 +108,8 @@ pub struct RuleSet {
     pub(crate) app_groups: HashMap<&'static str, Group>,
     /// Flowbit names, interned.
     pub(crate) flowbit_ids: HashMap<String, u16>,
+    /// Per-rule counters, when profiling.
+    pub(crate) profile: Option<crate::profile::Profile>,
 }
 
 /// What loading produced besides the rules.
@@ -198,6 +206,9 @@ fn fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
     best
 }
 
+/// Addresses of one rule indexed at most (a longer list is tried as a whole).
+const MAX_INDEXED_ADDRESSES: usize = 4096;
+
 impl RuleSet {
     /// Compiles parsed rules.
     pub fn compile(mut rules: Vec<Rule>) -> RuleSet {
@@ -260,8 +271,28 @@ impl RuleSet {
                     Transport::Other,
                 ],
             };
+            let ip_only = r.is_ip_only();
+            let indexed = ip_only
+                .then(|| {
+                    r.header
+                        .dst
+                        .exact_addresses(MAX_INDEXED_ADDRESSES)
+                        .or_else(|| r.header.src.exact_addresses(MAX_INDEXED_ADDRESSES))
+                })
+                .flatten();
             for t in transports {
                 let group = set.packet_groups.entry(*t).or_default();
+                if ip_only {
+                    match &indexed {
+                        Some(addrs) => {
+                            for a in addrs {
+                                group.ip_index.entry(*a).or_default().push(idx);
+                            }
+                        }
+                        None => group.ip_only.push(idx),
+                    }
+                    continue;
+                }
                 match &fp {
                     Some((Buffer::Payload, bytes, nocase)) => {
                         packet_patterns.entry(*t).or_default().push(FastPattern {

@@ -226,6 +226,14 @@ impl RuleSet {
             return;
         };
         let mut cands: Vec<u32> = group.always.clone();
+        if p.first_in_direction && !p.stream {
+            cands.extend_from_slice(&group.ip_only);
+            for a in [p.src, p.dst] {
+                if let Some(v) = group.ip_index.get(&a) {
+                    cands.extend_from_slice(v);
+                }
+            }
+        }
         if let Some(pf) = group.prefilters.get(&Buffer::Payload) {
             if !p.payload.is_empty() {
                 pf.candidates(p.payload, &mut cands);
@@ -238,6 +246,7 @@ impl RuleSet {
             let Some(r) = self.rules.get(idx as usize) else {
                 continue;
             };
+            let _timer = self.profile.as_ref().and_then(|p| p.check(idx));
             if p.ip_proto == 6 {
                 let packet_only = r.packet_only();
                 if packet_only == p.stream || (p.stream && r.flow.stream == Some(false)) {
@@ -271,6 +280,9 @@ impl RuleSet {
             });
             if !payload_ok {
                 continue;
+            }
+            if let Some(p) = &self.profile {
+                p.matched(idx);
             }
             self.apply_flowbits(r, st);
             if r.header.action == Action::Pass {
@@ -322,6 +334,7 @@ impl RuleSet {
             let Some(r) = self.rules.get(idx as usize) else {
                 continue;
             };
+            let _timer = self.profile.as_ref().and_then(|p| p.check(idx));
             if st.tx_alerted.contains(&(tx, idx)) {
                 continue;
             }
@@ -364,6 +377,9 @@ impl RuleSet {
             }
             if st.tx_alerted.len() < MAX_ALERTED {
                 st.tx_alerted.insert((tx, idx));
+            }
+            if let Some(p) = &self.profile {
+                p.matched(idx);
             }
             self.apply_flowbits(r, st);
             out.push(Hit {

@@ -85,6 +85,26 @@ impl AddrSet {
         (self.include.is_empty() || self.include.iter().any(hit)) && !self.exclude.iter().any(hit)
     }
 
+    /// The addresses of a set made of single addresses only (no range, network or
+    /// exclusion), at most `max`; `None` otherwise.
+    pub fn exact_addresses(&self, max: usize) -> Option<Vec<IpAddr>> {
+        if self.include.is_empty() || !self.exclude.is_empty() || self.include.len() > max {
+            return None;
+        }
+        self.include
+            .iter()
+            .map(|r| {
+                (r.lo == r.hi).then(|| {
+                    if r.v6 {
+                        IpAddr::V6(std::net::Ipv6Addr::from(r.lo))
+                    } else {
+                        IpAddr::V4(std::net::Ipv4Addr::from(u32::try_from(r.lo).unwrap_or(0)))
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// Whether the set is `any`.
     pub fn is_any(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()

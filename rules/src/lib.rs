@@ -30,6 +30,7 @@ pub mod error;
 pub mod header;
 pub mod lexer;
 pub mod pcre;
+pub mod profile;
 pub mod rule;
 pub mod threshold;
 pub mod vars;
