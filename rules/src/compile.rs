@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::buffers::Buffer;
 use crate::content::Element;
@@ -15,50 +15,170 @@ use crate::rule::{Flowbit, Rule};
 use crate::vars::Vars;
 
 /// A prefilter over one buffer: which rules may match, from their fast patterns.
+///
+/// One case-insensitive automaton over the distinct patterns: a case-sensitive pattern found
+/// in another case only adds a candidate, which the rule's own check then refuses, and one
+/// pass over the data is cheaper than two. A DFA when it stays small, else the automaton
+/// the library picks.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Case-sensitive patterns, and the rule of each.
-    exact: Option<(AhoCorasick, Vec<u32>)>,
-    /// Case-insensitive patterns, and the rule of each.
-    nocase: Option<(AhoCorasick, Vec<u32>)>,
+    ac: Option<AhoCorasick>,
+    /// The rules of each distinct pattern.
+    rules: Vec<Vec<u32>>,
 }
 
 /// A rule's fast pattern, as fed to a prefilter.
 struct FastPattern {
     bytes: Vec<u8>,
-    nocase: bool,
     rule: u32,
 }
 
+/// Distinct patterns above which the prefilter is not compiled to a DFA (memory).
+const MAX_DFA_PATTERNS: usize = 20_000;
+
 impl Prefilter {
     fn build(patterns: Vec<FastPattern>) -> Self {
-        let (ci, cs): (Vec<_>, Vec<_>) = patterns.into_iter().partition(|p| p.nocase);
-        let make = |v: Vec<FastPattern>, nocase: bool| -> Option<(AhoCorasick, Vec<u32>)> {
-            if v.is_empty() {
-                return None;
+        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut distinct: Vec<Vec<u8>> = Vec::new();
+        let mut rules: Vec<Vec<u32>> = Vec::new();
+        for p in patterns {
+            let key = p.bytes.to_ascii_lowercase();
+            let id = *ids.entry(key.clone()).or_insert_with(|| {
+                distinct.push(key);
+                rules.push(Vec::new());
+                distinct.len() - 1
+            });
+            if let Some(r) = rules.get_mut(id) {
+                r.push(p.rule);
             }
-            let rules: Vec<u32> = v.iter().map(|p| p.rule).collect();
-            let pats: Vec<Vec<u8>> = v.into_iter().map(|p| p.bytes).collect();
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(nocase)
-                .match_kind(MatchKind::Standard)
-                .build(&pats)
-                .ok()
-                .map(|ac| (ac, rules))
+        }
+        if distinct.is_empty() {
+            return Prefilter { ac: None, rules };
+        }
+        let mut builder = AhoCorasickBuilder::new();
+        builder
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard);
+        if distinct.len() <= MAX_DFA_PATTERNS {
+            builder.kind(Some(AhoCorasickKind::DFA));
+        }
+        let ac = builder
+            .build(&distinct)
+            .or_else(|_| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&distinct)
+            })
+            .ok();
+        Prefilter { ac, rules }
+    }
+
+    /// Adds the rules whose fast pattern occurs in `hay` to `out`, each pattern's once.
+    pub(crate) fn candidates(&self, hay: &[u8], out: &mut Vec<u32>) {
+        let Some(ac) = &self.ac else {
+            return;
         };
-        Prefilter {
-            exact: make(cs, false),
-            nocase: make(ci, true),
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            let words = self.rules.len().div_ceil(64);
+            if seen.len() < words {
+                seen.resize(words, 0);
+            }
+            let mut touched: Vec<usize> = Vec::new();
+            for m in ac.find_overlapping_iter(hay) {
+                let id = m.pattern().as_usize();
+                let (word, bit) = (id / 64, 1u64 << (id % 64));
+                let Some(w) = seen.get_mut(word) else {
+                    continue;
+                };
+                if *w & bit != 0 {
+                    continue;
+                }
+                if *w == 0 {
+                    touched.push(word);
+                }
+                *w |= bit;
+                if let Some(r) = self.rules.get(id) {
+                    out.extend_from_slice(r);
+                }
+            }
+            for word in touched {
+                if let Some(w) = seen.get_mut(word) {
+                    *w = 0;
+                }
+            }
+        });
+    }
+}
+
+thread_local! {
+    /// Which patterns a search already reported (bits), kept per thread between searches
+    /// and cleared word by word after each.
+    static SEEN: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Payload prefilters split by the ports rules name, as Suricata groups rules by port: a
+/// packet to port 445 is searched for the patterns of port-445 rules and of rules on any
+/// port, not for those of port-80 rules.
+#[derive(Debug, Default)]
+pub(crate) struct PortPrefilters {
+    any: Option<Prefilter>,
+    by_port: HashMap<u16, Prefilter>,
+}
+
+/// A fast pattern and the ports its rule is filed under (`None`: any).
+type PortPattern = (Option<Vec<u16>>, FastPattern);
+
+/// Ports of one rule that get it a port prefilter at most; more, and it is on any port.
+const MAX_RULE_PORTS: usize = 64;
+
+impl PortPrefilters {
+    fn build(patterns: Vec<PortPattern>) -> Self {
+        let mut any = Vec::new();
+        let mut by_port: HashMap<u16, Vec<FastPattern>> = HashMap::new();
+        for (ports, p) in patterns {
+            match ports {
+                Some(ports) => {
+                    for port in ports {
+                        by_port.entry(port).or_default().push(FastPattern {
+                            bytes: p.bytes.clone(),
+                            rule: p.rule,
+                        });
+                    }
+                }
+                None => any.push(p),
+            }
+        }
+        PortPrefilters {
+            any: (!any.is_empty()).then(|| Prefilter::build(any)),
+            by_port: by_port
+                .into_iter()
+                .map(|(port, v)| (port, Prefilter::build(v)))
+                .collect(),
         }
     }
 
-    /// Adds the rules whose fast pattern occurs in `hay` to `out`.
-    pub(crate) fn candidates(&self, hay: &[u8], out: &mut Vec<u32>) {
-        for (ac, rules) in [&self.exact, &self.nocase].into_iter().flatten() {
-            for m in ac.find_overlapping_iter(hay) {
-                if let Some(r) = rules.get(m.pattern().as_usize()) {
-                    out.push(*r);
-                }
+    /// The ports a rule is filed under: its destination ports, else its source ports, when
+    /// they are few.
+    fn ports_of(r: &Rule) -> Option<Vec<u16>> {
+        r.header
+            .dport
+            .finite_ports(MAX_RULE_PORTS)
+            .or_else(|| r.header.sport.finite_ports(MAX_RULE_PORTS))
+    }
+
+    /// Adds the candidates for a payload between these ports to `out`.
+    pub(crate) fn candidates(&self, sport: u16, dport: u16, hay: &[u8], out: &mut Vec<u32>) {
+        if let Some(pf) = &self.any {
+            pf.candidates(hay, out);
+        }
+        if let Some(pf) = self.by_port.get(&dport) {
+            pf.candidates(hay, out);
+        }
+        if sport != dport {
+            if let Some(pf) = self.by_port.get(&sport) {
+                pf.candidates(hay, out);
             }
         }
     }
@@ -69,12 +189,12 @@ impl Prefilter {
 pub(crate) struct Group {
     /// Rules always evaluated (no fast pattern in this group's buffers).
     pub always: Vec<u32>,
-    /// IP-only rules (addresses, ports and protocol only): evaluated on the first packet of
-    /// each direction of a flow, like Suricata's IP-only engine.
-    pub ip_only: Vec<u32>,
-    /// IP-only rules naming single addresses, by address: found by the packet's addresses
-    /// instead of being tried one by one (blocklists of thousands of addresses).
-    pub ip_index: HashMap<std::net::IpAddr, Vec<u32>>,
+    /// Packet rules without a fast pattern, by the addresses and ports of their header.
+    pub headers: crate::index::HeaderIndex,
+    /// Payload rules with a fast pattern, by port (TCP: those that see the stream).
+    pub payload: PortPrefilters,
+    /// TCP: the payload rules that see packets rather than the stream (`dsize`...).
+    pub packet_payload: PortPrefilters,
     /// Prefilters per buffer.
     pub prefilters: BTreeMap<Buffer, Prefilter>,
 }
@@ -183,7 +303,16 @@ fn action_rank(a: Action) -> u8 {
 
 /// The fast pattern of a rule: the content marked `fast_pattern`, else the longest positive
 /// content (in the payload for packet rules, in any buffer for application rules).
+/// Fast patterns shorter than this are not worth a prefilter: they occur everywhere, and
+/// every occurrence costs the search. Their rules are found by their header instead.
+const MIN_FAST_PATTERN: usize = 3;
+
 fn fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
+    let chosen = chosen_fast_pattern(rule)?;
+    (chosen.1.len() >= MIN_FAST_PATTERN).then_some(chosen)
+}
+
+fn chosen_fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
     let mut best: Option<(Buffer, Vec<u8>, bool)> = None;
     for m in &rule.buffers {
         if !m.transforms.is_empty() {
@@ -194,7 +323,7 @@ fn fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
                 if c.negated {
                     continue;
                 }
-                if c.fast_pattern {
+                if c.fast_pattern && c.pattern.len() >= MIN_FAST_PATTERN {
                     return Some((m.buffer, c.pattern.clone(), c.nocase));
                 }
                 if best.as_ref().is_none_or(|b| c.pattern.len() > b.1.len()) {
@@ -205,9 +334,6 @@ fn fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
     }
     best
 }
-
-/// Addresses of one rule indexed at most (a longer list is tried as a whole).
-const MAX_INDEXED_ADDRESSES: usize = 4096;
 
 impl RuleSet {
     /// Compiles parsed rules.
@@ -230,7 +356,7 @@ impl RuleSet {
             rules,
             ..RuleSet::default()
         };
-        let mut packet_patterns: HashMap<Transport, Vec<FastPattern>> = HashMap::new();
+        let mut packet_patterns: HashMap<(Transport, bool), Vec<PortPattern>> = HashMap::new();
         let mut app_patterns: HashMap<(&'static str, Buffer), Vec<FastPattern>> = HashMap::new();
         for (i, r) in set.rules.iter().enumerate() {
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
@@ -248,13 +374,10 @@ impl RuleSet {
             if let Some(app) = r.app().filter(|_| r.is_app()) {
                 let group = set.app_groups.entry(app).or_default();
                 match fp {
-                    Some((b, bytes, nocase)) => {
-                        app_patterns.entry((app, b)).or_default().push(FastPattern {
-                            bytes,
-                            nocase,
-                            rule: idx,
-                        })
-                    }
+                    Some((b, bytes, _)) => app_patterns
+                        .entry((app, b))
+                        .or_default()
+                        .push(FastPattern { bytes, rule: idx }),
                     None => group.always.push(idx),
                 }
                 continue;
@@ -271,43 +394,33 @@ impl RuleSet {
                     Transport::Other,
                 ],
             };
-            let ip_only = r.is_ip_only();
-            let indexed = ip_only
-                .then(|| {
-                    r.header
-                        .dst
-                        .exact_addresses(MAX_INDEXED_ADDRESSES)
-                        .or_else(|| r.header.src.exact_addresses(MAX_INDEXED_ADDRESSES))
-                })
-                .flatten();
             for t in transports {
                 let group = set.packet_groups.entry(*t).or_default();
-                if ip_only {
-                    match &indexed {
-                        Some(addrs) => {
-                            for a in addrs {
-                                group.ip_index.entry(*a).or_default().push(idx);
-                            }
-                        }
-                        None => group.ip_only.push(idx),
-                    }
-                    continue;
-                }
                 match &fp {
-                    Some((Buffer::Payload, bytes, nocase)) => {
-                        packet_patterns.entry(*t).or_default().push(FastPattern {
-                            bytes: bytes.clone(),
-                            nocase: *nocase,
-                            rule: idx,
-                        })
+                    Some((Buffer::Payload, bytes, _)) => {
+                        // TCP: rules that need packets (`dsize`...) see packets, the others
+                        // the reassembled stream; each has its own prefilter.
+                        let packets = *t == Transport::Tcp && r.packet_only();
+                        packet_patterns.entry((*t, packets)).or_default().push((
+                            PortPrefilters::ports_of(r),
+                            FastPattern {
+                                bytes: bytes.clone(),
+                                rule: idx,
+                            },
+                        ))
                     }
-                    _ => group.always.push(idx),
+                    _ => group.headers.add(&r.header, idx),
                 }
             }
         }
-        for (t, pats) in packet_patterns {
+        for ((t, packets), pats) in packet_patterns {
             let g = set.packet_groups.entry(t).or_default();
-            g.prefilters.insert(Buffer::Payload, Prefilter::build(pats));
+            let pf = PortPrefilters::build(pats);
+            if packets {
+                g.packet_payload = pf;
+            } else {
+                g.payload = pf;
+            }
         }
         for ((app, b), pats) in app_patterns {
             let g = set.app_groups.entry(app).or_default();

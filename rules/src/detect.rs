@@ -87,6 +87,9 @@ pub struct FlowState {
     pub dropped: bool,
     /// An alert was reported for the flow (set by the engine when it reports one).
     pub alerted: bool,
+    /// Per direction (to server, to client): the packet rules without a fast pattern whose
+    /// header may match, looked up at the direction's first packet.
+    header_rules: [Option<Vec<u32>>; 2],
 }
 
 /// A rule that matched.
@@ -160,6 +163,21 @@ impl RuleSet {
         }
     }
 
+    /// Whether the rule's header (protocol, addresses, ports) fits the packet: what stays
+    /// the same for a direction of a flow.
+    fn header_fits(r: &Rule, p: &PacketFacts<'_>) -> bool {
+        let h = &r.header;
+        let proto_ok = match h.proto {
+            Proto::Ip => true,
+            Proto::Tcp => p.ip_proto == 6,
+            Proto::Udp => p.ip_proto == 17,
+            Proto::Icmp => matches!(p.ip_proto, 1 | 58),
+            // Application protocols are known later: checked with each packet.
+            _ => true,
+        };
+        proto_ok && h.matches(p.src, p.sport, p.dst, p.dport)
+    }
+
     /// Header, flow and packet conditions.
     fn preconditions(r: &Rule, p: &PacketFacts<'_>) -> bool {
         let h = &r.header;
@@ -225,19 +243,30 @@ impl RuleSet {
         let Some(group) = self.packet_groups.get(&Transport::of(p.ip_proto)) else {
             return;
         };
-        let mut cands: Vec<u32> = group.always.clone();
-        if p.first_in_direction && !p.stream {
-            cands.extend_from_slice(&group.ip_only);
-            for a in [p.src, p.dst] {
-                if let Some(v) = group.ip_index.get(&a) {
-                    cands.extend_from_slice(v);
-                }
-            }
-        }
-        if let Some(pf) = group.prefilters.get(&Buffer::Payload) {
-            if !p.payload.is_empty() {
-                pf.candidates(p.payload, &mut cands);
-            }
+        // The rules without a fast pattern whose header may match this direction of the
+        // flow: looked up once per direction, then kept.
+        let dir = usize::from(!p.to_server);
+        let mut cands: Vec<u32> = match st.header_rules.get_mut(dir) {
+            Some(slot) => slot
+                .get_or_insert_with(|| {
+                    group
+                        .headers
+                        .candidates(p.src, p.sport, p.dst, p.dport, |i| {
+                            self.rules
+                                .get(i as usize)
+                                .is_some_and(|r| Self::header_fits(r, p))
+                        })
+                })
+                .clone(),
+            None => Vec::new(),
+        };
+        if !p.payload.is_empty() {
+            let prefilters = if p.ip_proto == 6 && !p.stream {
+                &group.packet_payload
+            } else {
+                &group.payload
+            };
+            prefilters.candidates(p.sport, p.dport, p.payload, &mut cands);
         }
         cands.sort_unstable();
         cands.dedup();

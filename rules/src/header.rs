@@ -85,24 +85,13 @@ impl AddrSet {
         (self.include.is_empty() || self.include.iter().any(hit)) && !self.exclude.iter().any(hit)
     }
 
-    /// The addresses of a set made of single addresses only (no range, network or
-    /// exclusion), at most `max`; `None` otherwise.
-    pub fn exact_addresses(&self, max: usize) -> Option<Vec<IpAddr>> {
-        if self.include.is_empty() || !self.exclude.is_empty() || self.include.len() > max {
+    /// The included ranges (is IPv6, first, last as integers), or `None` for a set that is
+    /// `any` or only a negation. Exclusions are left out: a superset.
+    pub(crate) fn include_ranges(&self) -> Option<Vec<(bool, u128, u128)>> {
+        if self.include.is_empty() {
             return None;
         }
-        self.include
-            .iter()
-            .map(|r| {
-                (r.lo == r.hi).then(|| {
-                    if r.v6 {
-                        IpAddr::V6(std::net::Ipv6Addr::from(r.lo))
-                    } else {
-                        IpAddr::V4(std::net::Ipv4Addr::from(u32::try_from(r.lo).unwrap_or(0)))
-                    }
-                })
-            })
-            .collect()
+        Some(self.include.iter().map(|r| (r.v6, r.lo, r.hi)).collect())
     }
 
     /// Whether the set is `any`.
@@ -260,6 +249,23 @@ impl PortSet {
     /// Whether the set is `any`.
     pub fn is_any(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// The included ports when there are at most `max` of them (exclusions left out: a
+    /// superset); `None` for `any`, a negation or a long list.
+    pub fn finite_ports(&self, max: usize) -> Option<Vec<u16>> {
+        if self.include.is_empty() {
+            return None;
+        }
+        let count: usize = self
+            .include
+            .iter()
+            .map(|(a, b)| usize::from(b.saturating_sub(*a)) + 1)
+            .sum();
+        if count > max {
+            return None;
+        }
+        Some(self.include.iter().flat_map(|(a, b)| *a..=*b).collect())
     }
 
     /// The single port of a set of exactly one port, if so (for grouping rules).

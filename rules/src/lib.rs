@@ -28,6 +28,7 @@ pub mod content;
 pub mod detect;
 pub mod error;
 pub mod header;
+pub(crate) mod index;
 pub mod lexer;
 pub mod pcre;
 pub mod profile;

@@ -221,17 +221,6 @@ impl Rule {
             || (self.header.proto.app().is_some() && self.buffers.is_empty() && !self.packet.any())
     }
 
-    /// Whether the rule is IP-only: a packet rule on addresses, ports and protocol alone (no
-    /// content, no packet check, no flow condition but direction), checked once per
-    /// direction of a flow.
-    pub fn is_ip_only(&self) -> bool {
-        !self.is_app()
-            && self.buffers.is_empty()
-            && !self.packet.any()
-            && self.flow.established.is_none()
-            && self.flowbits.is_empty()
-    }
-
     /// Whether the rule inspects the server's side of a transaction: one of its buffers
     /// comes from the server, or it says `flow:to_client`.
     pub fn inspects_response(&self) -> bool {

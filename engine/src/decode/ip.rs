@@ -1,6 +1,6 @@
 //! IPv4 and IPv6 (with options and extension headers) and the transport headers, parsed with
-//! `etherparse`'s lax slices (IPv6 by hand, see [`parse_v6`]): a packet cut short by the snap
-//! length still yields what it has.
+//! `etherparse`'s lax slices (IPv6 by hand, walking the extension chain with checked reads): a
+//! packet cut short by the snap length still yields what it has.
 
 use std::net::IpAddr;
 

@@ -391,7 +391,7 @@ impl Flow {
                         budget,
                         &mut |o, chunk| {
                             let data = match (&chunk, ctx.detect.is_some()) {
-                                (Chunk::Data(d), true) => Some(*d),
+                                (Chunk::Data(d), true) if app.payload_inspection() => Some(*d),
                                 _ => None,
                             };
                             app.stream(&mut ctx, o, chunk);

@@ -277,6 +277,9 @@ enum Parser {
 #[derive(Debug)]
 pub(crate) struct AppLayer {
     services: Vec<&'static str>,
+    /// The TLS handshake completed: the rest is ciphertext, which payload rules do not
+    /// inspect (Suricata's default `encryption-handling`).
+    encrypted: bool,
     parser: Parser,
     orig_port: u16,
     resp_port: u16,
@@ -298,6 +301,7 @@ impl AppLayer {
         };
         AppLayer {
             services: Vec::new(),
+            encrypted: false,
             parser,
             orig_port,
             resp_port,
@@ -308,6 +312,7 @@ impl AppLayer {
     pub fn disabled() -> Self {
         AppLayer {
             services: Vec::new(),
+            encrypted: false,
             parser: Parser::Nothing,
             orig_port: 0,
             resp_port: 0,
@@ -317,6 +322,11 @@ impl AppLayer {
     /// Services recognised so far, in order.
     pub fn services(&self) -> &[&'static str] {
         &self.services
+    }
+
+    /// Whether payload rules still inspect this flow's data (not once TLS is encrypted).
+    pub fn payload_inspection(&self) -> bool {
+        !self.encrypted
     }
 
     /// The application protocol as rules and EVE name it (`tls` for Zeek's `ssl`).
@@ -420,6 +430,7 @@ impl AppLayer {
                 }
                 if done {
                     // The handshake is logged; the rest is ciphertext.
+                    self.encrypted = true;
                     self.set(ctx, Parser::Nothing);
                 }
             }
