@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the data-driven and oracle comparisons (Zeek's baselines,
-# tshark), the fuzz corpus replay, the CLI and determinism tests. Built once, in release.
+# tshark, Suricata's suricata-verify tests), the fuzz corpus replay, the CLI and determinism
+# tests. Built once, in release.
 # Needs the shared test material at ../shared (or $TCHECK_SHARED).
 set -euo pipefail
 cd "$(dirname "$0")/.."

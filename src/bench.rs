@@ -3,13 +3,13 @@
 //! time, peak memory and the costliest rules (checks, matches, time share), as Suricata's
 //! rule profiling does.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use tcheck_engine::detect::Detection;
@@ -19,10 +19,10 @@ use tcheck_engine::{analyze, Config, Event, EventKind, FileSource};
 /// Options of `tcheck bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Captures to run (pcap or pcapng).
-    #[arg(required = true)]
+    /// Captures to run (pcap or pcapng). Captures given after `--rules` are recognised by
+    /// their magic number, so `--rules a.rules b.rules cap.pcap` works as written.
     captures: Vec<PathBuf>,
-    /// Rule files (repeatable).
+    /// Rule files.
     #[arg(long = "rules", value_name = "FILE", num_args = 1.., required = true)]
     rules: Vec<PathBuf>,
     /// Set a rule variable, e.g. `HOME_NET=[10.0.0.0/8]` (repeatable).
@@ -153,9 +153,36 @@ fn run(
     ))
 }
 
+/// Whether the file at `path` starts with a pcap or pcapng magic number.
+fn is_capture(path: &Path) -> bool {
+    const MAGICS: [[u8; 4]; 5] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+        [0x0a, 0x0d, 0x0d, 0x0a],
+    ];
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && MAGICS.contains(&magic)
+}
+
 /// Runs `tcheck bench`.
 pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
-    let files = crate::rules_cmd::read_rule_files(&args.rules)?;
+    // `--rules` takes every value up to the next option: the captures written after the rule
+    // files land there too, and are told apart by their content.
+    let (captures, rules): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.rules.iter().cloned().partition(|p| is_capture(p));
+    let captures: Vec<PathBuf> = args.captures.iter().cloned().chain(captures).collect();
+    if captures.is_empty() {
+        bail!("bench: no capture given (pcap or pcapng files, after the rule files)");
+    }
+    if rules.is_empty() {
+        bail!("bench: no rule file given (--rules FILE...)");
+    }
+    let files = crate::rules_cmd::read_rule_files(&rules)?;
     let mut vars = tcheck_rules::Vars::default();
     crate::rules_cmd::apply_vars(&mut vars, &args.vars)?;
     let classes = tcheck_rules::Classifications::default_set();
@@ -165,8 +192,8 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     let loaded = set.len();
     let detection = Arc::new(Detection::new(set, &classes, false));
 
-    let (no_rules, bytes, packets) = run(&args.captures, args.threads, None)?;
-    let (with_rules, _, _) = run(&args.captures, args.threads, Some(detection))?;
+    let (no_rules, bytes, packets) = run(&captures, args.threads, None)?;
+    let (with_rules, _, _) = run(&captures, args.threads, Some(detection))?;
 
     let mut profile = Vec::new();
     let (mut profile_seconds, mut profile_rule_ms) = (None, None);
@@ -174,7 +201,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         let (mut set, _) = tcheck_rules::RuleSet::load(&files, &vars);
         set.enable_profiling();
         let detection = Arc::new(Detection::new(set, &classes, false));
-        let (figures, _, _) = run(&args.captures, args.threads, Some(Arc::clone(&detection)))?;
+        let (figures, _, _) = run(&captures, args.threads, Some(Arc::clone(&detection)))?;
         profile_seconds = Some(figures.seconds);
         let lines = detection.rules().profile();
         let total: u64 = lines.iter().map(|l| l.nanos).sum();
@@ -198,8 +225,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .collect();
     }
     let report = Report {
-        captures: args
-            .captures
+        captures: captures
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
