@@ -225,10 +225,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .collect();
     }
     let report = Report {
-        captures: captures
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
+        captures: captures.iter().map(|p| p.display().to_string()).collect(),
         bytes,
         packets,
         threads: if args.threads == 0 {

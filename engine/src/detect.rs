@@ -16,8 +16,10 @@ use tcheck_rules::{
 };
 
 use crate::event::{
-    AlertApp, AlertRecord, DnsMessageRecord, Event, EventKind, FlowId, HttpRecord, TlsRecord,
+    AlertApp, AlertRecord, DnsMessageRecord, Event, EventKind, EventOrder, FlowId, HttpRecord,
+    TlsRecord,
 };
+use crate::packet::PacketRecord;
 
 /// What EVE prints of a rule when it alerts, prepared once at load.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +279,7 @@ impl FlowDetect<'_> {
             self.state.alerted = true;
             out.push(AlertRecord {
                 flow: self.flow.clone(),
+                flowless: false,
                 signature: Arc::clone(sig),
                 src: (facts.src, facts.sport),
                 dst: (facts.dst, facts.dport),
@@ -304,6 +307,74 @@ impl FlowDetect<'_> {
         }
         out
     }
+}
+
+/// Runs the rules on a packet that belongs to no flow (its transport header is malformed):
+/// only rules on addresses and protocol can match, as Suricata's IP-only rules do on such a
+/// packet. `id` orders the events; it is not printed.
+pub(crate) fn flowless_packet(
+    detection: &Detection,
+    pkt: &PacketRecord,
+    arena: &[u8],
+    id: u64,
+) -> Vec<Event> {
+    let (src, dst) = pkt.endpoints();
+    let flow = FlowId {
+        id,
+        orig: src,
+        resp: dst,
+        proto: pkt.proto,
+        vlan: pkt.vlan,
+        macs: match pkt.macs {
+            Some([s, d]) => [Some(s), Some(d)],
+            None => [None, None],
+        },
+    };
+    let mut state = FlowState::default();
+    let mut d = FlowDetect {
+        detection,
+        flow: &flow,
+        state: &mut state,
+        packet: PacketView {
+            src: (src.addr, 0),
+            dst: (dst.addr, 0),
+            ip_proto: pkt.proto,
+            ttl: pkt.ttl,
+            icmp: None,
+            tcp_flags: None,
+            from_orig: true,
+            established: false,
+            first_in_direction: true,
+        },
+        hits: Vec::new(),
+        frame: detection.log_packet.then(|| {
+            let (start, len) = pkt.frame;
+            (
+                pkt.link,
+                arena.get(start..start.saturating_add(len)).unwrap_or(&[]),
+            )
+        }),
+        alerted_before: false,
+        passed_before: false,
+        dropped_before: false,
+    };
+    d.packet(&[], None)
+        .into_iter()
+        .zip(0u64..)
+        .map(|(mut a, seq)| {
+            a.flowless = true;
+            Event {
+                order: EventOrder {
+                    packet: pkt.index,
+                    flow: id,
+                    seq,
+                },
+                ts: pkt.ts,
+                pcap_cnt: pkt.index,
+                kind: EventKind::Alert(Box::new(a)),
+            }
+        })
+        .collect()
 }
 
 /// Applies `threshold` and `detection_filter` to alert events in their final order.

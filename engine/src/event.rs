@@ -169,8 +169,11 @@ pub struct AnomalyRecord {
 /// A rule matched.
 #[derive(Clone, Debug)]
 pub struct AlertRecord {
-    /// The flow.
+    /// The flow (for a packet that belongs to none, see `flowless`, its addresses only).
     pub flow: FlowId,
+    /// The packet that matched belongs to no flow (its transport header was malformed):
+    /// `flow.id` orders the event but is not printed.
+    pub flowless: bool,
     /// The rule, as alerts print it.
     pub signature: std::sync::Arc<crate::detect::Signature>,
     /// Sender of the data that matched (address, port).

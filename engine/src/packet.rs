@@ -60,6 +60,10 @@ pub(crate) struct PacketRecord {
     pub frame: (usize, usize),
     /// The link type of `frame` (raw IPv4 or IPv6 for a reassembled datagram).
     pub link: u32,
+    /// The transport header could not be decoded: the packet belongs to no flow (its ports
+    /// are 0, its payload empty) and is seen only by the rules on addresses and protocol, as
+    /// Suricata's IP-only rules see it.
+    pub transport_invalid: bool,
 }
 
 impl PacketRecord {
@@ -228,7 +232,37 @@ impl Decoder {
                 Ok(t) => t,
                 Err(what) => {
                     self.stats.malformed(what);
-                    return None;
+                    let (key, from_lo) = FlowKey::of(
+                        Endpoint {
+                            addr: ip.src,
+                            port: 0,
+                        },
+                        Endpoint {
+                            addr: ip.dst,
+                            port: 0,
+                        },
+                        ip.proto,
+                    );
+                    let key = key.in_vlans(l2.vlan, u8::try_from(depth).unwrap_or(u8::MAX));
+                    return Some(PacketRecord {
+                        index,
+                        ts: meta.ts,
+                        key,
+                        from_lo,
+                        proto: ip.proto,
+                        ip_len: ip.ip_len,
+                        ttl: ip.ttl,
+                        wire_len: meta.orig_len.max(meta.caplen),
+                        l4: L4Meta::Other,
+                        payload_start: 0,
+                        payload_len: 0,
+                        payload_claimed: 0,
+                        macs,
+                        vlan: l2.vlan,
+                        frame,
+                        link,
+                        transport_invalid: true,
+                    });
                 }
             };
             let l4_header = offset_in(
@@ -312,6 +346,7 @@ impl Decoder {
                 vlan: l2.vlan,
                 frame,
                 link,
+                transport_invalid: false,
             });
         }
     }

@@ -86,6 +86,14 @@ impl Shard {
 
     /// Runs one packet.
     pub fn packet(&mut self, pkt: &PacketRecord, arena: &[u8], config: &Config) {
+        if pkt.transport_invalid {
+            if let Some(detection) = config.detection.as_deref() {
+                let id = flow_id(&pkt.key, pkt.index);
+                self.events
+                    .extend(crate::detect::flowless_packet(detection, pkt, arena, id));
+            }
+            return;
+        }
         let mut expired = None;
         if let Some(flow) = self.flows.get(&pkt.key) {
             if pkt.ts.nanos_since(flow.last) > flow.timeout_nanos(config) {

@@ -80,6 +80,8 @@ pub(crate) struct Header<'a> {
     pub app_proto_orig: Option<&'a str>,
     /// Every MAC address of the originator's and responder's sides (flow events).
     pub macs: Option<(MacList<'a>, MacList<'a>)>,
+    /// Print `flow_id` (not for a packet that belongs to no flow).
+    pub flow_id: bool,
 }
 
 impl Header<'_> {
@@ -88,7 +90,9 @@ impl Header<'_> {
         let mut ts = [0u8; 31];
         out.extend_from_slice(self.ts.eve_bytes(&mut ts).as_bytes());
         out.push(b'"');
-        field(out, "flow_id", &self.flow.id);
+        if self.flow_id {
+            field(out, "flow_id", &self.flow.id);
+        }
         if let Some(n) = self.pcap_cnt {
             field(out, "pcap_cnt", &n);
         }
@@ -439,6 +443,7 @@ impl EveRenderer {
                     app_proto: app_proto_of(c),
                     app_proto_orig: app_proto_orig_of(c),
                     macs: Some((&c.orig_macs, &c.resp_macs)),
+                    flow_id: true,
                 };
                 let flow = EveFlow::new(c);
                 let traffic = (!c.flowbits.is_empty()).then(|| {
@@ -470,6 +475,7 @@ impl EveRenderer {
                         app_proto: None,
                         app_proto_orig: None,
                         macs: None,
+                        flow_id: true,
                     };
                     any |= emit_line(&mut self.line, &self.options, &header, "dns", |out| {
                         dns_eve::write(m, line, opts, out)
@@ -487,6 +493,7 @@ impl EveRenderer {
                     app_proto: None,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: true,
                 };
                 let tx = u64::from(h.trans_depth.saturating_sub(1));
                 self.emit(
@@ -507,6 +514,7 @@ impl EveRenderer {
                     app_proto: None,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: true,
                 };
                 match &self.options.tls_custom {
                     Some(custom) => {
@@ -526,6 +534,7 @@ impl EveRenderer {
                     app_proto: None,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: true,
                 };
                 self.emit(
                     &header,
@@ -542,6 +551,7 @@ impl EveRenderer {
                     app_proto: None,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: true,
                 };
                 self.emit(
                     &header,
@@ -561,6 +571,7 @@ impl EveRenderer {
                     app_proto: None,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: true,
                 };
                 let name = a.kind.to_ascii_uppercase();
                 self.emit_with(&header, "anomaly", |out| {
@@ -582,6 +593,7 @@ impl EveRenderer {
                     app_proto: a.app_proto,
                     app_proto_orig: None,
                     macs: None,
+                    flow_id: !a.flowless,
                 };
                 self.render_alert(&header, a);
                 true

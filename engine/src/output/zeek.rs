@@ -130,7 +130,8 @@ impl EventSink for ZeekLogs {
 #[derive(Serialize)]
 struct SignatureRow<'a> {
     ts: f64,
-    uid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<String>,
     src_addr: std::net::IpAddr,
     src_port: u16,
     dst_addr: std::net::IpAddr,
@@ -145,7 +146,7 @@ impl<'a> SignatureRow<'a> {
     fn new(ts: crate::time::Timestamp, a: &'a crate::event::AlertRecord) -> Self {
         SignatureRow {
             ts: ts.as_secs_f64(),
-            uid: a.flow.uid(),
+            uid: (!a.flowless).then(|| a.flow.uid()),
             src_addr: a.src.0,
             src_port: a.src.1,
             dst_addr: a.dst.0,
