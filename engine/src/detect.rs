@@ -303,6 +303,7 @@ impl FlowDetect<'_> {
                             .collect()
                     })
                     .clone(),
+                flowvars: self.state.flowvars().to_vec(),
             });
         }
         out

@@ -148,6 +148,8 @@ pub struct ConnRecord {
     pub alerted: bool,
     /// The flowbits set on the flow at its end.
     pub flowbits: Vec<String>,
+    /// The flow variables rules captured, in the order first set (name, value).
+    pub flowvars: Vec<(String, Vec<u8>)>,
     /// What rules decided for the flow: `pass` (a pass rule matched) or `drop` (a drop
     /// rule, in IPS simulation).
     pub action: Option<&'static str>,
@@ -192,6 +194,8 @@ pub struct AlertRecord {
     pub blocked: bool,
     /// The flowbits set on the flow when it alerted.
     pub flowbits: Vec<String>,
+    /// The flow variables set then (name, value).
+    pub flowvars: Vec<(String, Vec<u8>)>,
     /// The packet (link type, bytes as captured or reassembled), when asked for.
     pub packet: Option<Box<(u32, Vec<u8>)>>,
     /// The payload that matched and whether it was reassembled stream data, when asked for

@@ -493,12 +493,18 @@ impl Element {
 pub struct Subject<'a> {
     raw: &'a [u8],
     lower: Option<Vec<u8>>,
+    /// Flow variables captured by the `pcre`s of the last successful inspection.
+    pub captured: Vec<(String, Vec<u8>)>,
 }
 
 impl<'a> Subject<'a> {
     /// Inspects `raw`.
     pub fn new(raw: &'a [u8]) -> Self {
-        Subject { raw, lower: None }
+        Subject {
+            raw,
+            lower: None,
+            captured: Vec::new(),
+        }
     }
 
     fn lower(&mut self) -> &[u8] {
@@ -512,8 +518,10 @@ impl<'a> Subject<'a> {
 const MAX_STEPS: u32 = 10_000;
 
 /// Whether `subject` satisfies every element of `elements`.
+/// The flow variables its `pcre`s captured are left in `subject.captured`.
 pub fn inspect(elements: &[Element], subject: &mut Subject<'_>) -> bool {
     let mut steps = 0;
+    subject.captured.clear();
     walk(elements, 0, subject, 0, &mut steps)
 }
 
@@ -590,6 +598,19 @@ fn walk(
             positions
                 .into_iter()
                 .any(|p| walk(elements, i + 1, s, p + plen, steps))
+        }
+        Element::Pcre(p) if !p.captures.is_empty() && !p.negated => {
+            let start = if p.relative { prev_end.min(len) } else { 0 };
+            let Some((end, vars)) = p.find_captures(&s.raw[start..]) else {
+                return false;
+            };
+            let mark = s.captured.len();
+            s.captured.extend(vars);
+            let ok = walk(elements, i + 1, s, start + end, steps);
+            if !ok {
+                s.captured.truncate(mark);
+            }
+            ok
         }
         Element::Pcre(p) => {
             let start = if p.relative { prev_end.min(len) } else { 0 };

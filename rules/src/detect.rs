@@ -90,6 +90,26 @@ pub struct FlowState {
     /// Per direction (to server, to client): the packet rules without a fast pattern whose
     /// header may match, looked up at the direction's first packet.
     header_rules: [Option<Vec<u32>>; 2],
+    /// Flow variables captured by `pcre`s of rules that matched, in the order first set
+    /// (their names come from the rules, so the rule set bounds their number).
+    vars: Vec<(String, Vec<u8>)>,
+}
+
+impl FlowState {
+    /// The flow variables, in the order they were first set.
+    pub fn flowvars(&self) -> &[(String, Vec<u8>)] {
+        &self.vars
+    }
+
+    /// Stores what a matching rule captured; a variable set again takes the new value.
+    fn store_vars(&mut self, captured: Vec<(String, Vec<u8>)>) {
+        for (name, value) in captured {
+            match self.vars.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => self.vars.push((name, value)),
+            }
+        }
+    }
 }
 
 /// A rule that matched.
@@ -99,6 +119,12 @@ pub struct Hit {
     pub rule: u32,
     /// The transaction, for application-layer matches.
     pub tx: Option<u64>,
+}
+
+/// Moves the flow variables an inspection of `s` captured to `into`; true, for chaining.
+fn keep_captures(s: &mut Subject<'_>, into: &mut Vec<(String, Vec<u8>)>) -> bool {
+    into.append(&mut s.captured);
+    true
 }
 
 /// Transactions remembered per flow as having alerted, at most.
@@ -292,24 +318,28 @@ impl RuleSet {
             if !Self::preconditions(r, p) || !self.flowbits_ok(r, st) {
                 continue;
             }
+            let mut captured = Vec::new();
             let payload_ok = r.buffers.iter().all(|m| {
                 m.buffer == Buffer::Payload && {
                     if m.elements.is_empty() {
                         true
                     } else if m.transforms.is_empty() {
                         inspect(&m.elements, &mut subject)
+                            && keep_captures(&mut subject, &mut captured)
                     } else {
                         let mut data = p.payload.to_vec();
                         for t in &m.transforms {
                             data = t.apply(&data);
                         }
-                        inspect(&m.elements, &mut Subject::new(&data))
+                        let mut s = Subject::new(&data);
+                        inspect(&m.elements, &mut s) && keep_captures(&mut s, &mut captured)
                     }
                 }
             });
             if !payload_ok {
                 continue;
             }
+            st.store_vars(captured);
             if let Some(p) = &self.profile {
                 p.matched(idx);
             }
@@ -383,27 +413,33 @@ impl RuleSet {
             if !Self::preconditions(r, p) || !self.flowbits_ok(r, st) {
                 continue;
             }
+            let mut captured = Vec::new();
             let all = r.buffers.iter().all(|m| {
                 if m.buffer == Buffer::Payload {
+                    let mut s = Subject::new(p.payload);
                     return m.elements.is_empty()
-                        || inspect(&m.elements, &mut Subject::new(p.payload));
+                        || (inspect(&m.elements, &mut s) && keep_captures(&mut s, &mut captured));
                 }
                 // Any value of a multi-valued buffer may match.
                 bufs.values(m.buffer).any(|v| {
-                    if m.transforms.is_empty() {
-                        inspect(&m.elements, &mut Subject::new(v))
+                    let data;
+                    let mut s = if m.transforms.is_empty() {
+                        Subject::new(v)
                     } else {
-                        let mut data = v.to_vec();
+                        let mut d = v.to_vec();
                         for t in &m.transforms {
-                            data = t.apply(&data);
+                            d = t.apply(&d);
                         }
-                        inspect(&m.elements, &mut Subject::new(&data))
-                    }
+                        data = d;
+                        Subject::new(&data)
+                    };
+                    inspect(&m.elements, &mut s) && keep_captures(&mut s, &mut captured)
                 })
             });
             if !all {
                 continue;
             }
+            st.store_vars(captured);
             if st.tx_alerted.len() < MAX_ALERTED {
                 st.tx_alerted.insert((tx, idx));
             }

@@ -8,6 +8,9 @@ use regex::bytes::{Regex, RegexBuilder};
 use crate::buffers::Buffer;
 use crate::error::Problem;
 
+/// A flow variable: its name and the bytes captured.
+pub type FlowVar = (String, Vec<u8>);
+
 /// A compiled `pcre`.
 #[derive(Clone, Debug)]
 pub struct Pcre {
@@ -20,6 +23,9 @@ pub struct Pcre {
     pub buffer: Option<Buffer>,
     /// The pattern as written, for messages.
     pub source: String,
+    /// Capture groups stored into flow variables when the rule matches: (group number,
+    /// variable name), from `, flow:NAME,...` after the flags or groups named `flow_NAME`.
+    pub captures: Vec<(usize, String)>,
 }
 
 impl PartialEq for Pcre {
@@ -33,6 +39,95 @@ impl Pcre {
     pub fn find(&self, hay: &[u8]) -> Option<usize> {
         self.regex.find(hay).map(|m| m.end())
     }
+
+    /// Where the first match ends and the flow variables it captures (a group that did not
+    /// take part captures nothing), if it matches.
+    pub fn find_captures(&self, hay: &[u8]) -> Option<(usize, Vec<FlowVar>)> {
+        let caps = self.regex.captures(hay)?;
+        let end = caps.get(0).map_or(0, |m| m.end());
+        let vars = self
+            .captures
+            .iter()
+            .filter_map(|(group, name)| {
+                caps.get(*group)
+                    .map(|m| (name.clone(), m.as_bytes().to_vec()))
+            })
+            .collect();
+        Some((end, vars))
+    }
+}
+
+/// Splits `/pattern/flags, flow:a,flow:b` into the pattern with its flags and the variable
+/// names captures go to.
+fn split_capture_spec(v: &str) -> Result<(&str, Vec<String>), Problem> {
+    let Some(last_slash) = v.rfind('/') else {
+        return Ok((v, Vec::new()));
+    };
+    let Some(comma) = v[last_slash..].find(',').map(|c| c + last_slash) else {
+        return Ok((v, Vec::new()));
+    };
+    let mut names = Vec::new();
+    for spec in v[comma + 1..].split(',') {
+        let spec = spec.trim();
+        let (scope, name) = spec.split_once(':').ok_or_else(|| {
+            Problem::value("pcre", format!("capture `{spec}`: expected flow:NAME"))
+        })?;
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !valid {
+            return Err(Problem::value(
+                "pcre",
+                format!("capture `{spec}`: bad variable name"),
+            ));
+        }
+        match scope.trim() {
+            "flow" => names.push(name.to_string()),
+            "pkt" | "alert" => {
+                return Err(Problem::value(
+                    "pcre",
+                    format!("capture `{spec}`: only flow variables are supported"),
+                ))
+            }
+            other => {
+                return Err(Problem::value(
+                    "pcre",
+                    format!("capture `{spec}`: unknown variable kind `{other}`"),
+                ))
+            }
+        }
+    }
+    Ok((v[..comma].trim_end(), names))
+}
+
+/// The flow variables of `regex`: groups named `flow_NAME`, then the groups numbered by
+/// `spec` in order.
+fn capture_vars(regex: &Regex, spec: Vec<String>) -> Result<Vec<(usize, String)>, Problem> {
+    let mut vars = Vec::new();
+    for (group, name) in regex.capture_names().enumerate() {
+        let Some(name) = name else { continue };
+        if let Some(var) = name.strip_prefix("flow_") {
+            vars.push((group, var.to_string()));
+        } else if name.starts_with("pkt_") || name.starts_with("alert_") {
+            return Err(Problem::value(
+                "pcre",
+                format!("capture group `{name}`: only flow variables are supported"),
+            ));
+        }
+    }
+    let groups = regex.captures_len().saturating_sub(1);
+    if spec.len() > groups {
+        return Err(Problem::value(
+            "pcre",
+            format!(
+                "{} capture variables but {groups} capture groups",
+                spec.len()
+            ),
+        ));
+    }
+    vars.extend(spec.into_iter().enumerate().map(|(i, n)| (i + 1, n)));
+    Ok(vars)
 }
 
 /// Constructs of PCRE that `regex` cannot express, and why.
@@ -260,6 +355,7 @@ pub fn parse(value: &str) -> Result<Pcre, Problem> {
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(v);
     let v = v.replace("\\\"", "\"").replace("\\;", ";");
+    let (v, capture_spec) = split_capture_spec(&v)?;
     let (pattern, flags) = match (v.strip_prefix('/'), v.rfind('/')) {
         (Some(_), Some(end)) if end > 0 => (&v[1..end], &v[end + 1..]),
         (Some(_), _) => return Err(Problem::value("pcre", "no closing `/`")),
@@ -327,12 +423,14 @@ pub fn parse(value: &str) -> Result<Pcre, Problem> {
             let first = e.to_string().lines().last().unwrap_or("").to_string();
             Problem::value("pcre", format!("cannot be compiled: {first}"))
         })?;
+    let captures = capture_vars(&regex, capture_spec)?;
     Ok(Pcre {
         regex,
         negated,
         relative,
         buffer,
         source: value.to_string(),
+        captures,
     })
 }
 
@@ -383,6 +481,31 @@ mod tests {
         }
         assert!(parse("/a/q").is_err());
         assert!(parse("/abc").is_err());
+    }
+
+    #[test]
+    fn captures_go_to_flow_variables() {
+        let p = parse(r#""/^(.*)\/(\d+\.\d+)/VG, flow:key,flow:value""#).expect("parses");
+        assert_eq!(p.buffer, Some(Buffer::HttpUserAgent));
+        let (_, vars) = p.find_captures(b"Mozilla/5.0 (X11)").expect("matches");
+        assert_eq!(
+            vars,
+            vec![
+                ("key".to_string(), b"Mozilla".to_vec()),
+                ("value".to_string(), b"5.0".to_vec())
+            ]
+        );
+        let p = parse("/id=(?P<flow_session>[0-9]+)/").expect("parses");
+        let (_, vars) = p.find_captures(b"a id=42;").expect("matches");
+        assert_eq!(vars, vec![("session".to_string(), b"42".to_vec())]);
+        for bad in [
+            "\"/(a)/, pkt:x\"",
+            "\"/(a)/, flow:x,flow:y\"",
+            "\"/(a)/, flow:\"",
+            "/(?P<pkt_x>a)/",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -526,6 +526,11 @@ impl Flow {
                     .collect(),
                 _ => Vec::new(),
             },
+            flowvars: self
+                .detect
+                .as_deref()
+                .map(|st| st.flowvars().to_vec())
+                .unwrap_or_default(),
             action: self.detect.as_ref().and_then(|d| {
                 if d.passed {
                     Some("pass")

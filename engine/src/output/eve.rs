@@ -303,10 +303,12 @@ fn write_header(line: &mut Vec<u8>, options: &EveOptions, header: &Header<'_>) {
     }
 }
 
-/// Suricata's `metadata.flowbits` (the flowbits set on the flow), and `traffic` for the
+/// Suricata's `metadata` (`flowbits`, the flowbits set on the flow; `flowvars`, its
+/// variables as `{name: value}` objects, unprintable bytes but CR and LF as `.`, as
+/// Suricata prints them), and `traffic` for the
 /// bits named `traffic/id/NAME` and `traffic/label/NAME`.
-fn write_traffic(line: &mut Vec<u8>, flowbits: &[String]) {
-    if flowbits.is_empty() {
+fn write_traffic(line: &mut Vec<u8>, flowbits: &[String], flowvars: &[(String, Vec<u8>)]) {
+    if flowbits.is_empty() && flowvars.is_empty() {
         return;
     }
     let pick = |prefix: &str| -> Vec<&str> {
@@ -316,11 +318,30 @@ fn write_traffic(line: &mut Vec<u8>, flowbits: &[String]) {
             .collect()
     };
     let (ids, labels) = (pick("traffic/id/"), pick("traffic/label/"));
-    field(
-        line,
-        "metadata",
-        &serde_json::json!({ "flowbits": flowbits }),
-    );
+    let mut metadata = serde_json::Map::new();
+    if !flowbits.is_empty() {
+        metadata.insert("flowbits".into(), serde_json::json!(flowbits));
+    }
+    if !flowvars.is_empty() {
+        let vars: Vec<serde_json::Value> = flowvars
+            .iter()
+            .map(|(name, value)| {
+                let printable: String = value
+                    .iter()
+                    .map(|&b| {
+                        if b.is_ascii_graphic() || matches!(b, b' ' | b'\n' | b'\r') {
+                            char::from(b)
+                        } else {
+                            '.'
+                        }
+                    })
+                    .collect();
+                serde_json::json!({ name.as_str(): printable })
+            })
+            .collect();
+        metadata.insert("flowvars".into(), serde_json::Value::Array(vars));
+    }
+    field(line, "metadata", &metadata);
     if !ids.is_empty() || !labels.is_empty() {
         let mut t = serde_json::Map::new();
         if !ids.is_empty() {
@@ -446,9 +467,9 @@ impl EveRenderer {
                     flow_id: true,
                 };
                 let flow = EveFlow::new(c);
-                let traffic = (!c.flowbits.is_empty()).then(|| {
+                let traffic = (!c.flowbits.is_empty() || !c.flowvars.is_empty()).then(|| {
                     let mut t = Vec::new();
-                    write_traffic(&mut t, &c.flowbits);
+                    write_traffic(&mut t, &c.flowbits, &c.flowvars);
                     t
                 });
                 let done = match EveTcp::new(c) {
@@ -654,7 +675,7 @@ impl EveRenderer {
             field(&mut self.line, "payload", &b64);
             field(&mut self.line, "stream", &u8::from(*stream));
         }
-        write_traffic(&mut self.line, &a.flowbits);
+        write_traffic(&mut self.line, &a.flowbits, &a.flowvars);
         match &a.app {
             Some(AlertApp::Http(h)) => {
                 field(
