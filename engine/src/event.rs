@@ -104,6 +104,9 @@ pub struct ConnRecord {
     pub last_seen: Timestamp,
     /// Application protocols recognised, in order of recognition (`http`, `ssl`, `dns`...).
     pub services: Vec<&'static str>,
+    /// The protocols as Suricata detects them, in order (Zeek's names): the services, and
+    /// TLS recognised from its record header alone.
+    pub detected: Vec<&'static str>,
     /// Payload bytes from the originator (sequence-based for TCP).
     pub orig_bytes: u64,
     /// Payload bytes from the responder.

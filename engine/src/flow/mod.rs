@@ -496,6 +496,7 @@ impl Flow {
             end: self.duration_end,
             last_seen: self.last,
             services: self.app.services().to_vec(),
+            detected: self.app.detected().to_vec(),
             orig_bytes,
             resp_bytes,
             conn_state,

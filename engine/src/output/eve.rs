@@ -388,7 +388,7 @@ fn app_proto_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
     // Suricata names: http, tls, dns, quic, dhcp, ssh; the last protocol recognised wins
     // (HTTP CONNECT then TLS is "tls"). Suricata has no parser for NetBIOS name service,
     // which Zeek (and so this engine) reads as DNS: its detection fails there.
-    c.services.last().map(|s| match *s {
+    c.detected.last().map(|s| match *s {
         "ssl" => "tls",
         "dns" if crate::proto::dns::is_netbios(&c.flow) => "failed",
         other => other,
@@ -397,7 +397,7 @@ fn app_proto_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
 
 /// The protocol a flow started with, when it changed (Suricata's `app_proto_orig`).
 fn app_proto_orig_of(c: &crate::event::ConnRecord) -> Option<&'static str> {
-    match c.services.as_slice() {
+    match c.detected.as_slice() {
         [first, .., _] => Some(match *first {
             "ssl" => "tls",
             other => other,

@@ -185,7 +185,10 @@ fn guess_side(orig: bool, h: &[u8]) -> Guess {
     if h.starts_with(b"SSH-") {
         return Guess::Ssh;
     }
-    if tls::parser::looks_like_hello(h, if orig { 1 } else { 2 }) {
+    // A TLS handshake record header, `16 03 00..03`: Suricata's TLS patterns. Zeek wants a
+    // parsed hello before it names the service, which the TLS parser confirms later.
+    if tls::parser::looks_like_hello(h, if orig { 1 } else { 2 }) || matches!(h, [22, 3, 0..=3, ..])
+    {
         return Guess::Tls;
     }
     if h.len() < 6 && h.first() == Some(&22) {
@@ -277,6 +280,9 @@ enum Parser {
 #[derive(Debug)]
 pub(crate) struct AppLayer {
     services: Vec<&'static str>,
+    /// The protocols as Suricata detects them, in order: the confirmed services, and TLS
+    /// from its record header alone (Zeek's service needs a parsed handshake).
+    detected: Vec<&'static str>,
     /// The TLS handshake completed: the rest is ciphertext, which payload rules do not
     /// inspect (Suricata's default `encryption-handling`).
     encrypted: bool,
@@ -301,6 +307,7 @@ impl AppLayer {
         };
         AppLayer {
             services: Vec::new(),
+            detected: Vec::new(),
             encrypted: false,
             parser,
             orig_port,
@@ -312,6 +319,7 @@ impl AppLayer {
     pub fn disabled() -> Self {
         AppLayer {
             services: Vec::new(),
+            detected: Vec::new(),
             encrypted: false,
             parser: Parser::Nothing,
             orig_port: 0,
@@ -329,14 +337,27 @@ impl AppLayer {
         !self.encrypted
     }
 
+    /// The protocols as Suricata detects them (Zeek's names), in order.
+    pub fn detected(&self) -> &[&'static str] {
+        &self.detected
+    }
+
     /// The application protocol as rules and EVE name it (`tls` for Zeek's `ssl`).
     pub fn name(&self) -> Option<&'static str> {
-        crate::detect::app_name(&self.services)
+        crate::detect::app_name(&self.detected)
     }
 
     fn confirm(&mut self, name: &'static str) {
         if !self.services.contains(&name) {
             self.services.push(name);
+        }
+        self.detect(name);
+    }
+
+    /// Suricata recognises `name` (without Zeek's confirmation).
+    fn detect(&mut self, name: &'static str) {
+        if !self.detected.contains(&name) {
+            self.detected.push(name);
         }
     }
 
@@ -486,7 +507,10 @@ impl AppLayer {
                         let replay = std::mem::take(&mut p.replay);
                         let next = match g {
                             Guess::Http => Parser::Http(Box::default()),
-                            Guess::Tls => Parser::Tls(Box::new(tls::TlsState::new(ctx, false))),
+                            Guess::Tls => {
+                                self.detect("ssl");
+                                Parser::Tls(Box::new(tls::TlsState::new(ctx, false)))
+                            }
                             _ => Parser::Xmpp(Box::default()),
                         };
                         self.set(ctx, next);
@@ -539,7 +563,10 @@ mod tests {
         assert_eq!(guess_side(true, b"FOOBAR /x\r\n"), Guess::Unknown);
         assert_eq!(guess_side(false, b"HTTP/1.1 200 OK"), Guess::Http);
         assert_eq!(guess_side(false, b"HTT"), Guess::NeedMore);
-        assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::NeedMore);
+        assert_eq!(guess_side(false, b"\x16\x03"), Guess::NeedMore);
+        // Suricata's TLS patterns: a handshake record header is enough.
+        assert_eq!(guess_side(false, b"\x16\x03\x01"), Guess::Tls);
+        assert_eq!(guess_side(true, b"\x16\x03\x04"), Guess::NeedMore);
         assert_eq!(guess_side(true, b"\x16\x03\x01\x00\x05\x01"), Guess::Tls);
         assert_eq!(
             guess_side(false, b"\x17\x03\x01\x00\x05\x01"),
