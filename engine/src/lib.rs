@@ -34,6 +34,7 @@ pub mod event;
 pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ioc;
 pub mod output;
 pub(crate) mod packet;
 pub mod proto;

@@ -1,0 +1,369 @@
+//! The indexes behind [`IocSet`] and [`Whitelist`]: hash maps keyed by the normalised value,
+//! looked up with each parent of a domain and with each network length present for an
+//! address. A look-up costs at most one probe per label of the name (or per distinct prefix
+//! length), whatever the number of indicators.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::{normalise_domain, Ioc, IocKind};
+
+/// Networks by prefix length: each length present has a map from the masked address.
+#[derive(Debug, Default)]
+struct NetIndex {
+    v4: Vec<(u8, HashMap<u32, Vec<u32>>)>,
+    v6: Vec<(u8, HashMap<u128, Vec<u32>>)>,
+}
+
+fn mask4(a: u32, len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        a & (u32::MAX << (32 - u32::from(len.min(32))))
+    }
+}
+
+fn mask6(a: u128, len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        a & (u128::MAX << (128 - u32::from(len.min(128))))
+    }
+}
+
+impl NetIndex {
+    fn insert(&mut self, net: IpNet, id: u32) {
+        let len = net.prefix_len();
+        match net.network() {
+            IpAddr::V4(a) => {
+                let pos = match self.v4.iter().position(|(l, _)| *l == len) {
+                    Some(p) => p,
+                    None => {
+                        self.v4.push((len, HashMap::new()));
+                        self.v4.sort_by_key(|e| std::cmp::Reverse(e.0));
+                        self.v4.iter().position(|(l, _)| *l == len).unwrap_or(0)
+                    }
+                };
+                if let Some((_, m)) = self.v4.get_mut(pos) {
+                    m.entry(mask4(u32::from(a), len)).or_default().push(id);
+                }
+            }
+            IpAddr::V6(a) => {
+                let pos = match self.v6.iter().position(|(l, _)| *l == len) {
+                    Some(p) => p,
+                    None => {
+                        self.v6.push((len, HashMap::new()));
+                        self.v6.sort_by_key(|e| std::cmp::Reverse(e.0));
+                        self.v6.iter().position(|(l, _)| *l == len).unwrap_or(0)
+                    }
+                };
+                if let Some((_, m)) = self.v6.get_mut(pos) {
+                    m.entry(mask6(u128::from(a), len)).or_default().push(id);
+                }
+            }
+        }
+    }
+
+    /// Every network containing `ip`, the most specific first.
+    fn find(&self, ip: IpAddr, out: &mut Vec<u32>) {
+        match ip {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                for (len, m) in &self.v4 {
+                    if let Some(ids) = m.get(&mask4(a, *len)) {
+                        out.extend_from_slice(ids);
+                    }
+                }
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                for (len, m) in &self.v6 {
+                    if let Some(ids) = m.get(&mask6(a, *len)) {
+                        out.extend_from_slice(ids);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The suffixes of a normalised domain on label boundaries, the name itself first:
+/// `a.b.c` → `a.b.c`, `b.c`, `c`.
+fn suffixes(name: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(name).chain(
+        name.match_indices('.')
+            .filter_map(move |(i, _)| name.get(i + 1..)),
+    )
+}
+
+/// Indicators, indexed for matching.
+#[derive(Debug, Default)]
+pub struct IocSet {
+    iocs: Vec<Ioc>,
+    domains: HashMap<String, Vec<u32>>,
+    dyndns: HashMap<String, Vec<u32>>,
+    nameservers: HashMap<String, Vec<u32>>,
+    tlds: HashMap<String, Vec<u32>>,
+    ips: HashMap<IpAddr, Vec<u32>>,
+    nets: NetIndex,
+    certs: HashMap<String, Vec<u32>>,
+    ja3: HashMap<String, Vec<u32>>,
+    ja4: HashMap<String, Vec<u32>>,
+}
+
+impl IocSet {
+    /// Indexes `iocs` (their values normalised, as the importers give them). An indicator
+    /// given twice with the same kind, value, tag and source is kept once.
+    pub fn new(iocs: impl IntoIterator<Item = Ioc>) -> Self {
+        let mut set = IocSet::default();
+        let mut seen = std::collections::HashSet::new();
+        for ioc in iocs {
+            let key = (
+                ioc.kind,
+                ioc.value.clone(),
+                ioc.tag.clone(),
+                ioc.source.clone(),
+            );
+            if seen.insert(key) {
+                set.add(ioc);
+            }
+        }
+        set
+    }
+
+    fn add(&mut self, ioc: Ioc) {
+        let Ok(id) = u32::try_from(self.iocs.len()) else {
+            return;
+        };
+        let key = ioc.value.clone();
+        match ioc.kind {
+            IocKind::Domain => self.domains.entry(key).or_default().push(id),
+            IocKind::DynDns => self.dyndns.entry(key).or_default().push(id),
+            IocKind::Nameserver => self.nameservers.entry(key).or_default().push(id),
+            IocKind::Tld => self.tlds.entry(key).or_default().push(id),
+            IocKind::Ip => match key.parse::<IpAddr>() {
+                Ok(ip) => self.ips.entry(ip).or_default().push(id),
+                Err(_) => return,
+            },
+            IocKind::Cidr => match key.parse::<IpNet>() {
+                Ok(net) => self.nets.insert(net, id),
+                Err(_) => return,
+            },
+            IocKind::CertSha1 | IocKind::CertSha256 => self.certs.entry(key).or_default().push(id),
+            IocKind::Ja3 => self.ja3.entry(key).or_default().push(id),
+            IocKind::Ja4 => self.ja4.entry(key).or_default().push(id),
+        }
+        self.iocs.push(ioc);
+    }
+
+    /// All indicators, in the order given.
+    pub fn iocs(&self) -> &[Ioc] {
+        &self.iocs
+    }
+
+    /// Number of indicators.
+    pub fn len(&self) -> usize {
+        self.iocs.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.iocs.is_empty()
+    }
+
+    /// Number of indicators of each kind.
+    pub fn counts(&self) -> std::collections::BTreeMap<IocKind, usize> {
+        let mut c = std::collections::BTreeMap::new();
+        for i in &self.iocs {
+            *c.entry(i.kind).or_insert(0) += 1;
+        }
+        c
+    }
+
+    fn resolve(&self, ids: Vec<u32>) -> Vec<&Ioc> {
+        ids.into_iter()
+            .filter_map(|i| self.iocs.get(i as usize))
+            .collect()
+    }
+
+    /// The indicators a domain name matches: domain and dynamic-DNS indicators equal to it or
+    /// to one of its parents (on label boundaries, any case), and its top-level domain.
+    pub fn match_domain(&self, name: &str) -> Vec<&Ioc> {
+        let n = normalise_domain(name);
+        let mut ids = Vec::new();
+        for s in suffixes(&n) {
+            if let Some(v) = self.domains.get(s) {
+                ids.extend_from_slice(v);
+            }
+            if let Some(v) = self.dyndns.get(s) {
+                ids.extend_from_slice(v);
+            }
+        }
+        if let Some(v) = n.rsplit('.').next().and_then(|tld| self.tlds.get(tld)) {
+            ids.extend_from_slice(v);
+        }
+        self.resolve(ids)
+    }
+
+    /// The name-server indicators an NS record's target matches (the name or a parent).
+    pub fn match_nameserver(&self, name: &str) -> Vec<&Ioc> {
+        let n = normalise_domain(name);
+        let mut ids = Vec::new();
+        for s in suffixes(&n) {
+            if let Some(v) = self.nameservers.get(s) {
+                ids.extend_from_slice(v);
+            }
+        }
+        self.resolve(ids)
+    }
+
+    /// The address and network indicators `ip` matches.
+    pub fn match_ip(&self, ip: IpAddr) -> Vec<&Ioc> {
+        let mut ids = self.ips.get(&ip).cloned().unwrap_or_default();
+        self.nets.find(ip, &mut ids);
+        self.resolve(ids)
+    }
+
+    /// The certificate indicators a certificate's SHA-1 or SHA-256 (hex) matches.
+    pub fn match_cert(&self, sha1: &str, sha256: &str) -> Vec<&Ioc> {
+        let mut ids = Vec::new();
+        for h in [sha1, sha256] {
+            if let Some(v) = self.certs.get(&h.to_ascii_lowercase()) {
+                ids.extend_from_slice(v);
+            }
+        }
+        self.resolve(ids)
+    }
+
+    /// The JA3 indicators a JA3 hash matches.
+    pub fn match_ja3(&self, ja3: &str) -> Vec<&Ioc> {
+        self.resolve(
+            self.ja3
+                .get(&ja3.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The JA4 indicators a JA4 fingerprint matches.
+    pub fn match_ja4(&self, ja4: &str) -> Vec<&Ioc> {
+        self.resolve(
+            self.ja4
+                .get(&ja4.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// Hosts known to be benign: they silence heuristics, never an indicator.
+#[derive(Debug, Default)]
+pub struct Whitelist {
+    set: IocSet,
+}
+
+impl Whitelist {
+    /// A whitelist of domain, address and network entries (other kinds are ignored).
+    pub fn new(entries: impl IntoIterator<Item = Ioc>) -> Self {
+        Whitelist {
+            set: IocSet::new(
+                entries
+                    .into_iter()
+                    .filter(|e| matches!(e.kind, IocKind::Domain | IocKind::Ip | IocKind::Cidr)),
+            ),
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The entry that covers `name` (the name or a parent), if any.
+    pub fn domain(&self, name: &str) -> Option<&str> {
+        self.set
+            .match_domain(name)
+            .into_iter()
+            .find(|e| e.kind == IocKind::Domain)
+            .map(|e| e.value.as_str())
+    }
+
+    /// The entry that covers `ip`, if any.
+    pub fn ip(&self, ip: IpAddr) -> Option<&str> {
+        self.set.match_ip(ip).first().map(|e| e.value.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ioc(kind: IocKind, value: &str, tag: &str) -> Ioc {
+        Ioc {
+            kind,
+            value: super::super::normalise(kind, value).unwrap_or_else(|e| panic!("{e}")),
+            tag: tag.into(),
+            app: None,
+            tlp: None,
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn domains_match_on_label_boundaries_only() {
+        let set = IocSet::new([
+            ioc(IocKind::Domain, "spy.com", "stalkerware"),
+            ioc(IocKind::Domain, "copy9.com", "stalkerware"),
+            ioc(IocKind::Tld, "zip", "suspicious"),
+            ioc(IocKind::DynDns, "duckdns.org", "freedns"),
+        ]);
+        assert_eq!(set.match_domain("spy.com").len(), 1);
+        assert_eq!(set.match_domain("A.B.SPY.COM.").len(), 1);
+        assert!(set.match_domain("notspy.com").is_empty());
+        assert!(set.match_domain("xcopy9.com").is_empty());
+        assert!(set.match_domain("spy.com.evil.net").is_empty());
+        assert_eq!(set.match_domain("x.zip")[0].kind, IocKind::Tld);
+        assert_eq!(set.match_domain("me.duckdns.org")[0].kind, IocKind::DynDns);
+    }
+
+    #[test]
+    fn addresses_match_addresses_and_networks() {
+        let set = IocSet::new([
+            ioc(IocKind::Ip, "192.0.2.7", "stalkerware"),
+            ioc(IocKind::Cidr, "198.51.100.0/24", "tracker"),
+            ioc(IocKind::Cidr, "198.51.0.0/16", "tracker"),
+            ioc(IocKind::Cidr, "2001:db8::/32", "spyware"),
+        ]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.match_ip(ip("192.0.2.7")).len(), 1);
+        assert!(set.match_ip(ip("192.0.2.8")).is_empty());
+        let m = set.match_ip(ip("198.51.100.9"));
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].value, "198.51.100.0/24", "most specific first");
+        assert_eq!(set.match_ip(ip("2001:db8:1::5")).len(), 1);
+        assert!(set.match_ip(ip("2001:db9::5")).is_empty());
+    }
+
+    #[test]
+    fn whitelist_covers_subdomains() {
+        let w = Whitelist::new([
+            ioc(IocKind::Domain, "amazonaws.com", ""),
+            ioc(IocKind::Cidr, "10.0.0.0/8", ""),
+        ]);
+        assert_eq!(
+            w.domain("celular007.s3.amazonaws.com"),
+            Some("amazonaws.com")
+        );
+        assert_eq!(w.domain("amazonaws.com.evil"), None);
+        assert!(w
+            .ip("10.2.3.4".parse().unwrap_or_else(|e| panic!("{e}")))
+            .is_some());
+    }
+}
