@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tcheck_engine::output::eve::{DnsEveOptions, EveOptions};
 use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
+use tcheck_engine::verdict::{self, CaptureInfo, Level, Observations, Report, Settings};
 use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 
 /// Options of `tcheck analyze`.
@@ -88,20 +89,47 @@ pub struct AnalyzeArgs {
     /// EVE alerts carry the payload that matched (`payload`, `stream`).
     #[arg(long)]
     eve_alert_payload: bool,
+    /// Indicator files to match (TinyCheck feed, Echap CSV, STIX 2.1, MISP, plain list;
+    /// repeatable), added to the bundled feeds.
+    #[arg(long = "iocs", value_name = "FILE", num_args = 1..)]
+    iocs: Vec<PathBuf>,
+    /// Whitelist files (TinyCheck whitelist or plain list; repeatable): they silence
+    /// heuristics on a host, never an indicator.
+    #[arg(long = "whitelist", value_name = "FILE", num_args = 1..)]
+    whitelist: Vec<PathBuf>,
+    /// Do not use the bundled indicator feeds and whitelist.
+    #[arg(long)]
+    no_default_iocs: bool,
+    /// Write the report (verdict, alerts, device, connections) as JSON to this file.
+    #[arg(long, value_name = "OUT.json")]
+    report: Option<PathBuf>,
+    /// The access point's SSID (reported if the phone sends it in clear text).
+    #[arg(long, value_name = "NAME")]
+    ssid: Option<String>,
+    /// The device's name, as its owner knows it (repeatable).
+    #[arg(long = "device-name", value_name = "NAME")]
+    device_names: Vec<String>,
+    /// Switch a heuristic off, by id (repeatable): nonstandard_port, self_signed,
+    /// unresolved_ip, uncommon_port, free_ca, cleartext_http, beaconing, upload,
+    /// several_alerts.
+    #[arg(long = "no-heuristic", value_name = "ID")]
+    no_heuristics: Vec<String>,
 }
 
 /// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
 /// stderr, one line each.
 pub fn load_detection(
     rules: &[PathBuf],
+    feed_rules: &[(String, String)],
     vars: &[String],
     classification: Option<&PathBuf>,
     ips: bool,
 ) -> Result<Option<std::sync::Arc<tcheck_engine::detect::Detection>>> {
-    if rules.is_empty() {
+    if rules.is_empty() && feed_rules.is_empty() {
         return Ok(None);
     }
-    let files = crate::rules_cmd::read_rule_files(rules)?;
+    let mut files = crate::rules_cmd::read_rule_files(rules)?;
+    files.extend(feed_rules.iter().cloned());
     let mut v = tcheck_rules::Vars::default();
     crate::rules_cmd::apply_vars(&mut v, vars)?;
     let (set, report) = tcheck_rules::RuleSet::load(&files, &v);
@@ -191,8 +219,21 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         config.stream.memcap = m;
     }
     config.stream.midstream = args.midstream;
+    let indicators = crate::indicators::load(args.no_default_iocs, &args.iocs, &args.whitelist)?;
+    if let Some(r) = &args.report {
+        if !r
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            anyhow::bail!(
+                "{}: the report is written as JSON: name it OUT.json",
+                r.display()
+            );
+        }
+    }
     config.detection = load_detection(
         &args.rules,
+        &indicators.rules,
         &args.vars,
         args.classification.as_ref(),
         args.ips,
@@ -224,10 +265,17 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         )?),
         None => None,
     };
+    // The capture's hash, for reports, read alongside the analysis.
+    let hasher = (args.report.is_some() || args.json).then(|| {
+        let path = args.capture.clone();
+        std::thread::spawn(move || file_sha256(&path))
+    });
     let mut summary = Summary::default();
+    let mut observations = Observations::default();
     let stats = {
         let mut sinks = Fanout::new();
         sinks.push(&mut summary);
+        sinks.push(&mut observations);
         if let Some(l) = logs.as_mut() {
             sinks.push(l);
         }
@@ -248,14 +296,94 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         stats
     };
     summary.add_run(&stats);
+    let settings = Settings {
+        disabled: args.no_heuristics.iter().cloned().collect(),
+        device_names: args.device_names.clone(),
+        ssid: args.ssid.clone(),
+        ..Settings::default()
+    };
+    let capture = CaptureInfo {
+        file: args.capture.display().to_string(),
+        sha256: match hasher {
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the hashing thread panicked"))??,
+            None => String::new(),
+        },
+        packets: summary.packets,
+        bytes: summary.bytes,
+        start: summary.start.clone(),
+        end: summary.end.clone(),
+    };
+    let report = verdict::assess(
+        &observations,
+        &indicators.iocs,
+        &indicators.whitelist,
+        &settings,
+        capture,
+    );
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| path.display().to_string())?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &summary)?;
+        let mut v = serde_json::to_value(&summary)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("report".into(), serde_json::to_value(&report)?);
+        }
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
+        print_verdict(&mut out, &report)?;
         print_text(&mut out, &summary, args)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 of a file, hex, read in blocks.
+fn file_sha256(path: &std::path::Path) -> Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| path.display().to_string())?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or(&[]));
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The verdict and the alerts, first thing on the terminal.
+fn print_verdict(out: &mut impl Write, r: &Report) -> Result<()> {
+    writeln!(out, "Verdict: {}", sanitize(&r.verdict.summary))?;
+    for a in &r.alerts {
+        let level = match a.level {
+            Level::High => "HIGH",
+            Level::Moderate => "MODERATE",
+            Level::Low => "low",
+        };
+        let what = a
+            .domain
+            .clone()
+            .or_else(|| a.sni.clone())
+            .or_else(|| a.ip.map(|i| i.to_string()))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  [{level}] {} {}",
+            sanitize(&a.title),
+            sanitize(&what)
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {

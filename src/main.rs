@@ -7,6 +7,7 @@
 
 mod analyze;
 mod bench;
+mod indicators;
 mod rules_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's

@@ -38,6 +38,8 @@ pub struct Signature {
     pub category: Option<String>,
     /// `priority`, else the class type's, else 3 (`alert.severity`).
     pub severity: u8,
+    /// The rule has a `classtype` or a `priority` (the rules of IOC feeds have neither).
+    pub classified: bool,
     /// `metadata` values by key, in order.
     pub metadata: BTreeMap<String, Vec<String>>,
     /// The rule's action.
@@ -81,6 +83,7 @@ impl Detection {
                     msg: r.msg.clone(),
                     category: class.map(|c| c.description.clone()),
                     severity: r.priority.or(class.map(|c| c.priority)).unwrap_or(3),
+                    classified: r.classtype.is_some() || r.priority.is_some(),
                     metadata,
                     action: r.header.action,
                     threshold: r.threshold,

@@ -43,6 +43,7 @@ pub mod summary;
 pub mod tcp;
 pub mod text;
 pub mod time;
+pub mod verdict;
 
 pub use analysis::{analyze, RunStats};
 pub use config::Config;

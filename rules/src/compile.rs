@@ -3,13 +3,14 @@
 //! rules' fast patterns), so that thousands of rules cost little more than a few.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::buffers::Buffer;
 use crate::content::Element;
 use crate::error::{Problem, RuleError};
-use crate::header::{Action, Proto};
+use crate::header::{Action, AddrSet, Proto};
 use crate::lexer::rule_texts;
 use crate::rule::{Flowbit, Rule};
 use crate::vars::Vars;
@@ -25,7 +26,14 @@ pub(crate) struct Prefilter {
     ac: Option<AhoCorasick>,
     /// The rules of each distinct pattern.
     rules: Vec<Vec<u32>>,
+    /// The distinct address pairs of its rules' headers (source, destination, either
+    /// direction), when they are few: a flow direction that fits none of them need not be
+    /// searched at all (`None`: too many to tell, always search).
+    addrs: Option<Vec<(AddrSet, AddrSet, bool)>>,
 }
+
+/// Distinct address pairs a prefilter keeps to skip flows; more, and it is always searched.
+const MAX_ADDR_PAIRS: usize = 16;
 
 /// A rule's fast pattern, as fed to a prefilter.
 struct FastPattern {
@@ -53,7 +61,11 @@ impl Prefilter {
             }
         }
         if distinct.is_empty() {
-            return Prefilter { ac: None, rules };
+            return Prefilter {
+                ac: None,
+                rules,
+                addrs: None,
+            };
         }
         let mut builder = AhoCorasickBuilder::new();
         builder
@@ -71,7 +83,45 @@ impl Prefilter {
                     .build(&distinct)
             })
             .ok();
-        Prefilter { ac, rules }
+        Prefilter {
+            ac,
+            rules,
+            addrs: None,
+        }
+    }
+
+    /// Notes the address pairs of its rules (see `addrs`).
+    fn index_addresses(&mut self, all: &[Rule]) {
+        let mut pairs: Vec<(AddrSet, AddrSet, bool)> = Vec::new();
+        for id in self.rules.iter().flatten() {
+            let Some(r) = all.get(*id as usize) else {
+                continue;
+            };
+            let h = &r.header;
+            let pair = (h.src.clone(), h.dst.clone(), h.bidirectional);
+            if !pairs.contains(&pair) {
+                if pairs.len() >= MAX_ADDR_PAIRS {
+                    self.addrs = None;
+                    return;
+                }
+                pairs.push(pair);
+            }
+        }
+        self.addrs = Some(pairs);
+    }
+
+    /// Whether some rule of this prefilter may match traffic from `src` to `dst`.
+    fn may_apply(&self, src: IpAddr, dst: IpAddr) -> bool {
+        if self.ac.is_none() {
+            return false;
+        }
+        match &self.addrs {
+            None => true,
+            Some(pairs) => pairs.iter().any(|(s, d, both)| {
+                (s.contains(src) && d.contains(dst))
+                    || (*both && s.contains(dst) && d.contains(src))
+            }),
+        }
     }
 
     /// Adds the rules whose fast pattern occurs in `hay` to `out`, each pattern's once.
@@ -166,6 +216,29 @@ impl PortPrefilters {
             .dport
             .finite_ports(MAX_RULE_PORTS)
             .or_else(|| r.header.sport.finite_ports(MAX_RULE_PORTS))
+    }
+
+    fn index_addresses(&mut self, all: &[Rule]) {
+        if let Some(pf) = self.any.as_mut() {
+            pf.index_addresses(all);
+        }
+        for pf in self.by_port.values_mut() {
+            pf.index_addresses(all);
+        }
+    }
+
+    /// Whether some rule searched for traffic between these endpoints may match it: if not,
+    /// the payloads of this flow direction need not be searched.
+    pub(crate) fn may_apply(&self, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> bool {
+        self.any.as_ref().is_some_and(|pf| pf.may_apply(src, dst))
+            || self
+                .by_port
+                .get(&dport)
+                .is_some_and(|pf| pf.may_apply(src, dst))
+            || self
+                .by_port
+                .get(&sport)
+                .is_some_and(|pf| pf.may_apply(src, dst))
     }
 
     /// Adds the candidates for a payload between these ports to `out`.
@@ -415,7 +488,8 @@ impl RuleSet {
         }
         for ((t, packets), pats) in packet_patterns {
             let g = set.packet_groups.entry(t).or_default();
-            let pf = PortPrefilters::build(pats);
+            let mut pf = PortPrefilters::build(pats);
+            pf.index_addresses(&set.rules);
             if packets {
                 g.packet_payload = pf;
             } else {

@@ -90,6 +90,9 @@ pub struct FlowState {
     /// Per direction (to server, to client): the packet rules without a fast pattern whose
     /// header may match, looked up at the direction's first packet.
     header_rules: [Option<Vec<u32>>; 2],
+    /// Per direction: whether the stream and the packet payload prefilters have rules that
+    /// may match its addresses (looked up at the direction's first payload).
+    payload_scan: [Option<[bool; 2]>; 2],
     /// Flow variables captured by `pcre`s of rules that matched, in the order first set
     /// (their names come from the rules, so the rule set bounds their number).
     vars: Vec<(String, Vec<u8>)>,
@@ -287,12 +290,29 @@ impl RuleSet {
             None => Vec::new(),
         };
         if !p.payload.is_empty() {
-            let prefilters = if p.ip_proto == 6 && !p.stream {
+            let packet_rules = p.ip_proto == 6 && !p.stream;
+            let prefilters = if packet_rules {
                 &group.packet_payload
             } else {
                 &group.payload
             };
-            prefilters.candidates(p.sport, p.dport, p.payload, &mut cands);
+            let scan = st
+                .payload_scan
+                .get_mut(dir)
+                .map(|slot| {
+                    *slot.get_or_insert_with(|| {
+                        [
+                            group.payload.may_apply(p.src, p.sport, p.dst, p.dport),
+                            group
+                                .packet_payload
+                                .may_apply(p.src, p.sport, p.dst, p.dport),
+                        ]
+                    })
+                })
+                .unwrap_or([true, true]);
+            if scan[usize::from(packet_rules)] {
+                prefilters.candidates(p.sport, p.dport, p.payload, &mut cands);
+            }
         }
         cands.sort_unstable();
         cands.dedup();

@@ -1,0 +1,325 @@
+//! From what a capture showed to what a person needs to know: indicator matches, rule
+//! alerts and heuristics become [`Alert`]s with a [`Level`], the alerts a [`Verdict`], and all
+//! of it a [`Report`] (JSON, schema in `docs/report.schema.json`).
+//!
+//! Indicators are matched against everything the device named or reached (see
+//! [`observe`]); the whitelist silences heuristics on a host, never an indicator (the report
+//! says when a host with an indicator was whitelisted). Nothing here looks anything up on the
+//! network: the analysis never leaks what the phone contacted.
+
+mod heuristics;
+pub mod observe;
+mod wording;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::ioc::{IocSet, Whitelist};
+pub use heuristics::Settings;
+pub use observe::Observations;
+
+/// How much an alert matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Worth knowing; common in normal traffic.
+    Low,
+    /// Unusual; deserves a closer look.
+    Moderate,
+    /// Strong sign of stalkerware, spyware or a known threat.
+    High,
+}
+
+/// What raised an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// An indicator of compromise matched.
+    Ioc,
+    /// A heuristic on the traffic's shape.
+    Heuristic,
+    /// A detection rule matched.
+    Rule,
+}
+
+/// One finding, with its evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Alert {
+    /// How much it matters.
+    pub level: Level,
+    /// What raised it.
+    pub source: Source,
+    /// Which check raised it (`ioc.domain`, `self_signed`, `rule`...), stable.
+    pub check: &'static str,
+    /// In plain words, for the person.
+    pub title: String,
+    /// What was seen, why it matters, what to do; the technical detail.
+    pub description: String,
+    /// The domain involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The remote address involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// The remote port involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The TLS server name involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// The certificate involved (SHA-1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_sha1: Option<String>,
+    /// The rule's signature id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<u32>,
+    /// The app, malware or campaign the indicator belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The indicator's tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The indicator matched (kind and value) and its source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ioc: Option<IocRef>,
+    /// The whitelist entry covering the host, when an indicator matched it anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whitelisted: Option<String>,
+    /// First time seen (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// Flows involved (EVE `flow_id`), the first few.
+    pub flow_ids: Vec<u64>,
+}
+
+/// The indicator behind an alert.
+#[derive(Clone, Debug, Serialize)]
+pub struct IocRef {
+    /// Its kind.
+    pub kind: crate::ioc::IocKind,
+    /// Its value.
+    pub value: String,
+    /// Its source.
+    pub source: String,
+}
+
+impl Alert {
+    fn new(level: Level, source: Source, check: &'static str, title: String) -> Self {
+        Alert {
+            level,
+            source,
+            check,
+            title,
+            description: String::new(),
+            domain: None,
+            ip: None,
+            port: None,
+            sni: None,
+            cert_sha1: None,
+            sid: None,
+            app: None,
+            tag: None,
+            ioc: None,
+            whitelisted: None,
+            first_seen: None,
+            flow_ids: Vec::new(),
+        }
+    }
+}
+
+/// The conclusion, in one sentence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The highest alert level, or `none`.
+    pub level: &'static str,
+    /// One sentence for the person.
+    pub summary: String,
+    /// Alerts by level.
+    pub counts: BTreeMap<Level, usize>,
+}
+
+/// The capture the report is about.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureInfo {
+    /// File name.
+    pub file: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// First packet (RFC 3339, UTC).
+    pub start: Option<String>,
+    /// Last packet.
+    pub end: Option<String>,
+}
+
+/// One remote host, for the connections table.
+#[derive(Clone, Debug, Serialize)]
+pub struct Connection {
+    /// Its address.
+    pub ip: IpAddr,
+    /// Names it was reached by.
+    pub names: Vec<String>,
+    /// Ports, as `tcp/443`.
+    pub ports: Vec<String>,
+    /// Protocols recognised.
+    pub protocols: Vec<String>,
+    /// Payload bytes sent by the device.
+    pub bytes_up: u64,
+    /// Payload bytes received.
+    pub bytes_down: u64,
+    /// Connections.
+    pub connections: u64,
+    /// Alerts about it, by level.
+    pub alerts: BTreeMap<Level, usize>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Schema version of this document.
+    pub schema: u32,
+    /// The conclusion.
+    pub verdict: Verdict,
+    /// Every alert, the most serious first.
+    pub alerts: Vec<Alert>,
+    /// The device, as DHCP described it, and the names given on the command line.
+    pub device: Device,
+    /// The capture.
+    pub capture: CaptureInfo,
+    /// Remote hosts, the most alerted and then the busiest first.
+    pub connections: Vec<Connection>,
+    /// Indicators loaded, by kind, and the whitelist size.
+    pub indicators: BTreeMap<String, usize>,
+    /// What the analysis could not see or keep.
+    pub limits: Vec<String>,
+}
+
+/// The device under test.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Device {
+    /// Names given by the operator or seen in DHCP.
+    pub names: Vec<String>,
+    /// DHCP vendor classes.
+    pub vendor_classes: Vec<String>,
+    /// MAC addresses.
+    pub macs: Vec<String>,
+    /// Addresses.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// Current schema version of [`Report`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Builds the report: runs the indicator matching and the heuristics over `obs`.
+pub fn assess(
+    obs: &Observations,
+    iocs: &IocSet,
+    whitelist: &Whitelist,
+    settings: &Settings,
+    capture: CaptureInfo,
+) -> Report {
+    let mut alerts = heuristics::ioc_alerts(obs, iocs, whitelist);
+    alerts.extend(heuristics::rule_alerts(obs));
+    alerts.extend(heuristics::traffic_alerts(obs, whitelist, settings));
+    alerts.extend(heuristics::several_alerts(&alerts, settings));
+    alerts.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(a.source.cmp(&b.source))
+            .then(a.first_seen.cmp(&b.first_seen))
+            .then(a.title.cmp(&b.title))
+    });
+    let mut counts = BTreeMap::new();
+    for a in &alerts {
+        *counts.entry(a.level).or_insert(0) += 1;
+    }
+    let top = alerts.iter().map(|a| a.level).max();
+    let verdict = Verdict {
+        level: match top {
+            Some(Level::High) => "high",
+            Some(Level::Moderate) => "moderate",
+            Some(Level::Low) => "low",
+            None => "none",
+        },
+        summary: wording::verdict(top).to_string(),
+        counts,
+    };
+    let mut per_host: BTreeMap<IpAddr, BTreeMap<Level, usize>> = BTreeMap::new();
+    for a in &alerts {
+        if let Some(ip) = a.ip {
+            *per_host.entry(ip).or_default().entry(a.level).or_insert(0) += 1;
+        }
+    }
+    let mut connections: Vec<Connection> = obs
+        .hosts
+        .iter()
+        .map(|(ip, h)| Connection {
+            ip: *ip,
+            names: h.names.iter().take(10).cloned().collect(),
+            ports: h
+                .ports
+                .iter()
+                .map(|(p, port)| format!("{}/{port}", proto_name(*p)))
+                .collect(),
+            protocols: h.protocols.iter().map(|p| p.to_string()).collect(),
+            bytes_up: h.bytes_up,
+            bytes_down: h.bytes_down,
+            connections: h.connections,
+            alerts: per_host.get(ip).cloned().unwrap_or_default(),
+        })
+        .collect();
+    connections.sort_by(|a, b| {
+        let rank = |c: &Connection| {
+            (
+                c.alerts.keys().max().copied(),
+                c.alerts.values().sum::<usize>(),
+            )
+        };
+        rank(b)
+            .cmp(&rank(a))
+            .then((b.bytes_up + b.bytes_down).cmp(&(a.bytes_up + a.bytes_down)))
+            .then(a.ip.cmp(&b.ip))
+    });
+    let mut names: BTreeSet<String> = settings.device_names.iter().cloned().collect();
+    names.extend(obs.device.names.iter().cloned());
+    let mut indicators: BTreeMap<String, usize> = iocs
+        .counts()
+        .into_iter()
+        .map(|(k, v)| (k.name().to_string(), v))
+        .collect();
+    indicators.insert("whitelist".into(), whitelist.len());
+    let mut limits = vec![wording::LIMIT_CAPTURE.to_string()];
+    if obs.dropped > 0 {
+        limits.push(format!("{} {}", obs.dropped, wording::LIMIT_DROPPED));
+    }
+    Report {
+        schema: SCHEMA_VERSION,
+        verdict,
+        alerts,
+        device: Device {
+            names: names.into_iter().collect(),
+            vendor_classes: obs.device.vendor_classes.iter().cloned().collect(),
+            macs: obs.device.macs.iter().cloned().collect(),
+            addresses: obs.device.addresses.iter().copied().collect(),
+        },
+        capture,
+        connections,
+        indicators,
+        limits,
+    }
+}
+
+fn proto_name(p: u8) -> &'static str {
+    match p {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        58 => "icmp6",
+        _ => "ip",
+    }
+}

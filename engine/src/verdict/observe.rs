@@ -1,0 +1,499 @@
+//! What a capture showed about the device under test, gathered from the engine's events:
+//! the remote hosts it talked to (with their names, ports, protocols and bytes), every name
+//! it looked up or addressed (DNS queries answered or not, CNAME targets, TLS and QUIC SNI,
+//! HTTP Host), certificates, TLS fingerprints, name servers, clear-text HTTP, DHCP identity
+//! and rule alerts. Bounded: past the caps, new entries are counted, not kept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use crate::event::{Event, EventKind, FlowId};
+use crate::output::EventSink;
+use crate::proto::dns::parser::RData;
+use crate::time::Timestamp;
+
+/// Remote hosts kept at most.
+pub const MAX_HOSTS: usize = 65_536;
+/// Names kept at most.
+pub const MAX_NAMES: usize = 100_000;
+/// Flow ids kept per host or name.
+const MAX_FLOW_IDS: usize = 32;
+/// Connection start times kept per host (for beaconing).
+const MAX_STARTS: usize = 4096;
+
+/// How a name was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// Asked in a DNS query.
+    DnsQuery,
+    /// The target of a CNAME in an answer.
+    DnsCname,
+    /// TLS server name.
+    TlsSni,
+    /// QUIC server name.
+    QuicSni,
+    /// HTTP Host header.
+    HttpHost,
+}
+
+/// A name and where it was seen.
+#[derive(Clone, Debug, Default)]
+pub struct NameObs {
+    /// How it was seen.
+    pub sources: BTreeSet<NameSource>,
+    /// First time.
+    pub first_seen: Option<Timestamp>,
+    /// Flows (EVE `flow_id`s) that carried it, the first few.
+    pub flow_ids: Vec<u64>,
+    /// Addresses the DNS answered for it.
+    pub addresses: BTreeSet<IpAddr>,
+}
+
+/// A remote host the device talked to.
+#[derive(Clone, Debug, Default)]
+pub struct HostObs {
+    /// Names it was reached by (SNI, Host, DNS answers).
+    pub names: BTreeSet<String>,
+    /// Its ports the device connected to, with the IP protocol.
+    pub ports: BTreeSet<(u8, u16)>,
+    /// Application protocols (Zeek's service names).
+    pub protocols: BTreeSet<&'static str>,
+    /// Payload bytes the device sent.
+    pub bytes_up: u64,
+    /// Payload bytes it received.
+    pub bytes_down: u64,
+    /// Connections.
+    pub connections: u64,
+    /// First connection.
+    pub first_seen: Option<Timestamp>,
+    /// Flow ids, the first few.
+    pub flow_ids: Vec<u64>,
+    /// Connection start times (seconds), for periodicity.
+    pub starts: Vec<f64>,
+}
+
+/// A certificate a server presented.
+#[derive(Clone, Debug)]
+pub struct CertObs {
+    /// SHA-1 of the DER, hex.
+    pub sha1: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    /// Subject.
+    pub subject: String,
+    /// Issuer.
+    pub issuer: String,
+    /// Subject and issuer are the same.
+    pub self_signed: bool,
+    /// The server's own certificate (not a CA of its chain).
+    pub host_cert: bool,
+    /// Server address and port.
+    pub server: (IpAddr, u16),
+    /// The name the client asked for, if the session had one.
+    pub sni: Option<String>,
+    /// First seen.
+    pub first_seen: Timestamp,
+    /// Flows that carried it.
+    pub flow_ids: Vec<u64>,
+}
+
+/// A clear-text HTTP request.
+#[derive(Clone, Debug)]
+pub struct HttpObs {
+    /// Host header.
+    pub host: Option<String>,
+    /// Server address and port.
+    pub server: (IpAddr, u16),
+    /// When.
+    pub ts: Timestamp,
+    /// Flow.
+    pub flow_id: u64,
+}
+
+/// A TLS handshake: where, with which fingerprints.
+#[derive(Clone, Debug)]
+pub struct TlsObs {
+    /// Server address and port.
+    pub server: (IpAddr, u16),
+    /// SNI.
+    pub sni: Option<String>,
+    /// JA3 of the client.
+    pub ja3: Option<String>,
+    /// JA4 of the client.
+    pub ja4: Option<String>,
+    /// Over QUIC.
+    pub quic: bool,
+    /// When.
+    pub ts: Timestamp,
+    /// Flow.
+    pub flow_id: u64,
+}
+
+/// A rule that alerted.
+#[derive(Clone, Debug)]
+pub struct RuleAlertObs {
+    /// Signature id.
+    pub sid: u32,
+    /// Message.
+    pub msg: String,
+    /// Severity (priority): 1 is the most severe.
+    pub severity: u8,
+    /// The rule had a classtype or a priority (rules of IOC feeds carry neither).
+    pub classified: bool,
+    /// Remote address and port.
+    pub remote: (IpAddr, u16),
+    /// First time.
+    pub first_seen: Timestamp,
+    /// Times it alerted.
+    pub count: u64,
+    /// Flows.
+    pub flow_ids: Vec<u64>,
+}
+
+/// The device under test, as DHCP describes it.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DeviceObs {
+    /// Host names it gave (option 12, client FQDN).
+    pub names: BTreeSet<String>,
+    /// Vendor classes (option 60, `android-dhcp-13`).
+    pub vendor_classes: BTreeSet<String>,
+    /// MAC addresses.
+    pub macs: BTreeSet<String>,
+    /// Addresses requested or assigned.
+    pub addresses: BTreeSet<IpAddr>,
+}
+
+/// Everything gathered.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    /// Remote hosts by address.
+    pub hosts: BTreeMap<IpAddr, HostObs>,
+    /// Names by name (lower case, no trailing dot).
+    pub names: BTreeMap<String, NameObs>,
+    /// Name servers seen in NS records.
+    pub nameservers: BTreeMap<String, NameObs>,
+    /// Server certificates by SHA-1.
+    pub certs: BTreeMap<String, CertObs>,
+    /// TLS handshakes (the first few hundred thousand).
+    pub tls: Vec<TlsObs>,
+    /// Clear-text HTTP requests.
+    pub http: Vec<HttpObs>,
+    /// Rule alerts by sid and remote address.
+    pub alerts: BTreeMap<(u32, IpAddr), RuleAlertObs>,
+    /// The device, from DHCP.
+    pub device: DeviceObs,
+    /// Addresses DNS answers gave, with the names asked.
+    pub resolved: HashMap<IpAddr, BTreeSet<String>>,
+    /// Entries not kept because a cap was reached.
+    pub dropped: u64,
+    /// Connections seen.
+    pub connections: u64,
+    /// First and last packet times of the connections.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+/// Whether an address is the device's side of things: private, link-local, loopback,
+/// multicast or broadcast (never a "remote host" of the report).
+pub fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a.is_unspecified()
+                || a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            a.is_loopback()
+                || a.is_multicast()
+                || a.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+fn push_id(ids: &mut Vec<u64>, id: u64) {
+    if ids.len() < MAX_FLOW_IDS && !ids.contains(&id) {
+        ids.push(id);
+    }
+}
+
+/// The flow's remote side: the responder, unless only the originator is outside.
+fn remote_of(flow: &FlowId) -> (IpAddr, u16, bool) {
+    if is_local(flow.resp.addr) && !is_local(flow.orig.addr) {
+        (flow.orig.addr, flow.orig.port, false)
+    } else {
+        (flow.resp.addr, flow.resp.port, true)
+    }
+}
+
+impl Observations {
+    fn name(&mut self, name: &str, source: NameSource, ts: Timestamp, flow: u64) {
+        let n = crate::ioc::normalise_domain(name);
+        if n.is_empty() {
+            return;
+        }
+        if !self.names.contains_key(&n) && self.names.len() >= MAX_NAMES {
+            self.dropped += 1;
+            return;
+        }
+        let e = self.names.entry(n).or_default();
+        e.sources.insert(source);
+        if e.first_seen.is_none_or(|f| ts < f) {
+            e.first_seen = Some(ts);
+        }
+        push_id(&mut e.flow_ids, flow);
+    }
+
+    fn host(&mut self, ip: IpAddr) -> Option<&mut HostObs> {
+        if !self.hosts.contains_key(&ip) && self.hosts.len() >= MAX_HOSTS {
+            self.dropped += 1;
+            return None;
+        }
+        Some(self.hosts.entry(ip).or_default())
+    }
+
+    fn conn(&mut self, c: &crate::event::ConnRecord) {
+        self.connections += 1;
+        self.span = Some(match self.span {
+            None => (c.start, c.last_seen),
+            Some((a, b)) => (a.min(c.start), b.max(c.last_seen)),
+        });
+        let (ip, port, resp_is_remote) = remote_of(&c.flow);
+        if is_local(ip) {
+            return;
+        }
+        let (up, down) = if resp_is_remote {
+            (c.orig_bytes, c.resp_bytes)
+        } else {
+            (c.resp_bytes, c.orig_bytes)
+        };
+        let proto = c.flow.proto;
+        let id = c.flow.id;
+        let Some(h) = self.host(ip) else { return };
+        h.ports.insert((proto, port));
+        h.protocols.extend(c.services.iter().copied());
+        h.bytes_up += up;
+        h.bytes_down += down;
+        h.connections += 1;
+        if h.first_seen.is_none_or(|f| c.start < f) {
+            h.first_seen = Some(c.start);
+        }
+        push_id(&mut h.flow_ids, id);
+        if h.starts.len() < MAX_STARTS {
+            h.starts.push(c.start.as_secs_f64());
+        }
+    }
+
+    fn dns(&mut self, m: &crate::proto::dns::DnsMessageRecord, ts: Timestamp) {
+        let id = m.flow.id;
+        let msg = &m.message;
+        for q in &msg.questions {
+            self.name(&q.name, NameSource::DnsQuery, ts, id);
+        }
+        for r in &msg.records {
+            match &r.rdata {
+                RData::A(a) => self.resolve(&r.name, IpAddr::V4(*a)),
+                RData::Aaaa(a) => self.resolve(&r.name, IpAddr::V6(*a)),
+                RData::Name(target) if r.rtype == 5 => {
+                    self.name(target, NameSource::DnsCname, ts, id);
+                }
+                RData::Name(target) if r.rtype == 2 => {
+                    let n = crate::ioc::normalise_domain(target);
+                    if self.nameservers.contains_key(&n) || self.nameservers.len() < MAX_NAMES {
+                        let e = self.nameservers.entry(n).or_default();
+                        if e.first_seen.is_none() {
+                            e.first_seen = Some(ts);
+                        }
+                        push_id(&mut e.flow_ids, id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn resolve(&mut self, name: &str, ip: IpAddr) {
+        let n = crate::ioc::normalise_domain(name);
+        if let Some(e) = self.names.get_mut(&n) {
+            e.addresses.insert(ip);
+        }
+        if self.resolved.contains_key(&ip) || self.resolved.len() < MAX_HOSTS {
+            let names = self.resolved.entry(ip).or_default();
+            if names.len() < 64 {
+                names.insert(n);
+            }
+        }
+    }
+
+    fn dhcp(&mut self, d: &crate::proto::dhcp::DhcpRecord) {
+        let m = &d.message;
+        if m.op != 1 {
+            if !m.yiaddr.is_unspecified() {
+                self.device.addresses.insert(IpAddr::V4(m.yiaddr));
+            }
+            return;
+        }
+        let text = |b: &Vec<u8>| {
+            String::from_utf8_lossy(b)
+                .trim()
+                .trim_end_matches('.')
+                .to_string()
+        };
+        for n in [&m.host_name, &m.client_fqdn].into_iter().flatten() {
+            let t = text(n);
+            if !t.is_empty() && self.device.names.len() < 16 {
+                self.device.names.insert(t);
+            }
+        }
+        if let Some(v) = &m.vendor_class {
+            if self.device.vendor_classes.len() < 16 {
+                self.device.vendor_classes.insert(text(v));
+            }
+        }
+        if let Some(mac) = m.mac {
+            if self.device.macs.len() < 16 {
+                self.device.macs.insert(crate::output::mac(&mac));
+            }
+        }
+        if let Some(a) = m.requested_addr {
+            self.device.addresses.insert(IpAddr::V4(a));
+        }
+    }
+}
+
+impl EventSink for Observations {
+    fn event(&mut self, event: &Event) -> crate::Result<()> {
+        let ts = event.ts;
+        match &event.kind {
+            EventKind::Conn(c) => self.conn(c),
+            EventKind::DnsMessage(m) => self.dns(m, ts),
+            EventKind::Tls(t) => {
+                let id = t.flow.id;
+                if let Some(sni) = &t.server_name {
+                    let src = if t.quic {
+                        NameSource::QuicSni
+                    } else {
+                        NameSource::TlsSni
+                    };
+                    self.name(sni, src, ts, id);
+                    let (ip, _, _) = remote_of(&t.flow);
+                    if let Some(h) = self.host(ip) {
+                        if h.names.len() < 64 {
+                            h.names.insert(crate::ioc::normalise_domain(sni));
+                        }
+                    }
+                }
+                if self.tls.len() < MAX_NAMES {
+                    let (ip, port, _) = remote_of(&t.flow);
+                    self.tls.push(TlsObs {
+                        server: (ip, port),
+                        sni: t.server_name.clone(),
+                        ja3: t.ja3.clone(),
+                        ja4: t.ja4.clone(),
+                        quic: t.quic,
+                        ts,
+                        flow_id: id,
+                    });
+                }
+            }
+            EventKind::Quic(q) => {
+                if let Some(sni) = &q.server_name {
+                    self.name(sni, NameSource::QuicSni, ts, q.flow.id);
+                }
+            }
+            EventKind::Http(h) => {
+                let (ip, port, _) = remote_of(&h.flow);
+                if let Some(host) = &h.host {
+                    let host = crate::ioc::host_of(host);
+                    self.name(&host, NameSource::HttpHost, ts, h.flow.id);
+                    if let Some(o) = self.host(ip) {
+                        if o.names.len() < 64 {
+                            o.names.insert(crate::ioc::normalise_domain(&host));
+                        }
+                    }
+                }
+                if self.http.len() < MAX_NAMES {
+                    self.http.push(HttpObs {
+                        host: h.host.clone(),
+                        server: (ip, port),
+                        ts,
+                        flow_id: h.flow.id,
+                    });
+                } else {
+                    self.dropped += 1;
+                }
+            }
+            EventKind::X509(x) if !x.client_cert => {
+                let (ip, port, _) = remote_of(&x.flow);
+                let c = &x.cert;
+                let e = self.certs.entry(c.sha1.clone());
+                let obs = e.or_insert_with(|| CertObs {
+                    sha1: c.sha1.clone(),
+                    sha256: c.sha256.clone(),
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    self_signed: c.self_signed,
+                    host_cert: x.host_cert,
+                    server: (ip, port),
+                    sni: None,
+                    first_seen: ts,
+                    flow_ids: Vec::new(),
+                });
+                obs.host_cert |= x.host_cert;
+                push_id(&mut obs.flow_ids, x.flow.id);
+            }
+            EventKind::Dhcp(d) => self.dhcp(d),
+            EventKind::Alert(a) => {
+                let remote = if a.to_server { a.dst } else { a.src };
+                let sig = &a.signature;
+                let classified = sig.classified;
+                let e = self
+                    .alerts
+                    .entry((sig.sid, remote.0))
+                    .or_insert_with(|| RuleAlertObs {
+                        sid: sig.sid,
+                        msg: sig.msg.clone(),
+                        severity: sig.severity,
+                        classified,
+                        remote,
+                        first_seen: ts,
+                        count: 0,
+                        flow_ids: Vec::new(),
+                    });
+                e.count += 1;
+                push_id(&mut e.flow_ids, a.flow.id);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> crate::Result<()> {
+        // The SNI each certificate came with: from the TLS handshakes on its server.
+        let sni_by_server: HashMap<(IpAddr, u16), String> = self
+            .tls
+            .iter()
+            .filter_map(|t| t.sni.clone().map(|s| (t.server, s)))
+            .collect();
+        for c in self.certs.values_mut() {
+            c.sni = sni_by_server.get(&c.server).cloned();
+        }
+        // Names a host was resolved from.
+        for (ip, names) in &self.resolved {
+            if let Some(h) = self.hosts.get_mut(ip) {
+                for n in names {
+                    if h.names.len() < 64 {
+                        h.names.insert(n.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! The report of `tcheck analyze` (`--report OUT.json`): indicators matched against what
+//! the shared captures show, the whitelist never hiding an indicator, heuristics quiet on
+//! ordinary traffic, and bad indicator files refused with their place.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use common::{run, shared, tempdir};
+use serde_json::Value;
+
+fn trace(rel: &str) -> PathBuf {
+    shared().join("oracle/zeek/traces").join(rel)
+}
+
+/// Runs `tcheck analyze CAPTURE --report R.json EXTRA...` and returns the report.
+fn report(dir: &Path, capture: &Path, extra: &[&OsStr]) -> Value {
+    let out = dir.join("report.json");
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("analyze"),
+        capture.as_os_str(),
+        OsStr::new("--report"),
+        out.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+fn alerts<'a>(r: &'a Value, check: &str) -> Vec<&'a Value> {
+    r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["check"] == check)
+        .collect()
+}
+
+#[test]
+fn a_domain_indicator_matches_subdomains_and_survives_the_whitelist() {
+    let dir = tempdir("report-domain");
+    let iocs = dir.join("iocs.txt");
+    // `gstatic.com` covers ssl.gstatic.com (the SNI); `atic.com` must not match it.
+    std::fs::write(&iocs, "gstatic[.]com # parent of the SNI\natic.com\n").unwrap();
+    let white = dir.join("white.txt");
+    std::fs::write(&white, "gstatic.com\n").unwrap();
+    let capture = trace("tls/tls-conn-with-extensions.pcap");
+    let r = report(
+        &dir,
+        &capture,
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--iocs"),
+            iocs.as_os_str(),
+            OsStr::new("--whitelist"),
+            white.as_os_str(),
+        ],
+    );
+    assert_eq!(r["verdict"]["level"], "high", "{r:#}");
+    let hits = alerts(&r, "ioc.domain");
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    let a = hits[0];
+    assert_eq!(a["level"], "high");
+    assert_eq!(a["source"], "ioc");
+    assert_eq!(a["domain"], "ssl.gstatic.com");
+    assert_eq!(a["ioc"]["value"], "gstatic.com");
+    assert_eq!(
+        a["whitelisted"], "gstatic.com",
+        "the whitelist is named, not obeyed"
+    );
+    assert!(!a["flow_ids"].as_array().unwrap().is_empty());
+    assert!(a["first_seen"]
+        .as_str()
+        .unwrap()
+        .starts_with("2012-04-27T14:53:12"));
+    // The capture is described.
+    assert_eq!(r["capture"]["packets"], 58);
+    assert_eq!(r["capture"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(r["connections"][0]["ip"], "74.125.224.79");
+    assert_eq!(r["connections"][0]["bytes_down"], 18359);
+}
+
+#[test]
+fn address_network_and_certificate_indicators() {
+    let dir = tempdir("report-addr");
+    let iocs = dir.join("iocs.json");
+    std::fs::write(
+        &iocs,
+        r#"{"iocs": [
+            {"type": "cidr", "tag": "tracker", "tlp": "white", "value": "74.125.224.0/24"},
+            {"type": "ip4addr", "tag": "stalkerware", "tlp": "white", "value": "74.125.224.79"},
+            {"type": "sha256cert", "tag": "spyware", "tlp": "white",
+             "value": "a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244"}
+        ]}"#,
+    )
+    .unwrap();
+    let r = report(
+        &dir,
+        &trace("tls/tls-conn-with-extensions.pcap"),
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--iocs"),
+            iocs.as_os_str(),
+        ],
+    );
+    let net = alerts(&r, "ioc.cidr");
+    assert_eq!(net.len(), 1);
+    assert_eq!(net[0]["level"], "moderate");
+    assert_eq!(net[0]["ip"], "74.125.224.79");
+    let ip = alerts(&r, "ioc.ip");
+    assert_eq!(ip[0]["level"], "high");
+    assert_eq!(ip[0]["tag"], "stalkerware");
+    let cert = alerts(&r, "ioc.cert");
+    assert_eq!(cert.len(), 1);
+    assert_eq!(cert[0]["sni"], "ssl.gstatic.com");
+    assert_eq!(cert[0]["cert_sha1"].as_str().unwrap().len(), 40);
+    // Three checks on one host: worth a moderate alert of its own.
+    assert_eq!(alerts(&r, "several_alerts").len(), 1);
+}
+
+#[test]
+fn quic_sni_and_dns_queries_are_matched() {
+    let dir = tempdir("report-quic");
+    let iocs = dir.join("iocs.txt");
+    std::fs::write(&iocs, "cirrus-ci.com\n").unwrap();
+    let r = report(
+        &dir,
+        &trace("quic/chromium-115.0.5790.110-api-cirrus-com.pcap"),
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--iocs"),
+            iocs.as_os_str(),
+        ],
+    );
+    let hits = alerts(&r, "ioc.domain");
+    assert_eq!(hits.len(), 1, "{r:#}");
+    assert_eq!(hits[0]["domain"], "api.cirrus-ci.com");
+    assert!(hits[0]["description"].as_str().unwrap().contains("QUIC"));
+}
+
+#[test]
+fn ordinary_traffic_raises_nothing_above_low_with_the_bundled_feeds() {
+    let dir = tempdir("report-benign");
+    for rel in [
+        "tls/tls-conn-with-extensions.pcap",
+        "tls/tls13-ech.pcap",
+        "tls/google-duplicate.pcap",
+        "tls/chrome-1250-tls-x25519-kyber.pcap",
+        "quic/chromium-115.0.5790.110-api-cirrus-com.pcap",
+        "dns53.pcap",
+        "dns/mdns-no-assoc.pcap",
+        "http/get.pcap",
+        "wikipedia.pcap",
+    ] {
+        let r = report(&dir, &trace(rel), &[]);
+        let level = r["verdict"]["level"].as_str().unwrap();
+        assert!(
+            level == "none" || level == "low",
+            "{rel}: {level}: {:#}",
+            r["alerts"]
+        );
+        assert!(r["indicators"]["domain"].as_u64().unwrap() > 3000);
+    }
+}
+
+#[test]
+fn a_bad_indicator_file_stops_the_run_with_its_place() {
+    let dir = tempdir("report-bad");
+    let iocs = dir.join("bad.json");
+    std::fs::write(&iocs, r#"{"iocs": [{"type": "domain", "value": "ok.com"}, {"type": "ip4addr", "value": "1.2.3"}]}"#).unwrap();
+    let capture = trace("dns53.pcap");
+    let o = run(&[
+        OsStr::new("analyze"),
+        capture.as_os_str(),
+        OsStr::new("--iocs"),
+        iocs.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.json") && err.contains("iocs[1]") && err.contains("1.2.3"),
+        "{err}"
+    );
+}
+
+/// Checks `v` against the `required` lists of `docs/report.schema.json`, recursively through
+/// objects and array items: the schema and the output must not drift apart.
+fn check_required(schema: &Value, v: &Value, path: &str) {
+    if let Some(req) = schema["required"].as_array() {
+        for k in req {
+            let k = k.as_str().unwrap();
+            assert!(
+                v.get(k).is_some(),
+                "{path}: `{k}` is required by the schema"
+            );
+        }
+    }
+    if let (Some(props), Some(obj)) = (schema["properties"].as_object(), v.as_object()) {
+        for (k, sub) in props {
+            if let Some(x) = obj.get(k) {
+                check_required(sub, x, &format!("{path}.{k}"));
+            }
+        }
+        for k in obj.keys() {
+            assert!(
+                props.contains_key(k) || schema.get("additionalProperties").is_some(),
+                "{path}: `{k}` is not in the schema"
+            );
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            check_required(items, x, &format!("{path}[{i}]"));
+        }
+    }
+}
+
+#[test]
+fn reports_follow_the_documented_schema() {
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempdir("report-schema");
+    let iocs = dir.join("iocs.txt");
+    std::fs::write(&iocs, "drivres-update.info\n").unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/sample.pcap");
+    let r = report(&dir, &sample, &[OsStr::new("--iocs"), iocs.as_os_str()]);
+    assert_eq!(r["schema"], 1);
+    check_required(&schema, &r, "report");
+    assert_eq!(r["verdict"]["level"], "high");
+    assert!(
+        !r["device"]["names"].as_array().unwrap().is_empty(),
+        "DHCP host name"
+    );
+}
