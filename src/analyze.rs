@@ -100,9 +100,10 @@ pub struct AnalyzeArgs {
     /// Do not use the bundled indicator feeds and whitelist.
     #[arg(long)]
     no_default_iocs: bool,
-    /// Write the report (verdict, alerts, device, connections) as JSON to this file.
-    #[arg(long, value_name = "OUT.json")]
-    report: Option<PathBuf>,
+    /// Write the report (verdict, alerts, device, connections) to this file: JSON for a
+    /// `.json` name, a self-contained HTML page for `.html` (repeatable).
+    #[arg(long, value_name = "OUT.json|OUT.html")]
+    report: Vec<PathBuf>,
     /// The access point's SSID (reported if the phone sends it in clear text).
     #[arg(long, value_name = "NAME")]
     ssid: Option<String>,
@@ -220,16 +221,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     config.stream.midstream = args.midstream;
     let indicators = crate::indicators::load(args.no_default_iocs, &args.iocs, &args.whitelist)?;
-    if let Some(r) = &args.report {
-        if !r
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            anyhow::bail!(
-                "{}: the report is written as JSON: name it OUT.json",
-                r.display()
-            );
-        }
+    for r in &args.report {
+        report_format(r)?;
     }
     config.detection = load_detection(
         &args.rules,
@@ -266,7 +259,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
     // The capture's hash, for reports, read alongside the analysis.
-    let hasher = (args.report.is_some() || args.json).then(|| {
+    let hasher = (!args.report.is_empty() || args.json).then(|| {
         let path = args.capture.clone();
         std::thread::spawn(move || file_sha256(&path))
     });
@@ -322,9 +315,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         &settings,
         capture,
     );
-    if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&report)?;
-        std::fs::write(path, json).with_context(|| path.display().to_string())?;
+    for path in &args.report {
+        let bytes = if report_format(path)? {
+            crate::report_html::render(&report).into_bytes()
+        } else {
+            serde_json::to_vec_pretty(&report)?
+        };
+        std::fs::write(path, bytes).with_context(|| path.display().to_string())?;
     }
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -339,6 +336,22 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         print_text(&mut out, &summary, args)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a report path asks for HTML (`.html`/`.htm`) rather than JSON (`.json`).
+fn report_format(path: &std::path::Path) -> Result<bool> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("json") => Ok(false),
+        Some("html" | "htm") => Ok(true),
+        _ => anyhow::bail!(
+            "{}: a report is written as JSON (OUT.json) or HTML (OUT.html)",
+            path.display()
+        ),
+    }
 }
 
 /// SHA-256 of a file, hex, read in blocks.

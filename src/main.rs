@@ -8,6 +8,7 @@
 mod analyze;
 mod bench;
 mod indicators;
+mod report_html;
 mod rules_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's

@@ -242,3 +242,78 @@ fn reports_follow_the_documented_schema() {
         "DHCP host name"
     );
 }
+
+/// A classic pcap holding one DNS query (UDP, Ethernet/IPv4) for `name`, whose labels may
+/// hold any byte.
+fn dns_query_pcap(name: &[&[u8]]) -> Vec<u8> {
+    let mut dns = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name {
+        dns.push(u8::try_from(label.len()).unwrap());
+        dns.extend_from_slice(label);
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let udp_len = 8 + dns.len();
+    let ip_len = 20 + udp_len;
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0, 192, 168, 1, 10, 8, 8, 8, 8,
+    ];
+    ip[2..4].copy_from_slice(&u16::try_from(ip_len).unwrap().to_be_bytes());
+    let sum = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum::<u32>();
+    let sum = !u16::try_from((sum & 0xffff) + (sum >> 16)).unwrap();
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut frame = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&40000u16.to_be_bytes());
+    frame.extend_from_slice(&53u16.to_be_bytes());
+    frame.extend_from_slice(&u16::try_from(udp_len).unwrap().to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&dns);
+    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    pcap.extend_from_slice(&65535u32.to_le_bytes());
+    pcap.extend_from_slice(&1u32.to_le_bytes());
+    pcap.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    pcap.extend_from_slice(&0u32.to_le_bytes());
+    let len = u32::try_from(frame.len()).unwrap();
+    pcap.extend_from_slice(&len.to_le_bytes());
+    pcap.extend_from_slice(&len.to_le_bytes());
+    pcap.extend_from_slice(&frame);
+    pcap
+}
+
+#[test]
+fn names_from_traffic_are_escaped_in_the_html_report() {
+    let dir = tempdir("report-html");
+    let capture = dir.join("hostile.pcap");
+    std::fs::write(
+        &capture,
+        dns_query_pcap(&[b"<img src=x onerror=alert(1)>", b"evil", b"example"]),
+    )
+    .unwrap();
+    let iocs = dir.join("iocs.txt");
+    std::fs::write(&iocs, "evil.example\n").unwrap();
+    let html = dir.join("report.html");
+    let o = run(&[
+        OsStr::new("analyze"),
+        capture.as_os_str(),
+        OsStr::new("--no-default-iocs"),
+        OsStr::new("--iocs"),
+        iocs.as_os_str(),
+        OsStr::new("--report"),
+        html.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("evil.example"), "the alert is there");
+    assert!(
+        !page.contains("<img"),
+        "markup from traffic must not survive"
+    );
+    assert!(page.contains("&lt;img"), "{page}");
+    assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("<script"));
+    let verdict = page.find("class=\"verdict").unwrap();
+    let first_card = page.find("<section").unwrap();
+    assert!(verdict < first_card, "the verdict comes first");
+}
