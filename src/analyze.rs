@@ -14,7 +14,8 @@ use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 /// Options of `tcheck analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// The capture to analyse (pcap or pcapng).
+    /// The capture to analyse (pcap or pcapng), or a DNS service's query log (AdGuard Home
+    /// `querylog.json`, Pi-hole `pihole-FTL.db`, NextDNS CSV export) for a DNS-only analysis.
     capture: PathBuf,
     /// Write Zeek-style logs (JSON lines) into this directory.
     #[arg(long, value_name = "DIR")]
@@ -115,6 +116,10 @@ pub struct AnalyzeArgs {
     /// several_alerts.
     #[arg(long = "no-heuristic", value_name = "ID")]
     no_heuristics: Vec<String>,
+    /// DNS-only analysis: keep the queries of this client address only (query logs hold
+    /// every device of the network).
+    #[arg(long, value_name = "ADDR")]
+    dns_client: Option<std::net::IpAddr>,
 }
 
 /// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
@@ -205,6 +210,9 @@ fn dns_eve_options(args: &AnalyzeArgs) -> Result<DnsEveOptions> {
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    if let Some(kind) = crate::dnslog::detect(&args.capture)? {
+        return run_dns_log(args, kind);
+    }
     let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;
     let mut config = Config {
         threads: args.threads,
@@ -289,12 +297,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         stats
     };
     summary.add_run(&stats);
-    let settings = Settings {
-        disabled: args.no_heuristics.iter().cloned().collect(),
-        device_names: args.device_names.clone(),
-        ssid: args.ssid.clone(),
-        ..Settings::default()
-    };
+    let settings = settings(args);
     let capture = CaptureInfo {
         file: args.capture.display().to_string(),
         sha256: match hasher {
@@ -315,14 +318,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         &settings,
         capture,
     );
-    for path in &args.report {
-        let bytes = if report_format(path)? {
-            crate::report_html::render(&report).into_bytes()
-        } else {
-            serde_json::to_vec_pretty(&report)?
-        };
-        std::fs::write(path, bytes).with_context(|| path.display().to_string())?;
-    }
+    write_reports(args, &report)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
@@ -334,6 +330,79 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     } else {
         print_verdict(&mut out, &report)?;
         print_text(&mut out, &summary, args)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The heuristics' settings from the options.
+fn settings(args: &AnalyzeArgs) -> Settings {
+    Settings {
+        disabled: args.no_heuristics.iter().cloned().collect(),
+        device_names: args.device_names.clone(),
+        ssid: args.ssid.clone(),
+        ..Settings::default()
+    }
+}
+
+/// Writes the reports `--report` asks for.
+fn write_reports(args: &AnalyzeArgs, report: &Report) -> Result<()> {
+    for path in &args.report {
+        let bytes = if report_format(path)? {
+            crate::report_html::render(report).into_bytes()
+        } else {
+            serde_json::to_vec_pretty(report)?
+        };
+        std::fs::write(path, bytes).with_context(|| path.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// A DNS-only analysis: a query log instead of a capture.
+fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitCode> {
+    for r in &args.report {
+        report_format(r)?;
+    }
+    let indicators = crate::indicators::load(args.no_default_iocs, &args.iocs, &args.whitelist)?;
+    let entries = crate::dnslog::read(&args.capture, kind)?;
+    let mut obs = Observations::default();
+    obs.add_dns_log(&entries, args.dns_client);
+    let clients: std::collections::BTreeSet<_> = entries.iter().filter_map(|e| e.client).collect();
+    let iso = |t: tcheck_engine::Timestamp| t.iso_seconds();
+    let capture = CaptureInfo {
+        file: args.capture.display().to_string(),
+        sha256: file_sha256(&args.capture)?,
+        packets: 0,
+        bytes: std::fs::metadata(&args.capture).map_or(0, |m| m.len()),
+        start: obs.span.map(|(a, _)| iso(a)),
+        end: obs.span.map(|(_, b)| iso(b)),
+    };
+    let mut report = verdict::assess(
+        &obs,
+        &indicators.iocs,
+        &indicators.whitelist,
+        &settings(args),
+        capture,
+    );
+    verdict::note_dns_only(&mut report);
+    write_reports(args, &report)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_verdict(&mut out, &report)?;
+        writeln!(out, "DNS log: {}", args.capture.display())?;
+        writeln!(
+            out,
+            "  {} queries from {} client(s){}, {} distinct names",
+            entries.len(),
+            clients.len(),
+            args.dns_client
+                .map(|c| format!(" (kept: {c})"))
+                .unwrap_or_default(),
+            obs.names.len()
+        )?;
+        writeln!(out, "  DNS only: connections and traffic were not seen.")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 
 mod analyze;
 mod bench;
+mod dnslog;
 mod indicators;
 mod report_html;
 mod rules_cmd;

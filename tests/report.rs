@@ -317,3 +317,132 @@ fn names_from_traffic_are_escaped_in_the_html_report() {
     let first_card = page.find("<section").unwrap();
     assert!(verdict < first_card, "the verdict comes first");
 }
+
+/// A DNS response for `name` (one A record) in wire format, base64.
+fn dns_response_b64(name: &str, addr: [u8; 4]) -> String {
+    let mut m = vec![0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    for l in name.split('.') {
+        m.push(u8::try_from(l.len()).unwrap());
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+    m.extend_from_slice(&addr);
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in m.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn dns_only_report(dir: &Path, log: &Path, extra: &[&OsStr]) -> Value {
+    let iocs = dir.join("iocs.txt");
+    std::fs::write(&iocs, "copy9.com\n203.0.113.0/24\n").unwrap();
+    let mut args = vec![
+        OsStr::new("--no-default-iocs"),
+        OsStr::new("--iocs"),
+        iocs.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    report(dir, log, &args)
+}
+
+#[test]
+fn adguard_home_query_log() {
+    let dir = tempdir("dns-adguard");
+    let log = dir.join("querylog.json");
+    // AdGuard Home's querylog.json: one object per line; T, QH, QT, QC, IP, Answer (base64).
+    let lines = [
+        format!(
+            r#"{{"T":"2024-05-02T09:15:01.123456789+02:00","QH":"media-sync-a.copy9.com","QT":"A","QC":"IN","CP":"","Upstream":"https://dns10.quad9.net:443/dns-query","Answer":"{}","IP":"192.168.1.23","Result":{{}},"Elapsed":13442155}}"#,
+            dns_response_b64("media-sync-a.copy9.com", [203, 0, 113, 9])
+        ),
+        r#"{"T":"2024-05-02T09:15:03+02:00","QH":"www.wikipedia.org","QT":"AAAA","QC":"IN","CP":"","IP":"192.168.1.30","Result":{},"Elapsed":1000}"#.to_string(),
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let r = dns_only_report(&dir, &log, &[]);
+    assert_eq!(r["verdict"]["level"], "high");
+    let hits = alerts(&r, "ioc.domain");
+    assert_eq!(hits[0]["domain"], "media-sync-a.copy9.com");
+    assert_eq!(
+        hits[0]["ip"], "203.0.113.9",
+        "the answer, read from the base64 response"
+    );
+    assert_eq!(hits[0]["first_seen"], "2024-05-02T07:15:01Z");
+    assert!(r["limits"][0].as_str().unwrap().contains("DNS look-ups"));
+    // Only the phone's queries, when asked.
+    let r = dns_only_report(
+        &dir,
+        &log,
+        &[OsStr::new("--dns-client"), OsStr::new("192.168.1.30")],
+    );
+    assert_eq!(r["verdict"]["level"], "none");
+}
+
+#[test]
+fn nextdns_csv_export() {
+    let dir = tempdir("dns-nextdns");
+    let log = dir.join("nextdns.csv");
+    std::fs::write(
+        &log,
+        "timestamp,domain,query_type,dnssec,protocol,client_ip,status,reasons,destination_country,root_domain,device_id,device_name,device_model,device_local_ip,matched_name,client_name\n\
+         2024-05-02T07:15:01.123Z,api.copy9.com,A,false,DNS-over-HTTPS,198.51.100.4,default,,US,copy9.com,ABC123,Phone,,,,\n\
+         2024-05-02T07:15:02.000Z,www.wikipedia.org,AAAA,false,DNS-over-HTTPS,198.51.100.4,default,,US,wikipedia.org,ABC123,Phone,,,,\n",
+    )
+    .unwrap();
+    let r = dns_only_report(&dir, &log, &[]);
+    assert_eq!(alerts(&r, "ioc.domain")[0]["domain"], "api.copy9.com");
+    std::fs::write(&log, "timestamp,domain\nnot-a-time,x.com\n").unwrap();
+    let o = run(&[OsStr::new("analyze"), log.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+}
+
+#[test]
+fn pihole_ftl_database() {
+    let dir = tempdir("dns-pihole");
+    let db = dir.join("pihole-FTL.db");
+    {
+        // Pi-hole FTL v5+: query_storage with ids, and the `queries` view over it.
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "CREATE TABLE query_storage (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp INTEGER NOT NULL,
+                 type INTEGER NOT NULL, status INTEGER NOT NULL, domain INTEGER NOT NULL,
+                 client INTEGER NOT NULL, forward INTEGER, additional_info INTEGER,
+                 reply_type INTEGER, reply_time REAL, dnssec INTEGER);
+             CREATE TABLE domain_by_id (id INTEGER PRIMARY KEY, domain TEXT NOT NULL);
+             CREATE TABLE client_by_id (id INTEGER PRIMARY KEY, ip TEXT NOT NULL, name TEXT);
+             CREATE VIEW queries AS SELECT id, timestamp, type, status,
+                 (SELECT domain FROM domain_by_id d WHERE d.id = q.domain) AS domain,
+                 (SELECT ip FROM client_by_id c WHERE c.id = q.client) AS client
+                 FROM query_storage q;
+             INSERT INTO domain_by_id VALUES (1, 'cdn.copy9.com'), (2, 'example.org');
+             INSERT INTO client_by_id VALUES (1, '192.168.1.23', 'phone');
+             INSERT INTO query_storage (timestamp, type, status, domain, client)
+                 VALUES (1714634101, 1, 2, 2, 1), (1714634102, 1, 2, 1, 1);",
+        )
+        .unwrap();
+    }
+    let r = dns_only_report(&dir, &db, &[]);
+    let hits = alerts(&r, "ioc.domain");
+    assert_eq!(hits[0]["domain"], "cdn.copy9.com");
+    assert_eq!(hits[0]["first_seen"], "2024-05-02T07:15:02Z");
+    // Any other SQLite file is refused with a reason.
+    let other = dir.join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let o = run(&[OsStr::new("analyze"), other.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a Pi-hole FTL database"));
+}

@@ -7,6 +7,7 @@
 //! says when a host with an indicator was whitelisted). Nothing here looks anything up on the
 //! network: the analysis never leaks what the phone contacted.
 
+pub mod dnslog;
 mod heuristics;
 pub mod observe;
 mod wording;
@@ -312,6 +313,11 @@ pub fn assess(
         indicators,
         limits,
     }
+}
+
+/// Marks `report` as made from a DNS query log only, and says what that cannot see.
+pub fn note_dns_only(report: &mut Report) {
+    report.limits.insert(0, wording::LIMIT_DNS_ONLY.to_string());
 }
 
 fn proto_name(p: u8) -> &'static str {

@@ -233,7 +233,13 @@ fn remote_of(flow: &FlowId) -> (IpAddr, u16, bool) {
 }
 
 impl Observations {
-    fn name(&mut self, name: &str, source: NameSource, ts: Timestamp, flow: u64) {
+    pub(super) fn name_seen(
+        &mut self,
+        name: &str,
+        source: NameSource,
+        ts: Timestamp,
+        flow: Option<u64>,
+    ) {
         let n = crate::ioc::normalise_domain(name);
         if n.is_empty() {
             return;
@@ -247,7 +253,9 @@ impl Observations {
         if e.first_seen.is_none_or(|f| ts < f) {
             e.first_seen = Some(ts);
         }
-        push_id(&mut e.flow_ids, flow);
+        if let Some(id) = flow {
+            push_id(&mut e.flow_ids, id);
+        }
     }
 
     fn host(&mut self, ip: IpAddr) -> Option<&mut HostObs> {
@@ -294,14 +302,14 @@ impl Observations {
         let id = m.flow.id;
         let msg = &m.message;
         for q in &msg.questions {
-            self.name(&q.name, NameSource::DnsQuery, ts, id);
+            self.name_seen(&q.name, NameSource::DnsQuery, ts, Some(id));
         }
         for r in &msg.records {
             match &r.rdata {
-                RData::A(a) => self.resolve(&r.name, IpAddr::V4(*a)),
-                RData::Aaaa(a) => self.resolve(&r.name, IpAddr::V6(*a)),
+                RData::A(a) => self.resolve_name(&r.name, IpAddr::V4(*a)),
+                RData::Aaaa(a) => self.resolve_name(&r.name, IpAddr::V6(*a)),
                 RData::Name(target) if r.rtype == 5 => {
-                    self.name(target, NameSource::DnsCname, ts, id);
+                    self.name_seen(target, NameSource::DnsCname, ts, Some(id));
                 }
                 RData::Name(target) if r.rtype == 2 => {
                     let n = crate::ioc::normalise_domain(target);
@@ -318,7 +326,7 @@ impl Observations {
         }
     }
 
-    fn resolve(&mut self, name: &str, ip: IpAddr) {
+    pub(super) fn resolve_name(&mut self, name: &str, ip: IpAddr) {
         let n = crate::ioc::normalise_domain(name);
         if let Some(e) = self.names.get_mut(&n) {
             e.addresses.insert(ip);
@@ -381,7 +389,7 @@ impl EventSink for Observations {
                     } else {
                         NameSource::TlsSni
                     };
-                    self.name(sni, src, ts, id);
+                    self.name_seen(sni, src, ts, Some(id));
                     let (ip, _, _) = remote_of(&t.flow);
                     if let Some(h) = self.host(ip) {
                         if h.names.len() < 64 {
@@ -404,14 +412,14 @@ impl EventSink for Observations {
             }
             EventKind::Quic(q) => {
                 if let Some(sni) = &q.server_name {
-                    self.name(sni, NameSource::QuicSni, ts, q.flow.id);
+                    self.name_seen(sni, NameSource::QuicSni, ts, Some(q.flow.id));
                 }
             }
             EventKind::Http(h) => {
                 let (ip, port, _) = remote_of(&h.flow);
                 if let Some(host) = &h.host {
                     let host = crate::ioc::host_of(host);
-                    self.name(&host, NameSource::HttpHost, ts, h.flow.id);
+                    self.name_seen(&host, NameSource::HttpHost, ts, Some(h.flow.id));
                     if let Some(o) = self.host(ip) {
                         if o.names.len() < 64 {
                             o.names.insert(crate::ioc::normalise_domain(&host));

@@ -40,6 +40,12 @@ pub(super) const ADVICE_LOW: &str = "This is common in normal traffic and is lis
 pub(super) const LIMIT_CAPTURE: &str = "Only the traffic captured is analysed: an app that \
     stayed silent during the capture, or that used another network, cannot be seen.";
 
+/// What a DNS-only analysis cannot see.
+pub(super) const LIMIT_DNS_ONLY: &str = "This analysis only saw the phone's DNS look-ups (a DNS \
+    service's query log), not its traffic: connections made without a look-up, the data \
+    exchanged, certificates and everything the heuristics on traffic look at cannot be \
+    checked. A capture through a tcheck access point sees all of it.";
+
 /// Entries not kept.
 pub(super) const LIMIT_DROPPED: &str = "names or hosts were not kept because the capture \
     held more than the analysis keeps; they were not checked.";
