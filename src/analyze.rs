@@ -120,6 +120,11 @@ pub struct AnalyzeArgs {
     /// every device of the network).
     #[arg(long, value_name = "ADDR")]
     dns_client: Option<std::net::IpAddr>,
+    /// The indicator database (default: $TCHECK_DB, else $XDG_DATA_HOME/tcheck/tcheck.db,
+    /// used when it exists; without one, the bundled feeds). The analysis and its report
+    /// are stored in it.
+    #[command(flatten)]
+    db: crate::db_cmd::DbArg,
 }
 
 /// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
@@ -228,7 +233,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         config.stream.memcap = m;
     }
     config.stream.midstream = args.midstream;
-    let indicators = crate::indicators::load(args.no_default_iocs, &args.iocs, &args.whitelist)?;
+    let (indicators, mut store) = crate::indicators::load(
+        args.no_default_iocs,
+        Some(&args.db),
+        &args.iocs,
+        &args.whitelist,
+    )?;
     for r in &args.report {
         report_format(r)?;
     }
@@ -267,7 +277,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
     // The capture's hash, for reports, read alongside the analysis.
-    let hasher = (!args.report.is_empty() || args.json).then(|| {
+    let hasher = (!args.report.is_empty() || args.json || store.is_some()).then(|| {
         let path = args.capture.clone();
         std::thread::spawn(move || file_sha256(&path))
     });
@@ -318,7 +328,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         &settings,
         capture,
     );
-    write_reports(args, &report)?;
+    write_reports(args, &report, store.as_mut())?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
@@ -344,8 +354,20 @@ fn settings(args: &AnalyzeArgs) -> Settings {
     }
 }
 
-/// Writes the reports `--report` asks for.
-fn write_reports(args: &AnalyzeArgs, report: &Report) -> Result<()> {
+/// Writes the reports `--report` asks for, and stores the analysis in the database in use.
+fn write_reports(
+    args: &AnalyzeArgs,
+    report: &Report,
+    store: Option<&mut tcheck_store::Store>,
+) -> Result<()> {
+    if let Some(s) = store {
+        s.save_analysis(
+            &report.capture.file,
+            &report.capture.sha256,
+            report.verdict.level,
+            &serde_json::to_string(report)?,
+        )?;
+    }
     for path in &args.report {
         let bytes = if report_format(path)? {
             crate::report_html::render(report).into_bytes()
@@ -362,7 +384,12 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
     for r in &args.report {
         report_format(r)?;
     }
-    let indicators = crate::indicators::load(args.no_default_iocs, &args.iocs, &args.whitelist)?;
+    let (indicators, mut store) = crate::indicators::load(
+        args.no_default_iocs,
+        Some(&args.db),
+        &args.iocs,
+        &args.whitelist,
+    )?;
     let entries = crate::dnslog::read(&args.capture, kind)?;
     let mut obs = Observations::default();
     obs.add_dns_log(&entries, args.dns_client);
@@ -384,7 +411,7 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
         capture,
     );
     verdict::note_dns_only(&mut report);
-    write_reports(args, &report)?;
+    write_reports(args, &report, store.as_mut())?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

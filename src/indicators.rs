@@ -1,5 +1,7 @@
-//! The indicators a run uses: the bundled feeds (`data/feeds/`, built into the binary) unless
-//! `--no-default-iocs`, plus the files given with `--iocs` and `--whitelist`.
+//! The indicators a run uses: the database's (`--db`, or the default database when it
+//! exists), else the bundled feeds (`data/feeds/`, built into the binary, which also seed a
+//! new database); none of them with `--no-default-iocs`; plus the files given with `--iocs`
+//! and `--whitelist`.
 
 use std::path::PathBuf;
 
@@ -88,13 +90,53 @@ fn read_file(path: &PathBuf, default_tag: &str) -> Result<Import> {
     Ok(read(format, &name, &data, default_tag)?)
 }
 
-/// Loads the indicators: the bundled feeds unless `no_default`, then `iocs` and
-/// `whitelists`. A file that cannot be read or parsed stops the run with its name and place.
-pub fn load(no_default: bool, iocs: &[PathBuf], whitelists: &[PathBuf]) -> Result<Indicators> {
+/// Fills a new database with the bundled feeds, each under its name.
+pub fn seed(store: &mut tcheck_store::Store) -> Result<()> {
+    for b in &BUNDLED {
+        let import = read(
+            Format::detect(b.name, b.data),
+            b.name,
+            b.data,
+            b.default_tag,
+        )?;
+        store.import(b.name, &import, false)?;
+    }
+    let b = &BUNDLED_WHITELIST;
+    let import = read(Format::TinyCheckWhitelist, b.name, b.data, b.default_tag)?;
+    store.import(b.name, &import, true)?;
+    Ok(())
+}
+
+/// Loads the indicators: the database's (`db`, or the default database if it exists) or
+/// else the bundled feeds, unless `no_default`; then `iocs` and `whitelists`. A file that
+/// cannot be read or parsed stops the run with its name and place. Returns the store too,
+/// when one was used.
+pub fn load(
+    no_default: bool,
+    db: Option<&crate::db_cmd::DbArg>,
+    iocs: &[PathBuf],
+    whitelists: &[PathBuf],
+) -> Result<(Indicators, Option<tcheck_store::Store>)> {
     let mut all = Vec::new();
     let mut rules = Vec::new();
     let mut white = Vec::new();
-    if !no_default {
+    let store = match db {
+        Some(arg) if !no_default => {
+            let explicit = arg.db.is_some();
+            let exists = crate::db_cmd::default_db().is_some_and(|p| p.is_file());
+            if explicit || exists {
+                Some(arg.open()?)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    if let Some(s) = &store {
+        all.extend(s.iocs(None, None, None)?);
+        white.extend(s.whitelist()?);
+        rules.extend(s.rules()?);
+    } else if !no_default {
         for b in &BUNDLED {
             let format = Format::detect(b.name, b.data);
             let import = read(format, b.name, b.data, b.default_tag)?;
@@ -115,9 +157,12 @@ pub fn load(no_default: bool, iocs: &[PathBuf], whitelists: &[PathBuf]) -> Resul
         }
         white.extend(import.iocs);
     }
-    Ok(Indicators {
-        iocs: IocSet::new(all),
-        whitelist: Whitelist::new(white),
-        rules,
-    })
+    Ok((
+        Indicators {
+            iocs: IocSet::new(all),
+            whitelist: Whitelist::new(white),
+            rules,
+        },
+        store,
+    ))
 }

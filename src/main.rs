@@ -4,9 +4,11 @@
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
 //! - `tcheck rules check FILE... [--json]`
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
+//! - `tcheck iocs import|export|list|search|add|remove`, `tcheck whitelist ...`
 
 mod analyze;
 mod bench;
+mod db_cmd;
 mod dnslog;
 mod indicators;
 mod report_html;
@@ -43,6 +45,12 @@ enum Command {
     Rules(rules_cmd::RulesCommand),
     /// Measure what a rule set costs on captures, with a per-rule profile.
     Bench(bench::BenchArgs),
+    /// The indicator database: import, export, list, search, add, remove.
+    #[command(subcommand)]
+    Iocs(db_cmd::IocsCommand),
+    /// The whitelist in the database: import, list, add, remove.
+    #[command(subcommand)]
+    Whitelist(db_cmd::WhitelistCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +59,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
         Command::Bench(args) => bench::run_bench(&args),
+        Command::Iocs(cmd) => db_cmd::run_iocs(&cmd),
+        Command::Whitelist(cmd) => db_cmd::run_whitelist(&cmd),
     };
     match result {
         Ok(code) => code,

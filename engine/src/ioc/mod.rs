@@ -11,6 +11,7 @@
 //! The importers in [`import`] read the feed formats (TinyCheck, Echap, STIX 2.1, MISP, plain
 //! text); a malformed file is an error naming the line or position, never a partial import.
 
+pub mod export;
 pub mod import;
 mod index;
 
