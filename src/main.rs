@@ -10,6 +10,7 @@ mod analyze;
 mod bench;
 mod db_cmd;
 mod dnslog;
+mod feeds_cmd;
 mod indicators;
 mod report_html;
 mod rules_cmd;
@@ -51,6 +52,9 @@ enum Command {
     /// The whitelist in the database: import, list, add, remove.
     #[command(subcommand)]
     Whitelist(db_cmd::WhitelistCommand),
+    /// Indicator feeds: add, remove, list, update.
+    #[command(subcommand)]
+    Feeds(feeds_cmd::FeedsCommand),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run_bench(&args),
         Command::Iocs(cmd) => db_cmd::run_iocs(&cmd),
         Command::Whitelist(cmd) => db_cmd::run_whitelist(&cmd),
+        Command::Feeds(cmd) => feeds_cmd::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -180,6 +180,28 @@ impl Store {
         import: &Import,
         whitelist: bool,
     ) -> Result<ImportStats> {
+        self.apply(source, import, whitelist, false)
+    }
+
+    /// Replaces everything `source` brought (indicators or whitelist entries, and rules)
+    /// with `import`, in one transaction: a feed's new version. `added` counts the entries
+    /// that were not there before, `deleted` those that went.
+    pub fn replace(
+        &mut self,
+        source: &str,
+        import: &Import,
+        whitelist: bool,
+    ) -> Result<ImportStats> {
+        self.apply(source, import, whitelist, true)
+    }
+
+    fn apply(
+        &mut self,
+        source: &str,
+        import: &Import,
+        whitelist: bool,
+        replace: bool,
+    ) -> Result<ImportStats> {
         let path = self.path.clone();
         let e = |source| Error::Sqlite {
             path: path.clone(),
@@ -188,6 +210,28 @@ impl Store {
         let tx = self.conn.transaction().map_err(e)?;
         let mut stats = ImportStats::default();
         let t = now();
+        let table = if whitelist { "whitelist" } else { "iocs" };
+        if replace {
+            tx.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS previous (kind TEXT, value TEXT);
+                 DELETE FROM temp.previous;",
+            )
+            .map_err(e)?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO temp.previous SELECT kind, value FROM {table} WHERE source = ?1"
+                ),
+                params![source],
+            )
+            .map_err(e)?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE source = ?1"),
+                params![source],
+            )
+            .map_err(e)?;
+            tx.execute("DELETE FROM rules WHERE source = ?1", params![source])
+                .map_err(e)?;
+        }
         {
             let mut exists = if whitelist {
                 tx.prepare("SELECT 1 FROM whitelist WHERE kind = ?1 AND value = ?2")
@@ -209,9 +253,19 @@ impl Store {
                 )
             }
             .map_err(e)?;
+            let mut was = if replace {
+                Some(
+                    tx.prepare("SELECT 1 FROM temp.previous WHERE kind = ?1 AND value = ?2")
+                        .map_err(e)?,
+                )
+            } else {
+                None
+            };
             for i in &import.iocs {
                 let kind = i.kind.name();
-                let known = if whitelist {
+                let known = if let Some(w) = was.as_mut() {
+                    w.exists(params![kind, i.value]).map_err(e)?
+                } else if whitelist {
                     exists.exists(params![kind, i.value]).map_err(e)?
                 } else {
                     exists.exists(params![kind, i.value, source]).map_err(e)?
@@ -253,6 +307,21 @@ impl Store {
             for (text, tag) in &import.rules {
                 stats.rules += rule.execute(params![source, text, tag, t]).map_err(e)?;
             }
+        }
+        if replace {
+            let gone: i64 = tx
+                .query_row(
+                    &format!(
+                        "SELECT count(*) FROM temp.previous p WHERE NOT EXISTS
+                         (SELECT 1 FROM {table} t WHERE t.kind = p.kind AND t.value = p.value
+                          AND t.source = ?1)"
+                    ),
+                    params![source],
+                    |r| r.get(0),
+                )
+                .map_err(e)?;
+            stats.deleted += usize::try_from(gone).unwrap_or(0);
+            tx.execute_batch("DELETE FROM temp.previous").map_err(e)?;
         }
         tx.commit().map_err(e)?;
         Ok(stats)
