@@ -282,7 +282,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         std::thread::spawn(move || file_sha256(&path))
     });
     let mut summary = Summary::default();
-    let mut observations = Observations::default();
+    let mut observations = Observations::with_identity(&args.device_names, args.ssid.as_deref());
     let stats = {
         let mut sinks = Fanout::new();
         sinks.push(&mut summary);

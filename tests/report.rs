@@ -446,3 +446,42 @@ fn pihole_ftl_database() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a Pi-hole FTL database"));
 }
+
+#[test]
+fn the_device_name_or_ssid_in_clear_text_is_reported() {
+    let dir = tempdir("report-identity");
+    // get.pcap: `GET /download/CHANGES.bro-aux.txt` by `Wget/1.14 (darwin12.2.0)`.
+    let capture = trace("http/get.pcap");
+    let r = report(
+        &dir,
+        &capture,
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--device-name"),
+            OsStr::new("Darwin12"),
+            OsStr::new("--device-name"),
+            OsStr::new("iphone"),
+            OsStr::new("--ssid"),
+            OsStr::new("bro-aux"),
+        ],
+    );
+    let hits = alerts(&r, "cleartext_identity");
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    assert!(hits
+        .iter()
+        .all(|a| a["level"] == "moderate" && a["domain"] == "bro.org"));
+    let text: Vec<&str> = hits
+        .iter()
+        .map(|a| a["description"].as_str().unwrap())
+        .collect();
+    assert!(text
+        .iter()
+        .any(|t| t.contains("device name `Darwin12`") && t.contains("header")));
+    assert!(text
+        .iter()
+        .any(|t| t.contains("SSID `bro-aux`") && t.contains("URL")));
+    assert!(
+        !text.iter().any(|t| t.contains("iphone")),
+        "generic names are not searched"
+    );
+}

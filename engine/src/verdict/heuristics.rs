@@ -15,7 +15,8 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Heuristics switched off, by id: `nonstandard_port`, `self_signed`, `unresolved_ip`,
-    /// `uncommon_port`, `free_ca`, `cleartext_http`, `beaconing`, `upload`, `several_alerts`.
+    /// `uncommon_port`, `free_ca`, `cleartext_http`, `cleartext_identity`, `beaconing`,
+    /// `upload`, `several_alerts`.
     pub disabled: BTreeSet<String>,
     /// Destination ports of ordinary phone traffic (`uncommon_port` ignores them).
     pub common_ports: BTreeSet<u16>,
@@ -447,6 +448,37 @@ pub(super) fn traffic_alerts(
                 a.flow_ids = c.flow_ids.clone();
                 out.push(a);
             }
+        }
+    }
+    if s.on("cleartext_identity") {
+        for i in &obs.identity {
+            let (ip, port) = i.server;
+            let mut a = Alert::new(
+                Level::Moderate,
+                Source::Heuristic,
+                "cleartext_identity",
+                format!(
+                    "The phone sent its {} without encryption",
+                    if i.what == "SSID" {
+                        "network's name"
+                    } else {
+                        "name"
+                    }
+                ),
+            );
+            a.description = format!(
+                "The {} `{}` appeared in the {} of an unencrypted web request to {ip}{}. Apps rarely need to send it; monitoring apps often report it to identify the phone they watch. {ADVICE_MODERATE}",
+                i.what,
+                i.needle,
+                i.place,
+                i.host.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+            );
+            a.ip = Some(ip);
+            a.port = Some(port);
+            a.domain = i.host.clone();
+            a.first_seen = iso(Some(i.ts));
+            a.flow_ids = vec![i.flow_id];
+            out.push(a);
         }
     }
     if s.on("cleartext_http") {

@@ -130,6 +130,73 @@ pub struct TlsObs {
     pub flow_id: u64,
 }
 
+/// The device's name or the access point's SSID, seen in a clear-text request to a remote
+/// host.
+#[derive(Clone, Debug)]
+pub struct IdentityObs {
+    /// What was found (the name as given).
+    pub needle: String,
+    /// `device name` or `SSID`.
+    pub what: &'static str,
+    /// Where in the request: `URL`, `header`, `body`.
+    pub place: &'static str,
+    /// The request's Host.
+    pub host: Option<String>,
+    /// Server address and port.
+    pub server: (IpAddr, u16),
+    /// When.
+    pub ts: Timestamp,
+    /// Flow.
+    pub flow_id: u64,
+}
+
+/// Names too common to identify anyone (`android`, `iphone`...): never searched for.
+fn generic_name(n: &str) -> bool {
+    const GENERIC: [&str; 10] = [
+        "android",
+        "iphone",
+        "ipad",
+        "localhost",
+        "galaxy",
+        "phone",
+        "unknown",
+        "mobile",
+        "samsung",
+        "xiaomi",
+    ];
+    let l = n.to_ascii_lowercase();
+    l.len() < 4
+        || GENERIC.contains(&l.as_str())
+        || (l.starts_with("android-") && l[8..].bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `%XX` and `+` decoded (for URLs and form bodies), lower-cased.
+fn decoded_lower(b: &[u8]) -> String {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_lowercase()
+}
+
 /// A rule that alerted.
 #[derive(Clone, Debug)]
 pub struct RuleAlertObs {
@@ -179,6 +246,10 @@ pub struct Observations {
     pub tls: Vec<TlsObs>,
     /// Clear-text HTTP requests.
     pub http: Vec<HttpObs>,
+    /// The device's names and the SSID seen in clear-text requests.
+    pub identity: Vec<IdentityObs>,
+    /// Names and SSID searched for in clear-text requests (lower case, with what they are).
+    needles: Vec<(String, String, &'static str)>,
     /// Rule alerts by sid and remote address.
     pub alerts: BTreeMap<(u32, IpAddr), RuleAlertObs>,
     /// The device, from DHCP.
@@ -233,6 +304,75 @@ fn remote_of(flow: &FlowId) -> (IpAddr, u16, bool) {
 }
 
 impl Observations {
+    /// Observations that also look for the device's names and the access point's SSID in
+    /// clear-text requests (the DHCP host names seen are added as they come).
+    pub fn with_identity(device_names: &[String], ssid: Option<&str>) -> Self {
+        let mut o = Observations::default();
+        for n in device_names {
+            o.add_needle(n, "device name");
+        }
+        if let Some(s) = ssid {
+            o.add_needle(s, "SSID");
+        }
+        o
+    }
+
+    fn add_needle(&mut self, n: &str, what: &'static str) {
+        let n = n.trim();
+        if generic_name(n) || self.needles.len() >= 16 {
+            return;
+        }
+        let l = n.to_lowercase();
+        if !self.needles.iter().any(|(x, _, _)| *x == l) {
+            self.needles.push((l, n.to_string(), what));
+        }
+    }
+
+    fn identity_in(
+        &mut self,
+        h: &crate::proto::http::HttpRecord,
+        server: (IpAddr, u16),
+        ts: Timestamp,
+    ) {
+        if self.needles.is_empty() || self.identity.len() >= 1024 || is_local(server.0) {
+            return;
+        }
+        let mut places: Vec<(&'static str, String)> = Vec::new();
+        if let Some(u) = &h.uri {
+            places.push(("URL", decoded_lower(u.as_bytes())));
+        }
+        let headers: Vec<u8> = h
+            .request_headers
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied().chain(std::iter::once(b'\n')))
+            .collect();
+        places.push(("header", decoded_lower(&headers)));
+        places.push(("body", decoded_lower(&h.request_body)));
+        for (needle, original, what) in &self.needles {
+            if let Some((place, _)) = places
+                .iter()
+                .find(|(_, text)| text.contains(needle.as_str()))
+            {
+                let host = h.host.clone();
+                if !self
+                    .identity
+                    .iter()
+                    .any(|i| i.needle == *original && i.host == host)
+                {
+                    self.identity.push(IdentityObs {
+                        needle: original.clone(),
+                        what,
+                        place,
+                        host,
+                        server,
+                        ts,
+                        flow_id: h.flow.id,
+                    });
+                }
+            }
+        }
+    }
+
     pub(super) fn name_seen(
         &mut self,
         name: &str,
@@ -356,6 +496,7 @@ impl Observations {
         for n in [&m.host_name, &m.client_fqdn].into_iter().flatten() {
             let t = text(n);
             if !t.is_empty() && self.device.names.len() < 16 {
+                self.add_needle(&t, "device name");
                 self.device.names.insert(t);
             }
         }
@@ -426,6 +567,7 @@ impl EventSink for Observations {
                         }
                     }
                 }
+                self.identity_in(h, (ip, port), ts);
                 if self.http.len() < MAX_NAMES {
                     self.http.push(HttpObs {
                         host: h.host.clone(),
