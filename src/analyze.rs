@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tcheck_engine::output::eve::{DnsEveOptions, EveOptions};
 use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
-use tcheck_engine::verdict::{self, CaptureInfo, Level, Observations, Report, Settings};
+use tcheck_engine::verdict::{self, CaptureInfo, Lang, Level, Observations, Report, Settings};
 use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 
 /// Options of `tcheck analyze`.
@@ -125,6 +125,21 @@ pub struct AnalyzeArgs {
     /// are stored in it.
     #[command(flatten)]
     db: crate::db_cmd::DbArg,
+    /// Language of the verdict and the report: en, fr, es, de, it, pt, ru.
+    #[arg(long, value_name = "CODE", default_value = "en", value_parser = parse_lang)]
+    lang: String,
+}
+
+fn parse_lang(code: &str) -> std::result::Result<String, String> {
+    match Lang::get(code) {
+        Some(l) => Ok(l.code().to_string()),
+        None => Err(format!(
+            "no report language `{code}` (available: {})",
+            tcheck_engine::verdict::lang::codes()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// Loads the rules of `args` (if any) into a detection for the engine; rule errors go to
@@ -350,6 +365,7 @@ fn settings(args: &AnalyzeArgs) -> Settings {
         disabled: args.no_heuristics.iter().cloned().collect(),
         device_names: args.device_names.clone(),
         ssid: args.ssid.clone(),
+        lang: Lang::get(&args.lang).unwrap_or_default(),
         ..Settings::default()
     }
 }
@@ -471,12 +487,18 @@ fn file_sha256(path: &std::path::Path) -> Result<String> {
 
 /// The verdict and the alerts, first thing on the terminal.
 fn print_verdict(out: &mut impl Write, r: &Report) -> Result<()> {
-    writeln!(out, "Verdict: {}", sanitize(&r.verdict.summary))?;
+    let lang = Lang::get(&r.language).unwrap_or_default();
+    writeln!(
+        out,
+        "{}: {}",
+        lang.t("text.verdict"),
+        sanitize(&r.verdict.summary)
+    )?;
     for a in &r.alerts {
         let level = match a.level {
-            Level::High => "HIGH",
-            Level::Moderate => "MODERATE",
-            Level::Low => "low",
+            Level::High => lang.t("level.high").to_uppercase(),
+            Level::Moderate => lang.t("level.moderate").to_uppercase(),
+            Level::Low => lang.t("level.low").to_string(),
         };
         let what = a
             .domain

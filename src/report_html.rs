@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use tcheck_engine::verdict::{Alert, Level, Report};
+use tcheck_engine::verdict::{Alert, Lang, Level, Report};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -59,87 +59,101 @@ fn level_name(l: Level) -> &'static str {
 fn evidence(a: &Alert) -> Vec<(&'static str, String)> {
     let mut e = Vec::new();
     if let Some(d) = &a.domain {
-        e.push(("Name", d.clone()));
+        e.push(("ev.name", d.clone()));
     }
     if let Some(s) = &a.sni {
-        e.push(("Server name", s.clone()));
+        e.push(("ev.sni", s.clone()));
     }
     if let Some(ip) = a.ip {
-        e.push(("Address", ip.to_string()));
+        e.push(("ev.address", ip.to_string()));
     }
     if let Some(p) = a.port {
-        e.push(("Port", p.to_string()));
+        e.push(("ev.port", p.to_string()));
     }
     if let Some(app) = &a.app {
-        e.push(("App or campaign", app.clone()));
+        e.push(("ev.app", app.clone()));
     }
     if let Some(t) = &a.tag {
-        e.push(("Listed as", t.clone()));
+        e.push(("ev.tag", t.clone()));
     }
     if let Some(i) = &a.ioc {
         e.push((
-            "Indicator",
+            "ev.indicator",
             format!("{} {} ({})", i.kind, i.value, i.source),
         ));
     }
     if let Some(w) = &a.whitelisted {
-        e.push(("Whitelisted by", w.clone()));
+        e.push(("ev.whitelisted", w.clone()));
     }
     if let Some(c) = &a.cert_sha1 {
-        e.push(("Certificate SHA-1", c.clone()));
+        e.push(("ev.cert", c.clone()));
     }
     if let Some(sid) = a.sid {
-        e.push(("Rule", sid.to_string()));
+        e.push(("ev.rule", sid.to_string()));
     }
     if let Some(f) = &a.first_seen {
-        e.push(("First seen", f.clone()));
+        e.push(("ev.first_seen", f.clone()));
     }
     if !a.flow_ids.is_empty() {
         let ids: Vec<String> = a.flow_ids.iter().map(u64::to_string).collect();
-        e.push(("Flows (EVE flow_id)", ids.join(", ")));
+        e.push(("ev.flows", ids.join(", ")));
     }
-    e.push(("Check", a.check.to_string()));
+    e.push(("ev.check", a.check.to_string()));
     e
 }
 
-/// Renders `r` as a complete HTML document.
+/// Renders `r` as a complete HTML document, in the report's language.
 pub fn render(r: &Report) -> String {
+    let lang = Lang::get(&r.language).unwrap_or_default();
+    let t = |k: &str| escape(lang.t(k));
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>tcheck report</title><style>{STYLE}</style></head><body>\n\
-         <h1>Phone check report</h1>\n<div class=\"verdict v-{}\">{}</div>\n",
+         <title>{}</title><style>{STYLE}</style></head><body>\n\
+         <h1>{}</h1>\n<div class=\"verdict v-{}\">{}</div>\n",
+        lang.code(),
+        t("html.title"),
+        t("html.title"),
         escape(r.verdict.level),
         escape(&r.verdict.summary)
     );
     if r.alerts.is_empty() {
-        h.push_str("<p>No alert.</p>\n");
+        let _ = writeln!(h, "<p>{}</p>", t("html.no_alert"));
     }
     for a in &r.alerts {
         let l = level_name(a.level);
         let _ = write!(
             h,
-            "<section class=\"card l-{l}\"><div class=\"level\">{l}</div><h2>{}</h2><p>{}</p><dl>",
+            "<section class=\"card l-{l}\"><div class=\"level\">{}</div><h2>{}</h2><p>{}</p><dl>",
+            t(&format!("level.{l}")),
             escape(&a.title),
             escape(&a.description)
         );
         for (k, v) in evidence(a) {
-            let _ = write!(h, "<dt>{k}</dt><dd>{}</dd>", escape(&v));
+            let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", t(k), escape(&v));
         }
         h.push_str("</dl></section>\n");
     }
-    h.push_str(
-        "<h2>Servers contacted</h2>\n<table><thead><tr><th>Address</th><th>Names</th>\
-                <th>Ports</th><th>Sent</th><th>Received</th><th>Alerts</th></tr></thead><tbody>\n",
+    let _ = writeln!(
+        h,
+        "<h2>{}</h2>\n<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th></tr></thead><tbody>",
+        t("html.servers"),
+        t("html.col.address"),
+        t("html.col.names"),
+        t("html.col.ports"),
+        t("html.col.sent"),
+        t("html.col.received"),
+        t("html.col.alerts")
     );
     for c in &r.connections {
         let alerts: Vec<String> = c
             .alerts
             .iter()
             .rev()
-            .map(|(l, n)| format!("{n} {}", level_name(*l)))
+            .map(|(l, n)| format!("{n} {}", lang.t(&format!("level.{}", level_name(*l)))))
             .collect();
         let _ = writeln!(
             h,
@@ -152,35 +166,41 @@ pub fn render(r: &Report) -> String {
             escape(&alerts.join(", "))
         );
     }
-    h.push_str("</tbody></table>\n<h2>About this analysis</h2>\n<dl class=\"meta\">");
+    let _ = write!(
+        h,
+        "</tbody></table>\n<h2>{}</h2>\n<dl class=\"meta\">",
+        t("html.about")
+    );
     let cap = &r.capture;
     let mut meta = vec![
-        ("Capture", cap.file.clone()),
-        ("SHA-256", cap.sha256.clone()),
-        ("Packets", cap.packets.to_string()),
+        ("meta.capture", cap.file.clone()),
+        ("meta.sha256", cap.sha256.clone()),
+        ("meta.packets", cap.packets.to_string()),
         (
-            "Time",
-            format!(
-                "{} to {}",
-                cap.start.as_deref().unwrap_or("?"),
-                cap.end.as_deref().unwrap_or("?")
+            "meta.time",
+            lang.f(
+                "meta.time_range",
+                &[
+                    ("start", cap.start.as_deref().unwrap_or("?")),
+                    ("end", cap.end.as_deref().unwrap_or("?")),
+                ],
             ),
         ),
     ];
     if !r.device.names.is_empty() {
-        meta.push(("Device", r.device.names.join(", ")));
+        meta.push(("meta.device", r.device.names.join(", ")));
     }
     if !r.device.macs.is_empty() {
-        meta.push(("MAC", r.device.macs.join(", ")));
+        meta.push(("meta.mac", r.device.macs.join(", ")));
     }
     let ind: Vec<String> = r
         .indicators
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
-    meta.push(("Indicators", ind.join(", ")));
+    meta.push(("meta.indicators", ind.join(", ")));
     for (k, v) in meta {
-        let _ = write!(h, "<dt>{k}</dt><dd>{}</dd>", escape(&v));
+        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", t(k), escape(&v));
     }
     h.push_str("</dl>\n<ul class=\"meta\">");
     for l in &r.limits {

@@ -479,9 +479,50 @@ fn the_device_name_or_ssid_in_clear_text_is_reported() {
         .any(|t| t.contains("device name `Darwin12`") && t.contains("header")));
     assert!(text
         .iter()
-        .any(|t| t.contains("SSID `bro-aux`") && t.contains("URL")));
+        .any(|t| t.contains("(SSID) `bro-aux`") && t.contains("URL")));
     assert!(
         !text.iter().any(|t| t.contains("iphone")),
         "generic names are not searched"
     );
+}
+
+#[test]
+fn reports_speak_the_language_asked_for() {
+    let dir = tempdir("report-lang");
+    let iocs = dir.join("iocs.txt");
+    std::fs::write(&iocs, "drivres-update.info\n").unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/sample.pcap");
+    let html = dir.join("r.html");
+    let r = report(
+        &dir,
+        &sample,
+        &[
+            OsStr::new("--iocs"),
+            iocs.as_os_str(),
+            OsStr::new("--lang"),
+            OsStr::new("fr"),
+            OsStr::new("--report"),
+            html.as_os_str(),
+        ],
+    );
+    assert_eq!(r["language"], "fr");
+    assert!(r["verdict"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Votre téléphone"));
+    let a = &alerts(&r, "ioc.domain")[0];
+    assert!(a["description"]
+        .as_str()
+        .unwrap()
+        .contains("a demandé `drivres-update.info` au DNS"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<html lang=\"fr\">") && page.contains("Serveurs contactés"));
+    let o = run(&[
+        OsStr::new("analyze"),
+        sample.as_os_str(),
+        OsStr::new("--lang"),
+        OsStr::new("xx"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("available: en, fr, es, de, it, pt, ru"));
 }

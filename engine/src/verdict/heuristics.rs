@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::lang::Lang;
 use super::observe::{is_local, Observations};
-use super::wording::{self, ADVICE_HIGH, ADVICE_LOW, ADVICE_MODERATE};
+use super::wording;
 use super::{Alert, IocRef, Level, Source};
 use crate::ioc::{is_high_tag, Ioc, IocKind, IocSet, Whitelist};
 use crate::time::Timestamp;
@@ -43,6 +44,8 @@ pub struct Settings {
     pub device_names: Vec<String>,
     /// The access point's SSID (`--ssid`).
     pub ssid: Option<String>,
+    /// The report's language.
+    pub lang: Lang,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             several_alerts: 3,
             device_names: Vec::new(),
             ssid: None,
+            lang: Lang::default(),
         }
     }
 }
@@ -98,34 +102,45 @@ fn ioc_level(ioc: &Ioc) -> Level {
     }
 }
 
-fn advice(level: Level) -> &'static str {
-    match level {
-        Level::High => ADVICE_HIGH,
-        Level::Moderate => ADVICE_MODERATE,
-        Level::Low => ADVICE_LOW,
-    }
+fn advice(l: &Lang, level: Level) -> &str {
+    l.t(match level {
+        Level::High => "advice.high",
+        Level::Moderate => "advice.moderate",
+        Level::Low => "advice.low",
+    })
 }
 
-fn ioc_alert(ioc: &Ioc, check: &'static str, seen: String) -> Alert {
+/// ` (`name`)` after an address, when there is a name.
+fn name_suffix(l: &Lang, name: Option<&str>) -> String {
+    name.map(|n| l.f("name_suffix", &[("name", n)]))
+        .unwrap_or_default()
+}
+
+fn ioc_alert(l: &Lang, ioc: &Ioc, check: &'static str, seen: String) -> Alert {
     let level = ioc_level(ioc);
     let mut a = Alert::new(
         level,
         Source::Ioc,
         check,
-        wording::ioc_title(&ioc.tag, ioc.kind),
+        l.t(wording::ioc_title_key(&ioc.tag, ioc.kind)).to_string(),
     );
+    let app = ioc.app.as_deref().unwrap_or("");
     let listed = match (&ioc.app, ioc.tag.is_empty()) {
-        (Some(app), false) => format!("listed as {} ({app})", ioc.tag),
-        (Some(app), true) => format!("listed for {app}"),
-        (None, false) => format!("listed as {}", ioc.tag),
-        (None, true) => "listed".to_string(),
+        (Some(_), false) => l.f("ioc.listed.tag_app", &[("tag", &*ioc.tag), ("app", app)]),
+        (Some(_), true) => l.f("ioc.listed.app", &[("app", app)]),
+        (None, false) => l.f("ioc.listed.tag", &[("tag", &*ioc.tag)]),
+        (None, true) => l.t("ioc.listed.none").to_string(),
     };
-    a.description = format!(
-        "{seen}. It matches the indicator {} `{}`, {listed} by {}. {}",
-        ioc.kind,
-        ioc.value,
-        ioc.source,
-        advice(level)
+    a.description = l.f(
+        "ioc.description",
+        &[
+            ("seen", &*seen),
+            ("kind", ioc.kind.name()),
+            ("value", &*ioc.value),
+            ("listed", &*listed),
+            ("source", &*ioc.source),
+            ("advice", advice(l, level)),
+        ],
     );
     a.app = ioc.app.clone();
     a.tag = (!ioc.tag.is_empty()).then(|| ioc.tag.clone());
@@ -141,7 +156,12 @@ fn ioc_alert(ioc: &Ioc, check: &'static str, seen: String) -> Alert {
 /// indicators, every remote host against the addresses and networks, every server
 /// certificate, fingerprint and name server. One alert per indicator, with the first name or
 /// host that matched it.
-pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelist) -> Vec<Alert> {
+pub(super) fn ioc_alerts(
+    l: &Lang,
+    obs: &Observations,
+    iocs: &IocSet,
+    whitelist: &Whitelist,
+) -> Vec<Alert> {
     let mut out: BTreeMap<(IocKind, String, String), Alert> = BTreeMap::new();
     let mut add = |ioc: &Ioc, make: &mut dyn FnMut(&Ioc) -> Alert| {
         let key = (ioc.kind, ioc.value.clone(), ioc.source.clone());
@@ -155,30 +175,31 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
                     .iter()
                     .map(|s| match s {
                         super::observe::NameSource::DnsQuery => {
-                            format!("looked up `{name}` in DNS")
+                            l.f("ioc.how.dns_query", &[("name", name.as_str())])
                         }
                         super::observe::NameSource::DnsCname => {
-                            format!("was redirected to `{name}` by a DNS alias")
+                            l.f("ioc.how.dns_cname", &[("name", name.as_str())])
                         }
                         super::observe::NameSource::TlsSni => {
-                            format!("opened an encrypted connection to `{name}`")
+                            l.f("ioc.how.tls_sni", &[("name", name.as_str())])
                         }
                         super::observe::NameSource::QuicSni => {
-                            format!("opened a QUIC connection to `{name}`")
+                            l.f("ioc.how.quic_sni", &[("name", name.as_str())])
                         }
                         super::observe::NameSource::HttpHost => {
-                            format!("sent an unencrypted web request to `{name}`")
+                            l.f("ioc.how.http_host", &[("name", name.as_str())])
                         }
                     })
                     .collect();
                 let mut a = ioc_alert(
+                    l,
                     ioc,
                     match ioc.kind {
                         IocKind::DynDns => "ioc.dyndns",
                         IocKind::Tld => "ioc.tld",
                         _ => "ioc.domain",
                     },
-                    format!("The phone {}", how.join(" and ")),
+                    l.f("ioc.seen.name", &[("how", &*how.join(l.t("ioc.how.join")))]),
                 );
                 a.domain = Some(name.clone());
                 a.first_seen = iso(n.first_seen);
@@ -193,15 +214,21 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
         for ioc in iocs.match_ip(*ip) {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
+                    l,
                     ioc,
                     if ioc.kind == IocKind::Cidr {
                         "ioc.cidr"
                     } else {
                         "ioc.ip"
                     },
-                    format!(
-                        "The phone exchanged data with {ip} ({} connection(s), {} bytes sent, {} received)",
-                        h.connections, h.bytes_up, h.bytes_down
+                    l.f(
+                        "ioc.seen.ip",
+                        &[
+                            ("ip", &*ip.to_string()),
+                            ("connections", &*h.connections.to_string()),
+                            ("up", &*h.bytes_up.to_string()),
+                            ("down", &*h.bytes_down.to_string()),
+                        ],
                     ),
                 );
                 a.ip = Some(*ip);
@@ -218,11 +245,16 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
         for ioc in iocs.match_cert(&c.sha1, &c.sha256) {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
+                    l,
                     ioc,
                     "ioc.cert",
-                    format!(
-                        "A server ({}:{}) presented a known certificate (subject `{}`)",
-                        c.server.0, c.server.1, c.subject
+                    l.f(
+                        "ioc.seen.cert",
+                        &[
+                            ("ip", &*c.server.0.to_string()),
+                            ("port", &*c.server.1.to_string()),
+                            ("subject", &*c.subject),
+                        ],
                     ),
                 );
                 a.ip = Some(c.server.0);
@@ -244,11 +276,15 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
         for ioc in matches {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
+                    l,
                     ioc,
                     "ioc.fingerprint",
-                    format!(
-                        "An app on the phone opened an encrypted connection to {}:{} with a known client fingerprint",
-                        t.server.0, t.server.1
+                    l.f(
+                        "ioc.seen.fingerprint",
+                        &[
+                            ("ip", &*t.server.0.to_string()),
+                            ("port", &*t.server.1.to_string()),
+                        ],
                     ),
                 );
                 a.ip = Some(t.server.0);
@@ -264,9 +300,10 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
         for ioc in iocs.match_nameserver(ns) {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
+                    l,
                     ioc,
                     "ioc.nameserver",
-                    format!("A name the phone looked up is served by the name server `{ns}`"),
+                    l.f("ioc.seen.nameserver", &[("name", ns.as_str())]),
                 );
                 a.domain = Some(ns.clone());
                 a.first_seen = iso(n.first_seen);
@@ -280,7 +317,7 @@ pub(super) fn ioc_alerts(obs: &Observations, iocs: &IocSet, whitelist: &Whitelis
 
 /// Rule alerts: by priority (1 high, 2 moderate, 3 and more low); a rule with neither a
 /// classtype nor a priority is high, as the rules of indicator feeds carry none.
-pub(super) fn rule_alerts(obs: &Observations) -> Vec<Alert> {
+pub(super) fn rule_alerts(l: &Lang, obs: &Observations) -> Vec<Alert> {
     obs.alerts
         .values()
         .map(|r| {
@@ -295,16 +332,18 @@ pub(super) fn rule_alerts(obs: &Observations) -> Vec<Alert> {
                 level,
                 Source::Rule,
                 "rule",
-                format!("The phone's traffic matched a detection rule: {}", r.msg),
+                l.f("rule.title", &[("msg", &*r.msg)]),
             );
-            a.description = format!(
-                "Rule {} (\"{}\") matched {} time(s) on traffic with {}:{}. {}",
-                r.sid,
-                r.msg,
-                r.count,
-                r.remote.0,
-                r.remote.1,
-                advice(level)
+            a.description = l.f(
+                "rule.description",
+                &[
+                    ("sid", &*r.sid.to_string()),
+                    ("msg", &*r.msg),
+                    ("count", &*r.count.to_string()),
+                    ("ip", &*r.remote.0.to_string()),
+                    ("port", &*r.remote.1.to_string()),
+                    ("advice", advice(l, level)),
+                ],
             );
             a.sid = Some(r.sid);
             a.ip = Some(r.remote.0);
@@ -339,6 +378,7 @@ pub(super) fn traffic_alerts(
     whitelist: &Whitelist,
     s: &Settings,
 ) -> Vec<Alert> {
+    let l = &s.lang;
     let mut out = Vec::new();
     let host_name = |ip: &IpAddr| {
         obs.hosts
@@ -359,11 +399,16 @@ pub(super) fn traffic_alerts(
                 Level::Moderate,
                 Source::Heuristic,
                 "nonstandard_port",
-                "The phone used encryption on an unusual port".into(),
+                l.t("nonstandard_port.tls.title").to_string(),
             );
-            a.description = format!(
-                "An encrypted (TLS) connection went to {ip} on port {port}{}, where encrypted web traffic normally uses port 443. Some spyware hides its traffic this way. {ADVICE_MODERATE}",
-                t.sni.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+            a.description = l.f(
+                "nonstandard_port.tls.description",
+                &[
+                    ("ip", &*ip.to_string()),
+                    ("port", &*port.to_string()),
+                    ("name", &*name_suffix(l, t.sni.as_deref())),
+                    ("advice", advice(l, Level::Moderate)),
+                ],
             );
             a.ip = Some(ip);
             a.port = Some(port);
@@ -384,11 +429,16 @@ pub(super) fn traffic_alerts(
                 Level::Moderate,
                 Source::Heuristic,
                 "nonstandard_port",
-                "The phone sent web requests on an unusual port".into(),
+                l.t("nonstandard_port.http.title").to_string(),
             );
-            a.description = format!(
-                "Unencrypted web (HTTP) requests went to {ip} on port {port}{}, where web traffic normally uses port 80. {ADVICE_MODERATE}",
-                h.host.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+            a.description = l.f(
+                "nonstandard_port.http.description",
+                &[
+                    ("ip", &*ip.to_string()),
+                    ("port", &*port.to_string()),
+                    ("name", &*name_suffix(l, h.host.as_deref())),
+                    ("advice", advice(l, Level::Moderate)),
+                ],
             );
             a.ip = Some(ip);
             a.port = Some(port);
@@ -408,12 +458,17 @@ pub(super) fn traffic_alerts(
                 Level::Moderate,
                 Source::Heuristic,
                 "self_signed",
-                "A server proved its identity with a home-made certificate".into(),
+                l.t("self_signed.title").to_string(),
             );
-            a.description = format!(
-                "The server {ip}:{port}{} presented a self-signed certificate (subject `{}`): no authority vouches for it. Ordinary apps rarely rely on one; some spyware servers do. {ADVICE_MODERATE}",
-                c.sni.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default(),
-                c.subject
+            a.description = l.f(
+                "self_signed.description",
+                &[
+                    ("ip", &*ip.to_string()),
+                    ("port", &*port.to_string()),
+                    ("name", &*name_suffix(l, c.sni.as_deref())),
+                    ("subject", &*c.subject),
+                    ("advice", advice(l, Level::Moderate)),
+                ],
             );
             a.ip = Some(ip);
             a.port = Some(port);
@@ -434,11 +489,17 @@ pub(super) fn traffic_alerts(
                     Level::Low,
                     Source::Heuristic,
                     "free_ca",
-                    "A server uses a free certificate".into(),
+                    l.t("free_ca.title").to_string(),
                 );
-                a.description = format!(
-                    "The server {ip}:{port}{} has a certificate from {org}, a free certificate authority. Most sites using one are legitimate, but so are many short-lived malicious servers. {ADVICE_LOW}",
-                    c.sni.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+                a.description = l.f(
+                    "free_ca.description",
+                    &[
+                        ("ip", &*ip.to_string()),
+                        ("port", &*port.to_string()),
+                        ("name", &*name_suffix(l, c.sni.as_deref())),
+                        ("org", org),
+                        ("advice", advice(l, Level::Low)),
+                    ],
                 );
                 a.ip = Some(ip);
                 a.port = Some(port);
@@ -457,21 +518,37 @@ pub(super) fn traffic_alerts(
                 Level::Moderate,
                 Source::Heuristic,
                 "cleartext_identity",
-                format!(
-                    "The phone sent its {} without encryption",
-                    if i.what == "SSID" {
-                        "network's name"
-                    } else {
-                        "name"
-                    }
-                ),
+                l.t(if i.what == "SSID" {
+                    "cleartext_identity.title.ssid"
+                } else {
+                    "cleartext_identity.title.device"
+                })
+                .to_string(),
             );
-            a.description = format!(
-                "The {} `{}` appeared in the {} of an unencrypted web request to {ip}{}. Apps rarely need to send it; monitoring apps often report it to identify the phone they watch. {ADVICE_MODERATE}",
-                i.what,
-                i.needle,
-                i.place,
-                i.host.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+            a.description = l.f(
+                "cleartext_identity.description",
+                &[
+                    (
+                        "what",
+                        l.t(if i.what == "SSID" {
+                            "identity.ssid"
+                        } else {
+                            "identity.device"
+                        }),
+                    ),
+                    ("value", &*i.needle),
+                    (
+                        "place",
+                        l.t(match i.place {
+                            "URL" => "place.url",
+                            "header" => "place.header",
+                            _ => "place.body",
+                        }),
+                    ),
+                    ("ip", &*ip.to_string()),
+                    ("name", &*name_suffix(l, i.host.as_deref())),
+                    ("advice", advice(l, Level::Moderate)),
+                ],
             );
             a.ip = Some(ip);
             a.port = Some(port);
@@ -497,12 +574,16 @@ pub(super) fn traffic_alerts(
                 Level::Low,
                 Source::Heuristic,
                 "cleartext_http",
-                "The phone sent unencrypted web requests".into(),
+                l.t("cleartext_http.title").to_string(),
             );
-            a.description = format!(
-                "{} unencrypted web (HTTP) request(s) went to {ip}{}: anyone on the network path can read them. {ADVICE_LOW}",
-                reqs.len(),
-                host.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+            a.description = l.f(
+                "cleartext_http.description",
+                &[
+                    ("count", &*reqs.len().to_string()),
+                    ("ip", &*ip.to_string()),
+                    ("name", &*name_suffix(l, host.as_deref())),
+                    ("advice", advice(l, Level::Low)),
+                ],
             );
             a.ip = Some(ip);
             a.port = reqs.first().map(|r| r.server.1);
@@ -527,10 +608,11 @@ pub(super) fn traffic_alerts(
                 Level::Low,
                 Source::Heuristic,
                 "unresolved_ip",
-                "The phone connected to an address it never looked up".into(),
+                l.t("unresolved_ip.title").to_string(),
             );
-            a.description = format!(
-                "The phone exchanged data with {ip} without a DNS look-up for it in this capture (it may have been looked up before the capture started). Apps usually find servers by name; some spyware uses fixed addresses. {ADVICE_LOW}"
+            a.description = l.f(
+                "unresolved_ip.description",
+                &[("ip", &*ip.to_string()), ("advice", advice(l, Level::Low))],
             );
             a.ip = Some(*ip);
             a.port = h.ports.iter().next().map(|(_, p)| *p);
@@ -550,12 +632,16 @@ pub(super) fn traffic_alerts(
                     Level::Low,
                     Source::Heuristic,
                     "uncommon_port",
-                    "The phone used an uncommon port".into(),
+                    l.t("uncommon_port.title").to_string(),
                 );
-                a.description = format!(
-                    "Traffic to {ip}{} used port(s) {} that ordinary phone traffic rarely uses. {ADVICE_LOW}",
-                    host_name(ip).map(|n| format!(" (`{n}`)")).unwrap_or_default(),
-                    odd.join(", ")
+                a.description = l.f(
+                    "uncommon_port.description",
+                    &[
+                        ("ip", &*ip.to_string()),
+                        ("name", &*name_suffix(l, host_name(ip).as_deref())),
+                        ("ports", &*odd.join(", ")),
+                        ("advice", advice(l, Level::Low)),
+                    ],
                 );
                 a.ip = Some(*ip);
                 a.domain = host_name(ip);
@@ -572,13 +658,17 @@ pub(super) fn traffic_alerts(
                 Level::Low,
                 Source::Heuristic,
                 "upload",
-                "The phone sent much more data than it received".into(),
+                l.t("upload.title").to_string(),
             );
-            a.description = format!(
-                "The phone sent {} bytes to {ip}{} and received {}. Backups and photo uploads do this; so does spyware sending what it collected. {ADVICE_LOW}",
-                h.bytes_up,
-                host_name(ip).map(|n| format!(" (`{n}`)")).unwrap_or_default(),
-                h.bytes_down
+            a.description = l.f(
+                "upload.description",
+                &[
+                    ("up", &*h.bytes_up.to_string()),
+                    ("ip", &*ip.to_string()),
+                    ("name", &*name_suffix(l, host_name(ip).as_deref())),
+                    ("down", &*h.bytes_down.to_string()),
+                    ("advice", advice(l, Level::Low)),
+                ],
             );
             a.ip = Some(*ip);
             a.domain = host_name(ip);
@@ -599,14 +689,18 @@ pub(super) fn traffic_alerts(
                     Level::Low,
                     Source::Heuristic,
                     "beaconing",
-                    "The phone contacted a server at regular intervals".into(),
+                    l.t("beaconing.title").to_string(),
                 );
-                a.description = format!(
-                    "{} connections to {ip}{} started every {:.0} s on average (variation {:.0} %). Apps that check for news do this; so does spyware reporting in. {ADVICE_LOW}",
-                    h.starts.len(),
-                    host_name(ip).map(|n| format!(" (`{n}`)")).unwrap_or_default(),
-                    mean,
-                    cv * 100.0
+                a.description = l.f(
+                    "beaconing.description",
+                    &[
+                        ("count", &*h.starts.len().to_string()),
+                        ("ip", &*ip.to_string()),
+                        ("name", &*name_suffix(l, host_name(ip).as_deref())),
+                        ("interval", &*format!("{mean:.0}")),
+                        ("jitter", &*format!("{:.0}", cv * 100.0)),
+                        ("advice", advice(l, Level::Low)),
+                    ],
                 );
                 a.ip = Some(*ip);
                 a.domain = host_name(ip);
@@ -621,6 +715,7 @@ pub(super) fn traffic_alerts(
 
 /// A host that raised several distinct alerts is itself worth a moderate alert.
 pub(super) fn several_alerts(alerts: &[Alert], s: &Settings) -> Vec<Alert> {
+    let l = &s.lang;
     if !s.on("several_alerts") {
         return Vec::new();
     }
@@ -638,12 +733,19 @@ pub(super) fn several_alerts(alerts: &[Alert], s: &Settings) -> Vec<Alert> {
                 Level::Moderate,
                 Source::Heuristic,
                 "several_alerts",
-                "One server raised several different alerts".into(),
+                l.t("several_alerts.title").to_string(),
             );
-            a.description = format!(
-                "{} different checks raised alerts about {ip} ({}). Each may be harmless alone; together they deserve a closer look. {ADVICE_MODERATE}",
-                checks.len(),
-                checks.into_iter().collect::<Vec<_>>().join(", ")
+            a.description = l.f(
+                "several_alerts.description",
+                &[
+                    ("count", &*checks.len().to_string()),
+                    ("ip", &*ip.to_string()),
+                    (
+                        "checks",
+                        &*checks.iter().copied().collect::<Vec<_>>().join(", "),
+                    ),
+                    ("advice", advice(l, Level::Moderate)),
+                ],
             );
             a.ip = Some(ip);
             a

@@ -9,6 +9,7 @@
 
 pub mod dnslog;
 mod heuristics;
+pub mod lang;
 pub mod observe;
 mod wording;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::ioc::{IocSet, Whitelist};
 pub use heuristics::Settings;
+pub use lang::Lang;
 pub use observe::Observations;
 
 /// How much an alert matters.
@@ -184,6 +186,8 @@ pub struct Connection {
 pub struct Report {
     /// Schema version of this document.
     pub schema: u32,
+    /// The language of its texts (`en`, `fr`, ...).
+    pub language: String,
     /// The conclusion.
     pub verdict: Verdict,
     /// Every alert, the most serious first.
@@ -224,8 +228,9 @@ pub fn assess(
     settings: &Settings,
     capture: CaptureInfo,
 ) -> Report {
-    let mut alerts = heuristics::ioc_alerts(obs, iocs, whitelist);
-    alerts.extend(heuristics::rule_alerts(obs));
+    let l = &settings.lang;
+    let mut alerts = heuristics::ioc_alerts(l, obs, iocs, whitelist);
+    alerts.extend(heuristics::rule_alerts(l, obs));
     alerts.extend(heuristics::traffic_alerts(obs, whitelist, settings));
     alerts.extend(heuristics::several_alerts(&alerts, settings));
     alerts.sort_by(|a, b| {
@@ -247,7 +252,7 @@ pub fn assess(
             Some(Level::Low) => "low",
             None => "none",
         },
-        summary: wording::verdict(top).to_string(),
+        summary: l.t(wording::verdict_key(top)).to_string(),
         counts,
     };
     let mut per_host: BTreeMap<IpAddr, BTreeMap<Level, usize>> = BTreeMap::new();
@@ -294,12 +299,13 @@ pub fn assess(
         .map(|(k, v)| (k.name().to_string(), v))
         .collect();
     indicators.insert("whitelist".into(), whitelist.len());
-    let mut limits = vec![wording::LIMIT_CAPTURE.to_string()];
+    let mut limits = vec![l.t("limit.capture").to_string()];
     if obs.dropped > 0 {
-        limits.push(format!("{} {}", obs.dropped, wording::LIMIT_DROPPED));
+        limits.push(l.f("limit.dropped", &[("count", &*obs.dropped.to_string())]));
     }
     Report {
         schema: SCHEMA_VERSION,
+        language: l.code().to_string(),
         verdict,
         alerts,
         device: Device {
@@ -317,7 +323,8 @@ pub fn assess(
 
 /// Marks `report` as made from a DNS query log only, and says what that cannot see.
 pub fn note_dns_only(report: &mut Report) {
-    report.limits.insert(0, wording::LIMIT_DNS_ONLY.to_string());
+    let l = Lang::get(&report.language).unwrap_or_default();
+    report.limits.insert(0, l.t("limit.dns_only").to_string());
 }
 
 fn proto_name(p: u8) -> &'static str {
