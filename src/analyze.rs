@@ -125,6 +125,10 @@ pub struct AnalyzeArgs {
     /// are stored in it.
     #[command(flatten)]
     db: crate::db_cmd::DbArg,
+    /// A configuration file (TOML) whose `[heuristics]` table sets the heuristics'
+    /// thresholds and switches (see docs/tcheck.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Language of the verdict and the report: en, fr, es, de, it, pt, ru.
     #[arg(long, value_name = "CODE", default_value = "en", value_parser = parse_lang)]
     lang: String,
@@ -257,6 +261,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     for r in &args.report {
         report_format(r)?;
     }
+    let settings = settings(args)?;
     config.detection = load_detection(
         &args.rules,
         &indicators.rules,
@@ -322,7 +327,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         stats
     };
     summary.add_run(&stats);
-    let settings = settings(args);
     let capture = CaptureInfo {
         file: args.capture.display().to_string(),
         sha256: match hasher {
@@ -359,15 +363,20 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The heuristics' settings from the options.
-fn settings(args: &AnalyzeArgs) -> Settings {
-    Settings {
-        disabled: args.no_heuristics.iter().cloned().collect(),
-        device_names: args.device_names.clone(),
-        ssid: args.ssid.clone(),
-        lang: Lang::get(&args.lang).unwrap_or_default(),
-        ..Settings::default()
-    }
+/// The heuristics' settings: the configuration file's, then the options.
+fn settings(args: &AnalyzeArgs) -> Result<Settings> {
+    let mut s = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            Settings::from_toml(&path.display().to_string(), &text).map_err(anyhow::Error::msg)?
+        }
+        None => Settings::default(),
+    };
+    s.disabled.extend(args.no_heuristics.iter().cloned());
+    s.device_names = args.device_names.clone();
+    s.ssid = args.ssid.clone();
+    s.lang = Lang::get(&args.lang).unwrap_or_default();
+    Ok(s)
 }
 
 /// Writes the reports `--report` asks for, and stores the analysis in the database in use.
@@ -423,7 +432,7 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
         &obs,
         &indicators.iocs,
         &indicators.whitelist,
-        &settings(args),
+        &settings(args)?,
         capture,
     );
     verdict::note_dns_only(&mut report);

@@ -526,3 +526,46 @@ fn reports_speak_the_language_asked_for() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("available: en, fr, es, de, it, pt, ru"));
 }
+
+#[test]
+fn the_example_configuration_is_valid_and_bad_keys_are_named() {
+    let dir = tempdir("report-config");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tcheck.example.toml");
+    let capture = trace("http/get.pcap");
+    let r = report(
+        &dir,
+        &capture,
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--config"),
+            example.as_os_str(),
+        ],
+    );
+    assert_eq!(alerts(&r, "cleartext_http").len(), 1);
+    let off = dir.join("off.toml");
+    std::fs::write(&off, "[heuristics]\ndisabled = [\"cleartext_http\"]\n").unwrap();
+    let r = report(
+        &dir,
+        &capture,
+        &[
+            OsStr::new("--no-default-iocs"),
+            OsStr::new("--config"),
+            off.as_os_str(),
+        ],
+    );
+    assert!(alerts(&r, "cleartext_http").is_empty());
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[heuristics]\nupload_ratio = \"high\"\n").unwrap();
+    let o = run(&[
+        OsStr::new("analyze"),
+        capture.as_os_str(),
+        OsStr::new("--config"),
+        bad.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml") && err.contains("upload_ratio"),
+        "{err}"
+    );
+}

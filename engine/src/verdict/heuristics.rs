@@ -12,12 +12,15 @@ use super::{Alert, IocRef, Level, Source};
 use crate::ioc::{is_high_tag, Ioc, IocKind, IocSet, Whitelist};
 use crate::time::Timestamp;
 
-/// Thresholds and switches of the heuristics.
-#[derive(Clone, Debug)]
+/// Thresholds and switches of the heuristics. Read from the `[heuristics]` table of a
+/// configuration file with [`Settings::from_toml`]; what the file leaves out keeps its
+/// default.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Heuristics switched off, by id: `nonstandard_port`, `self_signed`, `unresolved_ip`,
     /// `uncommon_port`, `free_ca`, `cleartext_http`, `cleartext_identity`, `beaconing`,
-    /// `upload`, `several_alerts`.
+    /// `upload`, `several_alerts`, `suspicious_tld`.
     pub disabled: BTreeSet<String>,
     /// Destination ports of ordinary phone traffic (`uncommon_port` ignores them).
     pub common_ports: BTreeSet<u16>,
@@ -40,11 +43,17 @@ pub struct Settings {
     pub upload_ratio: f64,
     /// Distinct alerts on one host that raise `several_alerts`.
     pub several_alerts: usize,
+    /// Top-level domains reported when a name under them is contacted (`suspicious_tld`,
+    /// low), without the dot. Empty by default: the feeds carry TLD indicators too.
+    pub suspicious_tlds: BTreeSet<String>,
     /// Names of the device given by the operator (`--device-name`).
+    #[serde(skip)]
     pub device_names: Vec<String>,
     /// The access point's SSID (`--ssid`).
+    #[serde(skip)]
     pub ssid: Option<String>,
     /// The report's language.
+    #[serde(skip)]
     pub lang: Lang,
 }
 
@@ -74,6 +83,7 @@ impl Default for Settings {
             upload_min_bytes: 1 << 20,
             upload_ratio: 10.0,
             several_alerts: 3,
+            suspicious_tlds: BTreeSet::new(),
             device_names: Vec::new(),
             ssid: None,
             lang: Lang::default(),
@@ -84,6 +94,24 @@ impl Default for Settings {
 impl Settings {
     fn on(&self, id: &str) -> bool {
         !self.disabled.contains(id)
+    }
+
+    /// The settings of the `[heuristics]` table of a TOML configuration (`name` is used in
+    /// errors); an unknown key or a value of the wrong type is an error naming it.
+    pub fn from_toml(name: &str, text: &str) -> Result<Settings, String> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            #[serde(default)]
+            heuristics: Option<Settings>,
+        }
+        let file: File = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        let mut s = file.heuristics.unwrap_or_default();
+        s.suspicious_tlds = s
+            .suspicious_tlds
+            .iter()
+            .map(|t| t.trim().trim_start_matches('.').to_ascii_lowercase())
+            .collect();
+        Ok(s)
     }
 }
 
@@ -558,6 +586,35 @@ pub(super) fn traffic_alerts(
             out.push(a);
         }
     }
+    if s.on("suspicious_tld") && !s.suspicious_tlds.is_empty() {
+        for (name, n) in &obs.names {
+            let tld = name.rsplit('.').next().unwrap_or("");
+            if !s.suspicious_tlds.contains(tld) || whitelist.domain(name).is_some() {
+                continue;
+            }
+            let mut a = Alert::new(
+                Level::Low,
+                Source::Heuristic,
+                "suspicious_tld",
+                l.t("ioc.title.tld").to_string(),
+            );
+            a.description = format!(
+                "{}. {}",
+                l.f(
+                    "ioc.seen.name",
+                    &[(
+                        "how",
+                        &*l.f("ioc.how.dns_query", &[("name", name.as_str())])
+                    )]
+                ),
+                advice(l, Level::Low)
+            );
+            a.domain = Some(name.clone());
+            a.first_seen = iso(n.first_seen);
+            a.flow_ids = n.flow_ids.clone();
+            out.push(a);
+        }
+    }
     if s.on("cleartext_http") {
         let mut by_host: BTreeMap<IpAddr, Vec<&super::observe::HttpObs>> = BTreeMap::new();
         for h in &obs.http {
@@ -812,6 +869,33 @@ mod tests {
         assert_eq!(checks(&obs), ["upload"]);
         obs.hosts.insert(ip, host(&[1.0], 5 << 20, 5 << 20));
         assert!(checks(&obs).is_empty());
+    }
+
+    #[test]
+    fn settings_come_from_a_configuration_file() {
+        let s = Settings::from_toml(
+            "tcheck.toml",
+            "[heuristics]\ndisabled = [\"beaconing\"]\nupload_ratio = 4.0\nsuspicious_tlds = [\".ZIP\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.on("beaconing"));
+        assert!((s.upload_ratio - 4.0).abs() < f64::EPSILON);
+        assert!(s.suspicious_tlds.contains("zip"));
+        assert_eq!(s.several_alerts, 3, "defaults for what the file leaves out");
+        let e = Settings::from_toml("tcheck.toml", "[heuristics]\nupload_ration = 4\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.contains("tcheck.toml") && e.contains("upload_ration"),
+            "{e}"
+        );
+        let mut obs = Observations::default();
+        obs.names.insert("x.zip".into(), Default::default());
+        let c: Vec<&str> = traffic_alerts(&obs, &Whitelist::default(), &s)
+            .into_iter()
+            .map(|a| a.check)
+            .collect();
+        assert_eq!(c, ["suspicious_tld"]);
     }
 
     #[test]
