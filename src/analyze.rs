@@ -374,7 +374,6 @@ fn settings(args: &AnalyzeArgs) -> Result<Settings> {
     };
     s.disabled.extend(args.no_heuristics.iter().cloned());
     s.device_names = args.device_names.clone();
-    s.ssid = args.ssid.clone();
     s.lang = Lang::get(&args.lang).unwrap_or_default();
     Ok(s)
 }

@@ -49,9 +49,6 @@ pub struct Settings {
     /// Names of the device given by the operator (`--device-name`).
     #[serde(skip)]
     pub device_names: Vec<String>,
-    /// The access point's SSID (`--ssid`).
-    #[serde(skip)]
-    pub ssid: Option<String>,
     /// The report's language.
     #[serde(skip)]
     pub lang: Lang,
@@ -85,7 +82,6 @@ impl Default for Settings {
             several_alerts: 3,
             suspicious_tlds: BTreeSet::new(),
             device_names: Vec::new(),
-            ssid: None,
             lang: Lang::default(),
         }
     }

@@ -1,7 +1,7 @@
 //! Echap's `network.csv` (`type,indicator,app`).
 
 use super::{make, Import, ImportError};
-use crate::ioc::{url_host, IocKind};
+use crate::ioc::IocKind;
 
 /// Every row an indicator of the app it names, tagged `tag`.
 pub(super) fn network_csv(source: &str, text: &str, tag: &str) -> Result<Import, ImportError> {
@@ -37,16 +37,8 @@ pub(super) fn network_csv(source: &str, text: &str, tag: &str) -> Result<Import,
             continue;
         };
         let app = app_col.and_then(|c| row.get(c));
-        let value = if k == IocKind::Domain && value.contains('/') {
-            match url_host(value) {
-                Some(host) => host,
-                None => {
-                    out.skip("url with a path");
-                    continue;
-                }
-            }
-        } else {
-            value.to_string()
+        let Some(value) = out.domain_of(k, value) else {
+            continue;
         };
         out.iocs
             .push(make(k, &value, tag, app, None, source).map_err(|what| err(line, what))?);

@@ -3,7 +3,7 @@
 //! indicators' app, its first tag their tag.
 
 use super::{json, make, Import, ImportError};
-use crate::ioc::{url_host, IocKind};
+use crate::ioc::IocKind;
 
 fn attribute_kinds(kind: &str) -> Option<IocKind> {
     Some(match kind {
@@ -77,16 +77,13 @@ pub(super) fn event(source: &str, text: &str) -> Result<Import, ImportError> {
                     out.skip(k.to_string());
                     continue;
                 };
+                let Some(v) = out.domain_of(ik, v) else {
+                    continue;
+                };
                 let v = if matches!(k, "url" | "uri" | "link") {
-                    match url_host(v) {
-                        Some(host) => host,
-                        None => {
-                            out.skip("url with a path");
-                            continue;
-                        }
-                    }
+                    crate::ioc::host_of(&v)
                 } else {
-                    v.to_string()
+                    v
                 };
                 let ik = if ik == IocKind::Ip && v.contains('/') {
                     IocKind::Cidr

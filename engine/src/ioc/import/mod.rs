@@ -34,6 +34,20 @@ impl Import {
     fn skip(&mut self, what: impl Into<String>) {
         *self.skipped.entry(what.into()).or_insert(0) += 1;
     }
+
+    /// The domain a value of kind `kind` stands for: the value itself, or the host of a URL
+    /// that names nothing else. A URL with a path is never widened to its host (the host may
+    /// be a shared service): it is counted in `skipped` and `None` is returned.
+    fn domain_of(&mut self, kind: IocKind, value: &str) -> Option<String> {
+        if kind != IocKind::Domain || !value.contains('/') {
+            return Some(value.to_string());
+        }
+        let host = super::url_host(value);
+        if host.is_none() {
+            self.skip("url with a path");
+        }
+        host
+    }
 }
 
 /// A file that cannot be imported: where and why.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::{json, make, Import, ImportError};
-use crate::ioc::{url_host, IocKind};
+use crate::ioc::IocKind;
 
 /// The comparisons `object:property = 'value'` of a STIX pattern.
 fn comparisons(pattern: &str) -> Vec<(String, String)> {
@@ -132,12 +132,9 @@ pub(super) fn bundle(source: &str, text: &str) -> Result<Import, ImportError> {
                         (IocKind::Ip, value)
                     }
                 }
-                "url:value" => match url_host(&value) {
-                    Some(host) => (IocKind::Domain, host),
-                    None => {
-                        out.skip("url with a path");
-                        continue;
-                    }
+                "url:value" => match out.domain_of(IocKind::Domain, &value) {
+                    Some(v) => (IocKind::Domain, crate::ioc::host_of(&v)),
+                    None => continue,
                 },
                 "x509-certificate:hashes.'SHA-1'" | "x509-certificate:hashes.SHA-1" => {
                     (IocKind::CertSha1, value)

@@ -3,7 +3,7 @@
 //! (`0.0.0.0 name`) gives its name.
 
 use super::{make, Import, ImportError};
-use crate::ioc::{guess_kind, url_host, IocKind};
+use crate::ioc::{guess_kind, IocKind};
 
 pub(super) fn lines(source: &str, text: &str, tag: &str) -> Result<Import, ImportError> {
     let mut out = Import::default();
@@ -33,16 +33,14 @@ pub(super) fn lines(source: &str, text: &str, tag: &str) -> Result<Import, Impor
                 what: format!("`{value}` is not a domain, address, network or hash"),
             });
         };
+        let Some(value) = out.domain_of(kind, value) else {
+            continue;
+        };
+        // A bare `https://host/` names its host.
         let value = if kind == IocKind::Domain {
-            match url_host(value) {
-                Some(host) => host,
-                None => {
-                    out.skip("url with a path");
-                    continue;
-                }
-            }
+            crate::ioc::host_of(&value)
         } else {
-            value.to_string()
+            value
         };
         out.iocs.push(
             make(kind, &value, tag, None, None, source).map_err(|what| ImportError {

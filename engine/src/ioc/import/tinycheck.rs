@@ -1,10 +1,26 @@
 //! TinyCheck's feed and whitelist formats (its watchers' JSON).
 
 use super::{json, make, Import, ImportError};
-use crate::ioc::{url_host, IocKind};
+use crate::ioc::IocKind;
 
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(serde_json::Value::as_str)
+}
+
+/// The feed's `to_delete` list: the `key` of each entry.
+fn to_delete(
+    doc: &serde_json::Value,
+    key: &str,
+    out: &mut Import,
+    err: &dyn Fn(String, String) -> ImportError,
+) -> Result<(), ImportError> {
+    let list = doc.get("to_delete").and_then(serde_json::Value::as_array);
+    for (i, e) in list.into_iter().flatten().enumerate() {
+        let v =
+            field(e, key).ok_or_else(|| err(format!("to_delete[{i}]"), format!("no `{key}`")))?;
+        out.to_delete.push(v.to_string());
+    }
+    Ok(())
 }
 
 /// `{"iocs": [{"type", "tag", "tlp", "value"}], "to_delete": [{"value"}]}`.
@@ -33,32 +49,14 @@ pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
             out.skip(kind);
             continue;
         };
-        let value = if k == IocKind::Domain && value.contains('/') {
-            match url_host(value) {
-                Some(host) => host,
-                None => {
-                    out.skip("url with a path");
-                    continue;
-                }
-            }
-        } else {
-            value.to_string()
+        let Some(value) = out.domain_of(k, value) else {
+            continue;
         };
         let ioc =
             make(k, &value, tag, None, field(e, "tlp"), source).map_err(|what| err(at(), what))?;
         out.iocs.push(ioc);
     }
-    for (i, e) in doc
-        .get("to_delete")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let v =
-            field(e, "value").ok_or_else(|| err(format!("to_delete[{i}]"), "no `value`".into()))?;
-        out.to_delete.push(v.to_string());
-    }
+    to_delete(&doc, "value", &mut out, &err)?;
     Ok(out)
 }
 
@@ -86,16 +84,6 @@ pub(super) fn whitelist(source: &str, text: &str) -> Result<Import, ImportError>
         out.iocs
             .push(make(k, value, "whitelist", None, None, source).map_err(|what| err(at(), what))?);
     }
-    for (i, e) in doc
-        .get("to_delete")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let v = field(e, "element")
-            .ok_or_else(|| err(format!("to_delete[{i}]"), "no `element`".into()))?;
-        out.to_delete.push(v.to_string());
-    }
+    to_delete(&doc, "element", &mut out, &err)?;
     Ok(out)
 }
