@@ -1,14 +1,16 @@
 //! `tcheck analyze`: run the engine over a capture, write the requested logs, print a summary.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use tcheck_engine::output::eve::{DnsEveOptions, EveOptions};
 use tcheck_engine::output::{EveWriter, Fanout, ZeekLogs};
-use tcheck_engine::verdict::{self, CaptureInfo, Lang, Level, Observations, Report, Settings};
+use tcheck_engine::verdict::{
+    self, CaptureInfo, Lang, Level, LiveDetection, LiveWatch, Observations, Report, Settings,
+};
 use tcheck_engine::{analyze, Config, FileSource, PacketSource, Summary};
 
 /// Options of `tcheck analyze`.
@@ -17,6 +19,15 @@ pub struct AnalyzeArgs {
     /// The capture to analyse (pcap or pcapng), or a DNS service's query log (AdGuard Home
     /// `querylog.json`, Pi-hole `pihole-FTL.db`, NextDNS CSV export) for a DNS-only analysis.
     capture: PathBuf,
+    /// What to run and what to write.
+    #[command(flatten)]
+    opts: AnalysisOpts,
+}
+
+/// What an analysis runs and writes, whatever its packets come from (a file or a live
+/// capture).
+#[derive(Debug, Args)]
+pub struct AnalysisOpts {
     /// Write Zeek-style logs (JSON lines) into this directory.
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
@@ -193,7 +204,7 @@ pub fn load_detection(
 
 /// The EVE DNS options of `args`, as Suricata reads its `eve-log.types.dns` settings: record
 /// type names it does not know select nothing, an empty or unknown format list means all.
-fn dns_eve_options(args: &AnalyzeArgs) -> Result<DnsEveOptions> {
+fn dns_eve_options(args: &AnalysisOpts) -> Result<DnsEveOptions> {
     let mut opts = DnsEveOptions {
         version: args.eve_dns_version,
         requests: !args.eve_dns_no_requests,
@@ -235,9 +246,25 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(kind) = crate::dnslog::detect(&args.capture)? {
-        return run_dns_log(args, kind);
+        return run_dns_log(&args.capture, &args.opts, kind);
     }
     let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;
+    run_source(&args.capture, &mut source, &args.opts, None)
+}
+
+/// Reports what a live capture shows as it happens.
+pub type OnDetection = Box<dyn FnMut(&LiveDetection) + Send>;
+
+/// Analyses what `source` yields (read from, or being written to, `input`), writes the logs
+/// and reports `args` asks for and prints the verdict. With `live`, indicators are also
+/// matched as events arrive and each new detection is handed to it; the input file is then
+/// hashed once the source is exhausted, rather than alongside.
+pub fn run_source(
+    input: &Path,
+    source: &mut (dyn PacketSource + Send),
+    args: &AnalysisOpts,
+    live: Option<OnDetection>,
+) -> Result<ExitCode> {
     let mut config = Config {
         threads: args.threads,
         ..Config::default()
@@ -297,16 +324,21 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
     // The capture's hash, for reports, read alongside the analysis.
-    let hasher = (!args.report.is_empty() || args.json || store.is_some()).then(|| {
-        let path = args.capture.clone();
+    let want_hash = !args.report.is_empty() || args.json || store.is_some();
+    let hasher = (want_hash && live.is_none()).then(|| {
+        let path = input.to_path_buf();
         std::thread::spawn(move || file_sha256(&path))
     });
     let mut summary = Summary::default();
     let mut observations = Observations::with_identity(&args.device_names, args.ssid.as_deref());
+    let mut watch = live.map(|on_detect| LiveWatch::new(indicators.iocs.clone(), on_detect));
     let stats = {
         let mut sinks = Fanout::new();
         sinks.push(&mut summary);
         sinks.push(&mut observations);
+        if let Some(w) = watch.as_mut() {
+            sinks.push(w);
+        }
         if let Some(l) = logs.as_mut() {
             sinks.push(l);
         }
@@ -319,8 +351,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 b.set_position(pos);
             }
         };
-        let stats = analyze(&mut source, &config, &mut sinks, &mut progress)
-            .with_context(|| args.capture.display().to_string())?;
+        let stats = analyze(source, &config, &mut sinks, &mut progress)
+            .with_context(|| input.display().to_string())?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
@@ -328,11 +360,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     summary.add_run(&stats);
     let capture = CaptureInfo {
-        file: args.capture.display().to_string(),
+        file: input.display().to_string(),
         sha256: match hasher {
             Some(h) => h
                 .join()
                 .map_err(|_| anyhow::anyhow!("the hashing thread panicked"))??,
+            None if want_hash => file_sha256(input)?,
             None => String::new(),
         },
         packets: summary.packets,
@@ -358,13 +391,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         print_verdict(&mut out, &report)?;
-        print_text(&mut out, &summary, args)?;
+        print_text(&mut out, &summary, input)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The heuristics' settings: the configuration file's, then the options.
-fn settings(args: &AnalyzeArgs) -> Result<Settings> {
+fn settings(args: &AnalysisOpts) -> Result<Settings> {
     let mut s = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
@@ -380,7 +413,7 @@ fn settings(args: &AnalyzeArgs) -> Result<Settings> {
 
 /// Writes the reports `--report` asks for, and stores the analysis in the database in use.
 fn write_reports(
-    args: &AnalyzeArgs,
+    args: &AnalysisOpts,
     report: &Report,
     store: Option<&mut tcheck_store::Store>,
 ) -> Result<()> {
@@ -404,7 +437,11 @@ fn write_reports(
 }
 
 /// A DNS-only analysis: a query log instead of a capture.
-fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitCode> {
+fn run_dns_log(
+    input: &Path,
+    args: &AnalysisOpts,
+    kind: crate::dnslog::LogKind,
+) -> Result<ExitCode> {
     for r in &args.report {
         report_format(r)?;
     }
@@ -414,16 +451,16 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
         &args.iocs,
         &args.whitelist,
     )?;
-    let entries = crate::dnslog::read(&args.capture, kind)?;
+    let entries = crate::dnslog::read(input, kind)?;
     let mut obs = Observations::default();
     obs.add_dns_log(&entries, args.dns_client);
     let clients: std::collections::BTreeSet<_> = entries.iter().filter_map(|e| e.client).collect();
     let iso = |t: tcheck_engine::Timestamp| t.iso_seconds();
     let capture = CaptureInfo {
-        file: args.capture.display().to_string(),
-        sha256: file_sha256(&args.capture)?,
+        file: input.display().to_string(),
+        sha256: file_sha256(input)?,
         packets: 0,
-        bytes: std::fs::metadata(&args.capture).map_or(0, |m| m.len()),
+        bytes: std::fs::metadata(input).map_or(0, |m| m.len()),
         start: obs.span.map(|(a, _)| iso(a)),
         end: obs.span.map(|(_, b)| iso(b)),
     };
@@ -442,7 +479,7 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
         writeln!(out)?;
     } else {
         print_verdict(&mut out, &report)?;
-        writeln!(out, "DNS log: {}", args.capture.display())?;
+        writeln!(out, "DNS log: {}", input.display())?;
         writeln!(
             out,
             "  {} queries from {} client(s){}, {} distinct names",
@@ -459,7 +496,7 @@ fn run_dns_log(args: &AnalyzeArgs, kind: crate::dnslog::LogKind) -> Result<ExitC
 }
 
 /// Whether a report path asks for HTML (`.html`/`.htm`) rather than JSON (`.json`).
-fn report_format(path: &std::path::Path) -> Result<bool> {
+fn report_format(path: &Path) -> Result<bool> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -475,7 +512,7 @@ fn report_format(path: &std::path::Path) -> Result<bool> {
 }
 
 /// SHA-256 of a file, hex, read in blocks.
-fn file_sha256(path: &std::path::Path) -> Result<String> {
+fn file_sha256(path: &Path) -> Result<String> {
     use sha2::Digest;
     use std::io::Read;
     let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
@@ -539,8 +576,8 @@ fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn print_text(out: &mut impl Write, s: &Summary, args: &AnalyzeArgs) -> Result<()> {
-    writeln!(out, "Capture: {}", args.capture.display())?;
+fn print_text(out: &mut impl Write, s: &Summary, input: &Path) -> Result<()> {
+    writeln!(out, "Capture: {}", input.display())?;
     writeln!(out, "  {} packets, {} bytes", s.packets, s.bytes)?;
     if let (Some(a), Some(b)) = (&s.start, &s.end) {
         writeln!(out, "  from {a} to {b}")?;

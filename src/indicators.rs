@@ -54,7 +54,7 @@ const BUNDLED_WHITELIST: Bundled = Bundled {
 #[derive(Debug, Default)]
 pub struct Indicators {
     /// Indicators of compromise.
-    pub iocs: IocSet,
+    pub iocs: std::sync::Arc<IocSet>,
     /// Whitelist.
     pub whitelist: Whitelist,
     /// Rules the feeds carry, as rule files (name, text).
@@ -159,7 +159,7 @@ pub fn load(
     }
     Ok((
         Indicators {
-            iocs: IocSet::new(all),
+            iocs: std::sync::Arc::new(IocSet::new(all)),
             whitelist: Whitelist::new(white),
             rules,
         },

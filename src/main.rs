@@ -2,12 +2,14 @@
 //!
 //! Subcommands:
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
+//! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
 //! - `tcheck rules check FILE... [--json]`
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
 //! - `tcheck iocs import|export|list|search|add|remove`, `tcheck whitelist ...`
 
 mod analyze;
 mod bench;
+mod capture_cmd;
 mod db_cmd;
 mod dnslog;
 mod feeds_cmd;
@@ -41,6 +43,8 @@ struct Cli {
 enum Command {
     /// Analyse a capture (pcap or pcapng) and print a summary.
     Analyze(Box<analyze::AnalyzeArgs>),
+    /// Capture an interface into pcapng, analysing while capturing.
+    Capture(Box<capture_cmd::CaptureArgs>),
     /// Work with Suricata rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
         Command::Bench(args) => bench::run_bench(&args),
         Command::Iocs(cmd) => db_cmd::run_iocs(&cmd),

@@ -15,7 +15,7 @@ use crate::event::Event;
 use crate::flow::table::{FlowStats, Shard, SHARDS};
 use crate::output::EventSink;
 use crate::packet::{DecodeStats, Decoder, PacketRecord};
-use crate::source::{PacketSource, SourceWarning};
+use crate::source::{PacketSource, Poll, SourceWarning};
 use crate::time::Timestamp;
 
 /// Packets per batch.
@@ -68,12 +68,21 @@ struct Reader<'s> {
 impl Reader<'_> {
     fn fill(&mut self, batch: &mut Batch) -> Result<()> {
         batch.clear();
+        // An empty batch (end of input, or a live source with nothing new) still knows where
+        // the input stands, so the end of the run numbers its events after the last packet.
+        batch.last_index = self.next_index;
+        batch.last_ts = None;
         let mut n = 0;
         while n < BATCH_PACKETS && batch.arena.len() < BATCH_BYTES {
             let start = batch.arena.len();
-            let Some(meta) = self.source.read_packet(&mut batch.arena)? else {
-                batch.eof = true;
-                break;
+            let meta = match self.source.poll_packet(&mut batch.arena)? {
+                Poll::Packet(meta) => meta,
+                // A live source with nothing new: hand out what the batch holds.
+                Poll::Idle => break,
+                Poll::End => {
+                    batch.eof = true;
+                    break;
+                }
             };
             n += 1;
             self.next_index += 1;

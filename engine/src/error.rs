@@ -38,6 +38,9 @@ pub enum Error {
         /// What the operating system said.
         cause: std::io::Error,
     },
+    /// A packet source other than a file (a live capture) failed; the message names it.
+    #[error("{0}")]
+    Source(String),
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -50,6 +50,6 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use packet::DecodeStats;
-pub use source::{FileSource, PacketSource};
+pub use source::{FileSource, LinkType, PacketMeta, PacketSource, Poll};
 pub use summary::Summary;
 pub use time::Timestamp;

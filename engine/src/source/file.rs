@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError};
 
 use super::{LinkType, PacketMeta, PacketSource, SourceWarning};
@@ -235,11 +235,13 @@ fn handle_block(
             };
             let ts = ng_timestamp(iface, epb.ts_high, epb.ts_low);
             *last_ts = ts;
-            buf.extend_from_slice(epb.data);
+            // `data` holds the block's padding too; the packet is its first `caplen` bytes.
+            let data = epb.packet_data();
+            buf.extend_from_slice(data);
             Step::Packet(PacketMeta {
                 ts,
                 link: iface.link,
-                caplen: to_len(epb.data.len()),
+                caplen: to_len(data.len()),
                 orig_len: epb.origlen,
                 interface: epb.if_id,
             })
@@ -251,11 +253,12 @@ fn handle_block(
             let Some(iface) = interfaces.first() else {
                 return Step::Warn("pcapng simple packet without an interface; skipped".into());
             };
-            buf.extend_from_slice(spb.data);
+            let data = spb.packet_data();
+            buf.extend_from_slice(data);
             Step::Packet(PacketMeta {
                 ts: *last_ts,
                 link: iface.link,
-                caplen: to_len(spb.data.len()),
+                caplen: to_len(data.len()),
                 orig_len: spb.origlen,
                 interface: 0,
             })

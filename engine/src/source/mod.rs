@@ -64,12 +64,34 @@ pub struct SourceWarning {
     pub message: String,
 }
 
+/// What [`PacketSource::poll_packet`] found.
+#[derive(Clone, Copy, Debug)]
+pub enum Poll {
+    /// A packet, whose bytes were appended to the buffer.
+    Packet(PacketMeta),
+    /// Nothing arrived for a while (live sources only); more may come.
+    Idle,
+    /// The source is exhausted.
+    End,
+}
+
 /// A producer of packets.
 pub trait PacketSource {
     /// Appends the next packet's bytes to `buf` and returns what is known of it, or `None`
     /// at the end. An unreadable tail is not an error: the source stops there and records a
     /// warning.
     fn read_packet(&mut self, buf: &mut Vec<u8>) -> crate::Result<Option<PacketMeta>>;
+
+    /// Like [`PacketSource::read_packet`], but a live source may answer
+    /// [`Poll::Idle`] when no packet arrived within its poll interval: the engine then hands
+    /// out what it holds, so that events (and detections) appear while capturing rather than
+    /// when a batch fills. Files never idle; the default reads a packet.
+    fn poll_packet(&mut self, buf: &mut Vec<u8>) -> crate::Result<Poll> {
+        Ok(match self.read_packet(buf)? {
+            Some(meta) => Poll::Packet(meta),
+            None => Poll::End,
+        })
+    }
 
     /// Warnings recorded since the last call.
     fn take_warnings(&mut self) -> Vec<SourceWarning>;

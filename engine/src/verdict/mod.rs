@@ -10,6 +10,7 @@
 pub mod dnslog;
 mod heuristics;
 pub mod lang;
+pub mod live;
 pub mod observe;
 mod wording;
 
@@ -21,6 +22,7 @@ use serde::Serialize;
 use crate::ioc::{IocSet, Whitelist};
 pub use heuristics::Settings;
 pub use lang::Lang;
+pub use live::{LiveDetection, LiveWatch};
 pub use observe::Observations;
 
 /// How much an alert matters.
