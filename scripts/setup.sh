@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure this Debian machine can build tcheck: a C compiler (for the bundled C of some
-# crates), python3 (test harnesses), and a Rust toolchain of the pinned version.
+# crates), libpcap's headers (live capture), python3 (test harnesses), and a Rust toolchain
+# of the pinned version. With TCHECK_TEST_PACKAGES=1 (scripts/test.sh), also the programs
+# the access-point tests drive for real: iproute2, nftables, dnsmasq, hostapd, and a DHCP
+# client, dig, curl and ping for the simulated phone.
 # Sourced by sample.sh and test.sh; safe to run again.
 set -euo pipefail
 
@@ -8,6 +11,16 @@ need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+[ -e /usr/include/pcap/pcap.h ] || need_apt+=(libpcap-dev)
+if [ "${TCHECK_TEST_PACKAGES:-0}" = 1 ]; then
+  command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+  command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+  command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
+  command -v hostapd >/dev/null 2>&1 || need_apt+=(hostapd)
+  command -v udhcpc >/dev/null 2>&1 || need_apt+=(udhcpc)
+  command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
+  command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -2,9 +2,12 @@
 # Runs every test: unit tests, the data-driven and oracle comparisons (Zeek's baselines,
 # tshark, Suricata's suricata-verify tests), the fuzz corpus replay, the CLI and determinism
 # tests. Built once, in release.
-# Needs the shared test material at ../shared (or $TCHECK_SHARED).
+# Needs the shared test material at ../shared (or $TCHECK_SHARED). The access-point tests
+# (tests/netns.rs) need root, for network namespaces; without it they say so and pass,
+# unless TCHECK_REQUIRE_SYSTEM=1 (CI), where they must run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export TCHECK_TEST_PACKAGES=1
 source scripts/setup.sh
 shared=${TCHECK_SHARED:-../shared}
 if [ ! -f "$shared/README.md" ]; then

@@ -2,12 +2,14 @@
 //!
 //! Subcommands:
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
+//! - `tcheck ap start|stop|status|networks|join|internet [--config FILE] [...]`
 //! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
 //! - `tcheck rules check FILE... [--json]`
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
 //! - `tcheck iocs import|export|list|search|add|remove`, `tcheck whitelist ...`
 
 mod analyze;
+mod ap_cmd;
 mod bench;
 mod capture_cmd;
 mod db_cmd;
@@ -43,6 +45,9 @@ struct Cli {
 enum Command {
     /// Analyse a capture (pcap or pcapng) and print a summary.
     Analyze(Box<analyze::AnalyzeArgs>),
+    /// The ephemeral access point: start, stop, status; the uplink's Wi-Fi.
+    #[command(subcommand)]
+    Ap(ap_cmd::ApCommand),
     /// Capture an interface into pcapng, analysing while capturing.
     Capture(Box<capture_cmd::CaptureArgs>),
     /// Work with Suricata rule files.
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Ap(cmd) => ap_cmd::run(&cmd),
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
         Command::Bench(args) => bench::run_bench(&args),
