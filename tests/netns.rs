@@ -381,11 +381,16 @@ impl World {
     }
 
     fn ap_config(&self, dir: &Path) -> PathBuf {
+        self.ap_config_with(dir, "")
+    }
+
+    /// An Ethernet-mode configuration for the box, plus `extra` keys of `[ap]`.
+    fn ap_config_with(&self, dir: &Path, extra: &str) -> PathBuf {
         let p = dir.join("tcheck.toml");
         std::fs::write(
             &p,
             format!(
-                "[ap]\nmode = \"ethernet\"\ninterface = \"{}\"\nuplink = \"{}\"\nupstream_dns = [\"203.0.113.53\"]\nruntime_dir = \"{}\"\n",
+                "[ap]\nmode = \"ethernet\"\ninterface = \"{}\"\nuplink = \"{}\"\nupstream_dns = [\"203.0.113.53\"]\nruntime_dir = \"{}\"\ninternet_check_url = \"http://203.0.113.10/\"\n{extra}",
                 self.box_phone_if,
                 self.box_uplink_if,
                 dir.join("run").display()
@@ -490,6 +495,18 @@ fn netns_phone_gets_a_lease_reaches_the_internet_only_and_the_echap_indicator_is
     ] {
         wait_http(w.the_box(), url);
     }
+    // The box's internet check uses the one configured address.
+    let (ok, said) = in_ns(
+        w.the_box(),
+        &[
+            env!("CARGO_BIN_EXE_tcheck"),
+            "ap",
+            "internet",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(ok && said.contains("answered 200"), "{said}");
 
     // The capture, on the box's side of the phone's link, with the Echap feed.
     let capture_file = dir.join("phone.pcapng");
@@ -634,6 +651,10 @@ fn netns_phone_gets_a_lease_reaches_the_internet_only_and_the_echap_indicator_is
     let s = wait_exit(&mut capture, Duration::from_secs(15));
     let out: Vec<String> = capture_out.try_iter().collect();
     assert!(s.success(), "capture: {s}: {out:#?}");
+    let end = wait_for(&capture_err, "capture stopped:", Duration::from_secs(5));
+    let counts = end.last().unwrap();
+    assert!(counts.contains(" 0 dropped by the kernel"), "{counts}");
+    assert!(!counts.contains(": 0 packets"), "{counts}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&live_report).unwrap()).unwrap();
     let alerts = report["alerts"].as_array().unwrap();
@@ -950,4 +971,88 @@ fn real_hostapd_verdict(conf: &Path) -> Option<String> {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     ))
+}
+
+#[test]
+fn netns_offline_mode_answers_every_name_with_the_box_and_forwards_nothing() {
+    if !can_run("netns offline") {
+        return;
+    }
+    let dir = tempdir("netns-offline");
+    let w = World::new("o");
+    let _web = spawn_in(
+        w.internet(),
+        &[
+            "python3",
+            "-m",
+            "http.server",
+            "--bind",
+            "203.0.113.10",
+            "80",
+        ],
+    );
+    let config = w.ap_config_with(&dir, "offline = true\n");
+    let (mut ap, _out) = start_ap(&w, &config);
+    wait_http(w.the_box(), "http://203.0.113.10/");
+    let (_, fwd) = in_ns(w.the_box(), &["cat", "/proc/sys/net/ipv4/ip_forward"]);
+    assert_eq!(fwd.trim(), "0", "offline mode turned forwarding on");
+    let script = write_dhcp_script(&dir);
+    let (ok, said) = in_ns(
+        w.phone(),
+        &[
+            "udhcpc",
+            "-i",
+            &w.phone_if,
+            "-n",
+            "-q",
+            "-f",
+            "-t",
+            "10",
+            "-T",
+            "1",
+            "-s",
+            script.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "no DHCP lease: {said}");
+    for name in ["stalker.example", "www.google.com"] {
+        let (ok, answer) = in_ns(
+            w.phone(),
+            &[
+                "dig",
+                "+short",
+                "+tries=2",
+                "+timeout=2",
+                "@10.42.0.1",
+                name,
+            ],
+        );
+        assert!(ok && answer.trim() == "10.42.0.1", "{name}: {answer}");
+    }
+    let (ok, code) = in_ns(
+        w.phone(),
+        &[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "3",
+            "http://203.0.113.10/",
+        ],
+    );
+    assert!(
+        !ok && code == "000",
+        "offline, the phone reached the internet: {code}"
+    );
+    let o = tcheck()
+        .args(["ap", "stop", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(wait_exit(&mut ap, Duration::from_secs(10)).success());
+    assert_nothing_left(&w, &dir);
 }

@@ -287,4 +287,15 @@ mod tests {
         let e = ApConfig::from_toml("t.toml", "[ap]\nssids = [\"\"]\n").unwrap_err();
         assert!(e.contains("ssids"), "{e}");
     }
+
+    /// The documented example lists every key with its default.
+    #[test]
+    fn the_documented_example_is_the_default() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/tcheck.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(
+            ApConfig::from_toml(path, &text).unwrap(),
+            ApConfig::default()
+        );
+    }
 }
