@@ -3,7 +3,8 @@
 # crates), libpcap's headers (live capture), python3 (test harnesses), and a Rust toolchain
 # of the pinned version. With TCHECK_TEST_PACKAGES=1 (scripts/test.sh), also the programs
 # the access-point tests drive for real: iproute2, nftables, dnsmasq, hostapd, and a DHCP
-# client, dig, curl and ping for the simulated phone.
+# client, dig, curl and ping for the simulated phone, dbus-daemon for a stand-in
+# NetworkManager.
 # Sourced by sample.sh and test.sh; safe to run again.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ if [ "${TCHECK_TEST_PACKAGES:-0}" = 1 ]; then
   command -v udhcpc >/dev/null 2>&1 || need_apt+=(udhcpc)
   command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
   command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+  command -v dbus-daemon >/dev/null 2>&1 || need_apt+=(dbus-daemon dbus-session-bus-common)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use tcheck_apctl::uplink::{self, WpaControl};
+use tcheck_apctl::uplink::nm::NetworkManager;
+use tcheck_apctl::uplink::{self, wpa::WpaControl};
 use tcheck_apctl::{AccessPoint, ApConfig, Client, Mode};
 
 /// `tcheck ap` subcommands.
@@ -29,7 +30,7 @@ pub enum ApCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List the Wi-Fi networks the uplink sees (through wpa_supplicant).
+    /// List the Wi-Fi networks the uplink sees (through wpa_supplicant or NetworkManager).
     Networks(ApOpts),
     /// Join a Wi-Fi network with the uplink; the password is read from standard input.
     Join {
@@ -130,13 +131,14 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
         }
         ApCommand::Status { opts, json } => status(&opts.config()?, *json),
         ApCommand::Networks(opts) => {
-            let wpa = wpa(&opts.config()?)?;
-            wpa.scan()?;
+            let c = opts.config()?;
+            let wifi = WifiUplink::open(&c)?;
+            wifi.scan()?;
             std::thread::sleep(Duration::from_secs(3));
-            for n in wpa.networks()? {
+            for n in wifi.networks()? {
                 println!(
-                    "{:>4} dBm  {:>5} MHz  {}  {}",
-                    n.signal,
+                    "{:>3} %  {:>5} MHz  {}  {}",
+                    n.strength,
                     n.frequency,
                     if n.secured { "secured" } else { "open   " },
                     printable(&n.ssid)
@@ -145,7 +147,8 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ApCommand::Join { ssid, open, opts } => {
-            let wpa = wpa(&opts.config()?)?;
+            let c = opts.config()?;
+            let wifi = WifiUplink::open(&c)?;
             let pass = if *open {
                 None
             } else {
@@ -154,8 +157,8 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
                 std::io::stdin().lock().read_line(&mut line)?;
                 Some(line.trim_end_matches(['\r', '\n']).to_string())
             };
-            let id = wpa.join(ssid, pass.as_deref())?;
-            println!("joining {} (network {id})", printable(ssid));
+            wifi.join(ssid, pass.as_deref())?;
+            println!("joining {}", printable(ssid));
             Ok(ExitCode::SUCCESS)
         }
         ApCommand::Internet(opts) => {
@@ -167,17 +170,60 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
     }
 }
 
-fn wpa(c: &ApConfig) -> Result<WpaControl> {
-    let ctrl = c.wpa_ctrl.clone().or_else(|| {
-        c.uplink
-            .as_ref()
-            .map(|u| PathBuf::from("/run/wpa_supplicant").join(u))
-    });
-    let Some(ctrl) = ctrl else {
-        anyhow::bail!("no Wi-Fi uplink: set uplink or wpa_ctrl in [ap]");
-    };
-    std::fs::create_dir_all(&c.runtime_dir).with_context(|| c.runtime_dir.display().to_string())?;
-    Ok(WpaControl::connect(&ctrl, &c.runtime_dir)?)
+/// The uplink's Wi-Fi manager: wpa_supplicant where its control socket exists, else
+/// NetworkManager (Raspberry Pi OS 12 and later).
+enum WifiUplink {
+    Wpa(WpaControl),
+    Nm(NetworkManager, String),
+}
+
+impl WifiUplink {
+    fn open(c: &ApConfig) -> Result<WifiUplink> {
+        let Some(uplink) = c.uplink.clone() else {
+            anyhow::bail!("no uplink: set uplink in [ap]");
+        };
+        let ctrl = c
+            .wpa_ctrl
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/run/wpa_supplicant").join(&uplink));
+        if ctrl.exists() {
+            std::fs::create_dir_all(&c.runtime_dir)
+                .with_context(|| c.runtime_dir.display().to_string())?;
+            return Ok(WifiUplink::Wpa(WpaControl::connect(&ctrl, &c.runtime_dir)?));
+        }
+        let nm = NetworkManager::system().with_context(|| {
+            format!(
+                "neither wpa_supplicant ({}) nor NetworkManager manages {uplink}",
+                ctrl.display()
+            )
+        })?;
+        Ok(WifiUplink::Nm(nm, uplink))
+    }
+
+    fn scan(&self) -> Result<()> {
+        match self {
+            WifiUplink::Wpa(w) => w.scan()?,
+            WifiUplink::Nm(nm, iface) => nm.scan(iface)?,
+        }
+        Ok(())
+    }
+
+    fn networks(&self) -> Result<Vec<uplink::Network>> {
+        Ok(match self {
+            WifiUplink::Wpa(w) => w.networks()?,
+            WifiUplink::Nm(nm, iface) => nm.networks(iface)?,
+        })
+    }
+
+    fn join(&self, ssid: &str, pass: Option<&str>) -> Result<()> {
+        match self {
+            WifiUplink::Wpa(w) => {
+                w.join(ssid, pass)?;
+            }
+            WifiUplink::Nm(nm, iface) => nm.join(iface, ssid, pass)?,
+        }
+        Ok(())
+    }
 }
 
 fn start(config: &ApConfig) -> Result<ExitCode> {

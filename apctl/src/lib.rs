@@ -7,7 +7,8 @@
 //! real processes with generated configuration files, started directly (never through a
 //! shell) and supervised ([`process`]); what was added is written to a state file
 //! ([`state`]) as it is added, so that stopping, or starting again after a crash, removes
-//! it all. [`uplink`] joins a Wi-Fi network for the box and checks the internet.
+//! it all. [`uplink`] joins a Wi-Fi network for the box (wpa_supplicant or NetworkManager)
+//! and checks the internet.
 
 mod ap;
 pub mod config;

@@ -1,36 +1,14 @@
-//! The box's own way to the internet: nearby Wi-Fi networks, joining one through
-//! wpa_supplicant's control socket, and an internet check against one configured address.
-//!
-//! The passphrase never reaches a configuration file: the pre-shared key is derived here
-//! (PBKDF2-HMAC-SHA1 over the SSID, 4096 rounds, as IEEE 802.11i defines it) and handed to
-//! wpa_supplicant as 64 hex digits, and the SSID as hex too, so that no character of either
-//! can be misread by its parser. An Ethernet uplink is used as the system configured it.
+//! wpa_supplicant's control socket: scan, scan results, join.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
+use super::{hex, psk, strongest_per_name, Network};
 use crate::error::ApError;
 
 /// The longest reply read from wpa_supplicant (scan results of a crowded place).
 const REPLY_MAX: usize = 64 << 10;
-
-/// A nearby Wi-Fi network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Network {
-    /// The access point's BSSID.
-    pub bssid: String,
-    /// Frequency in MHz.
-    pub frequency: u32,
-    /// Signal level in dBm.
-    pub signal: i32,
-    /// Its name (wpa_supplicant's escapes undone).
-    pub ssid: String,
-    /// Whether it asks for a password (WPA/WPA2/WPA3/WEP).
-    pub secured: bool,
-}
 
 /// A client of one wpa_supplicant control socket.
 #[derive(Debug)]
@@ -145,27 +123,10 @@ impl Drop for WpaControl {
     }
 }
 
-/// The WPA pre-shared key of `passphrase` on `ssid`, as 64 hex digits.
-pub fn psk(ssid: &str, passphrase: &str) -> Result<String, ApError> {
-    if passphrase.len() < 8 || passphrase.len() > 63 || !passphrase.is_ascii() {
-        return Err(ApError::Uplink(
-            "a Wi-Fi password has 8 to 63 characters (letters, digits, symbols)".into(),
-        ));
-    }
-    let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(passphrase.as_bytes(), ssid.as_bytes(), 4096, &mut key);
-    Ok(hex(&key))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads `SCAN_RESULTS` (`bssid<TAB>frequency<TAB>signal<TAB>flags<TAB>ssid` after a header):
-/// hidden networks are skipped, each name is kept once (its strongest signal), strongest
-/// first.
+/// see [`strongest_per_name`].
 pub fn parse_scan_results(text: &str) -> Vec<Network> {
-    let mut out: Vec<Network> = Vec::new();
+    let mut all = Vec::new();
     for line in text.lines().skip(1) {
         let mut f = line.splitn(5, '\t');
         let (Some(bssid), Some(freq), Some(signal), Some(flags), Some(ssid)) =
@@ -173,31 +134,26 @@ pub fn parse_scan_results(text: &str) -> Vec<Network> {
         else {
             continue;
         };
-        let ssid = unescape(ssid);
-        if ssid.is_empty() || ssid.starts_with('\0') {
-            continue;
-        }
-        let (Ok(frequency), Ok(signal)) = (freq.parse(), signal.parse()) else {
+        let (Ok(frequency), Ok(dbm)) = (freq.parse(), signal.parse::<i32>()) else {
             continue;
         };
-        let n = Network {
+        all.push(Network {
             bssid: bssid.to_string(),
             frequency,
-            signal,
+            strength: strength_of_dbm(dbm),
             secured: flags.contains("WPA")
                 || flags.contains("RSN")
                 || flags.contains("WEP")
                 || flags.contains("SAE"),
-            ssid,
-        };
-        match out.iter_mut().find(|o| o.ssid == n.ssid) {
-            Some(o) if o.signal < n.signal => *o = n,
-            Some(_) => {}
-            None => out.push(n),
-        }
+            ssid: unescape(ssid),
+        });
     }
-    out.sort_by(|a, b| b.signal.cmp(&a.signal).then(a.ssid.cmp(&b.ssid)));
-    out
+    strongest_per_name(all)
+}
+
+/// dBm to NetworkManager's 0–100 scale (its own conversion: -100 dBm is 0, -50 is 100).
+fn strength_of_dbm(dbm: i32) -> u8 {
+    u8::try_from((2 * (dbm + 100)).clamp(0, 100)).unwrap_or(0)
 }
 
 /// Undoes wpa_supplicant's escaping of names (`\\`, `\"`, `\e`, `\n`, `\r`, `\t`, `\xNN`).
@@ -231,42 +187,9 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Fetches the one configured address and says whether the internet answered (any
-/// response below 400), within `timeout`. Nothing else ever leaves the box on its own.
-pub fn internet_check(url: &str, timeout: Duration) -> Result<u16, ApError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .user_agent(concat!("tcheck/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let resp = agent
-        .get(url)
-        .call()
-        .map_err(|e| ApError::Uplink(format!("no internet: {url}: {e}")))?;
-    let status = resp.status().as_u16();
-    if status < 400 {
-        Ok(status)
-    } else {
-        Err(ApError::Uplink(format!(
-            "no internet: {url} answered {status}"
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn psk_matches_the_ieee_test_vector() {
-        // IEEE 802.11i-2004, annex H.4.
-        assert_eq!(
-            psk("IEEE", "password").unwrap(),
-            "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e"
-        );
-        assert!(psk("x", "short").is_err());
-    }
 
     #[test]
     fn scan_results_are_read_and_unescaped() {
@@ -279,7 +202,7 @@ mod tests {
         let n = parse_scan_results(t);
         assert_eq!(n.len(), 2);
         assert_eq!(n[0].ssid, "Home");
-        assert_eq!(n[0].signal, -50);
+        assert_eq!(n[0].strength, 100);
         assert!(n[0].secured);
         assert_eq!(n[1].ssid, "Café \"libre\"");
         assert!(!n[1].secured);
