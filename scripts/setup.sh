@@ -4,7 +4,7 @@
 # of the pinned version. With TCHECK_TEST_PACKAGES=1 (scripts/test.sh), also the programs
 # the access-point tests drive for real: iproute2, nftables, dnsmasq, hostapd, and a DHCP
 # client, dig, curl and ping for the simulated phone, dbus-daemon for a stand-in
-# NetworkManager.
+# NetworkManager, Chromium and chromedriver for the kiosk's browser tests.
 # Sourced by sample.sh and test.sh; safe to run again.
 set -euo pipefail
 
@@ -22,6 +22,8 @@ if [ "${TCHECK_TEST_PACKAGES:-0}" = 1 ]; then
   command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
   command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
   command -v dbus-daemon >/dev/null 2>&1 || need_apt+=(dbus-daemon dbus-session-bus-common)
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""

@@ -145,6 +145,18 @@ pub struct AnalysisOpts {
     lang: String,
 }
 
+impl AnalysisOpts {
+    /// The configuration file given with `--config`, if any.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+
+    /// The report's language code.
+    pub fn language(&self) -> &str {
+        &self.lang
+    }
+}
+
 fn parse_lang(code: &str) -> std::result::Result<String, String> {
     match Lang::get(code) {
         Some(l) => Ok(l.code().to_string()),
@@ -265,6 +277,48 @@ pub fn run_source(
     args: &AnalysisOpts,
     live: Option<OnDetection>,
 ) -> Result<ExitCode> {
+    let hooks = LiveHooks {
+        on_detect: live,
+        sinks: Vec::new(),
+    };
+    let (summary, report) = analyse_source(input, source, args, hooks)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let mut v = serde_json::to_value(&summary)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("report".into(), serde_json::to_value(&report)?);
+        }
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        print_verdict(&mut out, &report)?;
+        print_text(&mut out, &summary, input)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an analysis can be given besides its options: a handler for indicators seen while
+/// it runs, and more event sinks (a user interface's live view).
+#[derive(Default)]
+pub struct LiveHooks {
+    /// Called for each indicator the moment the traffic reveals it.
+    pub on_detect: Option<OnDetection>,
+    /// Further sinks, handed every event.
+    pub sinks: Vec<Box<dyn tcheck_engine::output::EventSink + Send>>,
+}
+
+/// Runs the analysis of [`run_source`] and writes the outputs `args` asks for; returns the
+/// summary and the report instead of printing them.
+pub fn analyse_source(
+    input: &Path,
+    source: &mut (dyn PacketSource + Send),
+    args: &AnalysisOpts,
+    hooks: LiveHooks,
+) -> Result<(Summary, Report)> {
+    let LiveHooks {
+        on_detect: live,
+        sinks: mut extra_sinks,
+    } = hooks;
     let mut config = Config {
         threads: args.threads,
         ..Config::default()
@@ -339,6 +393,9 @@ pub fn run_source(
         if let Some(w) = watch.as_mut() {
             sinks.push(w);
         }
+        for extra in extra_sinks.iter_mut() {
+            sinks.push(extra.as_mut());
+        }
         if let Some(l) = logs.as_mut() {
             sinks.push(l);
         }
@@ -381,19 +438,7 @@ pub fn run_source(
         capture,
     );
     write_reports(args, &report, store.as_mut())?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let mut v = serde_json::to_value(&summary)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("report".into(), serde_json::to_value(&report)?);
-        }
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
-    } else {
-        print_verdict(&mut out, &report)?;
-        print_text(&mut out, &summary, input)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((summary, report))
 }
 
 /// The heuristics' settings: the configuration file's, then the options.

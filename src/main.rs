@@ -4,6 +4,7 @@
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
 //! - `tcheck ap start|stop|status|networks|join|internet [--config FILE] [...]`
 //! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
+//! - `tcheck serve [--listen ADDR:PORT] [--data DIR] [--replay CAPTURE] [--config FILE]`
 //! - `tcheck rules check FILE... [--json]`
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
 //! - `tcheck iocs import|export|list|search|add|remove`, `tcheck whitelist ...`
@@ -18,6 +19,7 @@ mod feeds_cmd;
 mod indicators;
 mod report_html;
 mod rules_cmd;
+mod serve_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's
 /// allocator spends a fifth of a run in page faults and arena bookkeeping on that pattern.
@@ -50,6 +52,8 @@ enum Command {
     Ap(ap_cmd::ApCommand),
     /// Capture an interface into pcapng, analysing while capturing.
     Capture(Box<capture_cmd::CaptureArgs>),
+    /// Serve the kiosk: one check at a time, from start to report, in a browser.
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Work with Suricata rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Ap(cmd) => ap_cmd::run(&cmd),
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
+        Command::Serve(args) => serve_cmd::run(*args),
         Command::Bench(args) => bench::run_bench(&args),
         Command::Iocs(cmd) => db_cmd::run_iocs(&cmd),
         Command::Whitelist(cmd) => db_cmd::run_whitelist(&cmd),

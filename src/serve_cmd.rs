@@ -1,0 +1,131 @@
+//! `tcheck serve`: the kiosk (and, later, the admin backend) on the box.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ipnet::IpNet;
+use tcheck_apctl::ApConfig;
+use tcheck_engine::output::EventSink;
+use tcheck_engine::verdict::LiveDetection;
+use tcheck_engine::PacketSource;
+use tcheck_webui::{Analyzer, Controller, Outcome, ServerConfig, SourceMode};
+
+use crate::analyze::{analyse_source, AnalysisOpts, LiveHooks};
+
+/// Options of `tcheck serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where captures and reports are kept (default: $TCHECK_DATA, else
+    /// $XDG_DATA_HOME/tcheck/checks).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Replay this capture instead of running the access point (demonstrations, training,
+    /// tests).
+    #[arg(long, value_name = "CAPTURE")]
+    replay: Option<PathBuf>,
+    /// Replay speed, times the capture's own pace.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    replay_speed: f64,
+    /// A network besides the box itself that may use the kiosk (repeatable); the phone's
+    /// network never may.
+    #[arg(long = "kiosk-network", value_name = "CIDR")]
+    kiosk_networks: Vec<IpNet>,
+    /// The longest capture, in minutes.
+    #[arg(long, value_name = "MIN", default_value_t = 30)]
+    max_minutes: u64,
+    /// The analysis (indicators, rules, heuristics, language); `--config FILE` also sets
+    /// the access point (`[ap]`).
+    #[command(flatten)]
+    analysis: AnalysisOpts,
+}
+
+/// The command line's analysis, for the kiosk's checks.
+struct Pipeline {
+    opts: AnalysisOpts,
+}
+
+impl Analyzer for Pipeline {
+    fn analyze(
+        &self,
+        input: &Path,
+        source: &mut (dyn PacketSource + Send),
+        on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
+        sink: Box<dyn EventSink + Send>,
+    ) -> std::result::Result<Outcome, String> {
+        let hooks = LiveHooks {
+            on_detect: Some(on_detect),
+            sinks: vec![sink],
+        };
+        let (_, report) =
+            analyse_source(input, source, &self.opts, hooks).map_err(|e| format!("{e:#}"))?;
+        Ok(Outcome {
+            report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
+            html: crate::report_html::render(&report),
+        })
+    }
+}
+
+fn data_dir(arg: Option<&Path>) -> PathBuf {
+    if let Some(d) = arg {
+        return d.to_path_buf();
+    }
+    if let Some(d) = std::env::var_os("TCHECK_DATA") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("tcheck/checks")
+}
+
+/// Runs `tcheck serve`.
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let ap = match args.analysis.config_file() {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            ApConfig::from_toml(&path.display().to_string(), &text).map_err(anyhow::Error::msg)?
+        }
+        None => ApConfig::default(),
+    };
+    if let Some(r) = &args.replay {
+        // Refuse a file that is not a capture now, not at the first check.
+        tcheck_engine::FileSource::open(r).map_err(anyhow::Error::from)?;
+    }
+    let config = ServerConfig {
+        listen: args.listen,
+        kiosk_networks: args.kiosk_networks.clone(),
+        denied_networks: vec![IpNet::V4(ap.subnet.trunc())],
+        language: args.analysis.language().to_string(),
+    };
+    let mode = match &args.replay {
+        Some(file) => SourceMode::Replay {
+            file: file.clone(),
+            speed: args.replay_speed,
+        },
+        None => SourceMode::Live(Box::new(ap)),
+    };
+    let data = data_dir(args.data.as_deref());
+    let max = Duration::from_secs(args.max_minutes.max(1) * 60);
+    let ctrl = Controller::new(
+        mode,
+        Arc::new(Pipeline {
+            opts: args.analysis,
+        }),
+        data,
+        max,
+    );
+    tcheck_webui::serve_blocking(ctrl, config, |addr| {
+        println!("tcheck: serving the kiosk on http://{addr}/");
+    })
+    .context("the web server")?;
+    Ok(ExitCode::SUCCESS)
+}

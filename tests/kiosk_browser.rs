@@ -1,0 +1,351 @@
+//! The kiosk in a real browser: Debian's Chromium driven through chromedriver (WebDriver,
+//! with fantoccini), against `tcheck serve` replaying the bundled sample capture. The whole
+//! flow from "Check a phone" to the report naming the detections, the confirmation before
+//! a new check, another language, and a cross-origin form that tries to start a check.
+//! Each screen is saved at 800×480 in `target/tmp/kiosk-screens/`.
+//!
+//! Skipped, saying so, without chromium and chromedriver, unless `TCHECK_REQUIRE_SYSTEM=1`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn available() -> bool {
+    let found =
+        Path::new("/usr/bin/chromium").is_file() && Path::new("/usr/bin/chromedriver").is_file();
+    if !found {
+        assert!(
+            std::env::var("TCHECK_REQUIRE_SYSTEM").as_deref() != Ok("1"),
+            "chromium or chromedriver missing but TCHECK_REQUIRE_SYSTEM=1"
+        );
+        eprintln!("skipped: chromium and chromedriver are not installed");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// `tcheck serve` replaying the sample capture; returns it and its address.
+fn serve(dir: &Path) -> (Killed, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcheck"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--replay-speed",
+            "20",
+            "--no-default-iocs",
+        ])
+        .arg("--replay")
+        .arg(repo("fixtures/sample/sample.pcap"))
+        .arg("--iocs")
+        .arg(repo("fixtures/sample/indicators.txt"))
+        .arg("--data")
+        .arg(dir.join("checks"))
+        .env("XDG_DATA_HOME", dir.join("xdg"))
+        .env_remove("TCHECK_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (Killed(child), url)
+}
+
+fn chromedriver() -> (Killed, u16) {
+    let port = free_port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Killed(child), port)
+}
+
+async fn browser(port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=800,480", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    // The touchscreen's 800×480 is the page's viewport, not the window's outer size.
+    let frame = c
+        .execute(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let dw = frame[0].as_u64().unwrap_or(0) as u32;
+    let dh = frame[1].as_u64().unwrap_or(0) as u32;
+    c.set_window_size(800 + dw, 480 + dh).await.unwrap();
+    c
+}
+
+/// Waits until the element matching `css` is displayed.
+async fn visible(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.is_displayed().await.unwrap_or(false) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never showed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+fn phase(url: &str) -> String {
+    let body = Command::new("curl")
+        .args(["-s", &format!("{url}/api/v1/check")])
+        .output()
+        .unwrap()
+        .stdout;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["phase"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_flow_in_chromium_from_start_to_report() {
+    if !available() {
+        return;
+    }
+    let dir = common::tempdir("kiosk-browser");
+    let (_server, url) = serve(&dir);
+    let (_driver, port) = chromedriver();
+    let c = browser(port, &dir.join("profile")).await;
+
+    // 1. Home: one button.
+    c.goto(&format!("{url}/")).await.unwrap();
+    visible(&c, "#start").await;
+    assert_eq!(text(&c, "#start").await, "Check a phone");
+    screenshot(&c, "1-home").await;
+
+    // 2. Join: the network's name and password, large, and the QR code.
+    click(&c, "#start").await;
+    visible(&c, "#screen-joining").await;
+    let ssid = text(&c, "#ssid").await;
+    let password = text(&c, "#password").await;
+    assert!(
+        ssid.starts_with("Wi-Fi-") && password.len() >= 12,
+        "{ssid} {password}"
+    );
+    visible(&c, "#qr").await;
+    screenshot(&c, "2-join").await;
+
+    // 3. Capture: the detections appear while it runs, with the names contacted.
+    visible(&c, "#screen-capturing").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = c
+            .find_all(Locator::Css("#detections li"))
+            .await
+            .unwrap()
+            .len();
+        if found >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no live detection");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let live = text(&c, "#detections").await;
+    assert!(
+        live.contains("drivres-update.info") && live.contains("softupdates.info"),
+        "{live}"
+    );
+    assert!(!text(&c, "#names").await.is_empty());
+    assert_ne!(text(&c, "#packets").await, "0");
+    screenshot(&c, "3-capture").await;
+
+    // 4. Report: the verdict in one sentence, the alerts naming the detections.
+    click(&c, "#stop").await;
+    visible(&c, "#screen-report").await;
+    let verdict = text(&c, "#verdict").await;
+    assert!(verdict.contains("stalkerware"), "{verdict}");
+    let alerts = text(&c, "#alerts").await;
+    assert!(
+        alerts.contains("drivres-update.info") && alerts.contains("softupdates.info"),
+        "{alerts}"
+    );
+    let save = c.find(Locator::Css("#save")).await.unwrap();
+    assert_eq!(
+        save.attr("href").await.unwrap().as_deref(),
+        Some("/api/v1/check/report.html")
+    );
+    screenshot(&c, "4-report").await;
+
+    // 5. New check: confirmed first, then back home.
+    click(&c, "#new").await;
+    visible(&c, "#confirm").await;
+    screenshot(&c, "5-confirm-new").await;
+    click(&c, "#confirm-yes").await;
+    visible(&c, "#screen-idle").await;
+    assert_eq!(phase(&url), "idle");
+
+    // Another language.
+    c.goto(&format!("{url}/?lang=fr")).await.unwrap();
+    visible(&c, "#start").await;
+    assert_eq!(text(&c, "#start").await, "Vérifier un téléphone");
+    screenshot(&c, "6-home-fr").await;
+
+    // A page of another origin posts a form to start a check: refused.
+    let form = format!(
+        "data:text/html,<form method=post action='{url}/api/v1/capture/start'></form><script>document.forms[0].submit()</script>"
+    );
+    c.goto(&form).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let body = c.source().await.unwrap();
+    assert!(
+        body.contains("missing or wrong page token") || body.contains("cross-site"),
+        "{body}"
+    );
+    assert_eq!(phase(&url), "idle", "a cross-origin form started a check");
+
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_shows_what_to_do_when_the_access_point_fails() {
+    if !available() {
+        return;
+    }
+    let dir = common::tempdir("kiosk-error");
+    // An interface that does not exist: the access point cannot start.
+    let config = dir.join("tcheck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ap]\nmode = \"ethernet\"\ninterface = \"tcheck-none0\"\nuplink = \"tcheck-none1\"\nupstream_dns = [\"192.0.2.53\"]\nruntime_dir = \"{}\"\n",
+            dir.join("run").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcheck"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-default-iocs",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.join("checks"))
+        .env("XDG_DATA_HOME", dir.join("xdg"))
+        .env_remove("TCHECK_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Killed(child);
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (_driver, port) = chromedriver();
+    let c = browser(port, &dir.join("profile")).await;
+    c.goto(&format!("{url}/")).await.unwrap();
+    visible(&c, "#start").await;
+    click(&c, "#start").await;
+    visible(&c, "#screen-error").await;
+    assert_eq!(
+        text(&c, "#error-what").await,
+        "The Wi-Fi network for the phone could not be started."
+    );
+    assert!(text(&c, "#error-advice").await.contains("try again"));
+    screenshot(&c, "7-error").await;
+    click(&c, "#back").await;
+    visible(&c, "#screen-idle").await;
+    c.close().await.unwrap();
+}

@@ -1,0 +1,181 @@
+// The kiosk: shows the snapshot the server pushes (Server-Sent Events), sends the few state
+// changes (POST with the page's token). Every value from the traffic is set as text, never
+// as HTML.
+"use strict";
+
+const token = document.querySelector('meta[name="tcheck-token"]').content;
+const params = new URLSearchParams(location.search);
+const lang = params.get("lang") || document.querySelector('meta[name="tcheck-lang"]').content;
+let texts = {};
+let last = null;
+let history = [];
+let adviceIndex = 0;
+
+function $(id) { return document.getElementById(id); }
+
+function t(key) { return texts[key] || key; }
+
+function translate() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-t]")) {
+    el.textContent = t(el.dataset.t);
+  }
+}
+
+async function post(path, body) {
+  const resp = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Tcheck-Token": token },
+    body: JSON.stringify(body || {}),
+  });
+  return resp.ok;
+}
+
+function show(phase) {
+  for (const s of document.querySelectorAll(".screen")) {
+    s.hidden = s.id !== "screen-" + phase;
+  }
+}
+
+function human(bytes) {
+  const units = ["B", "kB", "MB", "GB"];
+  let i = 0;
+  let n = bytes;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
+  return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
+}
+
+function clock(secs) {
+  const m = Math.floor(secs / 60);
+  const s = secs % 60;
+  return m + ":" + String(s).padStart(2, "0");
+}
+
+function list(ul, items, make) {
+  ul.replaceChildren(...items.map(make));
+}
+
+function item(cls, what, why) {
+  const li = document.createElement("li");
+  if (cls) li.className = cls;
+  const a = document.createElement("div");
+  a.className = "what";
+  a.textContent = what;
+  li.append(a);
+  if (why) {
+    const b = document.createElement("div");
+    b.className = "why";
+    b.textContent = why;
+    li.append(b);
+  }
+  return li;
+}
+
+function sparkline(snapshot) {
+  history.push(snapshot.bytes);
+  if (history.length > 61) history.shift();
+  const canvas = $("spark");
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const rates = history.slice(1).map((b, i) => Math.max(0, b - history[i]));
+  if (rates.length < 2) return;
+  const max = Math.max(...rates, 1);
+  ctx.strokeStyle = "#1f5eff";
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  rates.forEach((r, i) => {
+    const x = (i / (rates.length - 1)) * (canvas.width - 4) + 2;
+    const y = canvas.height - 3 - (r / max) * (canvas.height - 6);
+    if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  });
+  ctx.stroke();
+}
+
+function render(s) {
+  last = s;
+  show(s.phase);
+  switch (s.phase) {
+    case "joining": {
+      $("join-title").textContent = t(s.wired ? "join.wired_title" : "join.title");
+      $("credentials").hidden = s.wired;
+      $("qr-box").hidden = s.wired;
+      $("ssid").textContent = s.ssid || "";
+      $("password").textContent = s.password || "";
+      const src = "/api/v1/check/qr.svg?n=" + encodeURIComponent(s.ssid || "");
+      if (!s.wired && $("qr").getAttribute("src") !== src) $("qr").src = src;
+      break;
+    }
+    case "capturing": {
+      const d = s.device || {};
+      $("device").textContent = d.name || d.ip || d.mac || "…";
+      $("elapsed").textContent = clock(s.elapsed_secs);
+      $("packets").textContent = s.packets.toLocaleString(lang);
+      $("bytes").textContent = human(s.bytes);
+      sparkline(s);
+      $("none-yet").hidden = s.detections.length > 0;
+      list($("detections"), s.detections, (x) =>
+        item("", x.value, [x.tag, x.app, x.seen].filter(Boolean).join(" · ")));
+      list($("names"), s.names, (n) => { const li = document.createElement("li"); li.textContent = n; return li; });
+      break;
+    }
+    case "report": {
+      const r = s.report || {};
+      const v = r.verdict || {};
+      $("verdict").className = "verdict " + (v.level || "");
+      $("verdict").textContent = v.summary || "";
+      const alerts = r.alerts || [];
+      list($("alerts"), alerts, (a) =>
+        item(a.level, a.title + (a.domain || a.sni ? " — " + (a.domain || a.sni) : ""), a.description));
+      $("connections").textContent = String((r.connections || []).length);
+      break;
+    }
+    case "error": {
+      const e = s.error || {};
+      $("error-what").textContent = t(e.what || "error.title");
+      $("error-advice").textContent = t(e.advice || "");
+      $("error-detail").textContent = e.detail || "";
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function rotateAdvice() {
+  $("advice").textContent = t("capture.advice" + ((adviceIndex % 4) + 1));
+  adviceIndex += 1;
+}
+
+function connect() {
+  const es = new EventSource("/api/v1/events");
+  es.onmessage = (ev) => {
+    $("banner").hidden = true;
+    try { render(JSON.parse(ev.data)); } catch (err) { console.error(err); }
+  };
+  es.onerror = () => { $("banner").hidden = false; };
+}
+
+async function main() {
+  try {
+    const resp = await fetch("/api/v1/i18n?lang=" + encodeURIComponent(lang));
+    texts = await resp.json();
+  } catch (err) {
+    texts = {};
+  }
+  translate();
+  rotateAdvice();
+  setInterval(rotateAdvice, 12000);
+  $("start").addEventListener("click", () => { history = []; post("/api/v1/capture/start", { offline: $("offline").checked }); });
+  $("cancel").addEventListener("click", () => post("/api/v1/capture/stop"));
+  $("stop").addEventListener("click", () => post("/api/v1/capture/stop"));
+  $("new").addEventListener("click", () => { $("confirm").hidden = false; });
+  $("confirm-no").addEventListener("click", () => { $("confirm").hidden = true; });
+  $("confirm-yes").addEventListener("click", async () => {
+    $("confirm").hidden = true;
+    await post("/api/v1/check/reset");
+  });
+  $("back").addEventListener("click", () => post("/api/v1/check/reset"));
+  connect();
+}
+
+main();

@@ -1,0 +1,623 @@
+//! One check at a time: the access point (or a replayed capture), the capture, the analysis
+//! while capturing, the report. The kiosk's pages only ever show a [`Snapshot`] of it; every
+//! change is pushed to them as one.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tcheck_apctl::{AccessPoint, ApConfig, Credentials};
+use tcheck_capture::{CaptureOptions, Counters, LiveCapture, StopHandle};
+use tcheck_engine::event::{Event, EventKind};
+use tcheck_engine::output::EventSink;
+use tcheck_engine::verdict::LiveDetection;
+use tcheck_engine::PacketSource;
+use tokio::sync::broadcast;
+
+use crate::replay::ReplaySource;
+
+/// Names shown as "contacted just now".
+const RECENT_NAMES: usize = 12;
+/// Detections kept for the screen (the report has them all).
+const SHOWN_DETECTIONS: usize = 50;
+
+/// What runs the analysis: the command line's pipeline (indicators, rules, heuristics,
+/// report), handed to the server by the binary.
+pub trait Analyzer: Send + Sync {
+    /// Analyses `source` (written to `input`), calling `on_detect` for each indicator as it
+    /// appears and handing every event to `sink`; returns the report.
+    fn analyze(
+        &self,
+        input: &Path,
+        source: &mut (dyn PacketSource + Send),
+        on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
+        sink: Box<dyn EventSink + Send>,
+    ) -> Result<Outcome, String>;
+}
+
+/// A finished analysis.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The report (see docs/report.schema.json).
+    pub report: serde_json::Value,
+    /// The same, as a self-contained HTML page.
+    pub html: String,
+}
+
+/// Where the phone's packets come from.
+#[derive(Clone, Debug)]
+pub enum SourceMode {
+    /// The real thing: the access point and a live capture on its interface.
+    Live(Box<ApConfig>),
+    /// A capture file replayed at a given speed (no access point).
+    Replay {
+        /// The capture.
+        file: PathBuf,
+        /// Times its own pace.
+        speed: f64,
+    },
+}
+
+/// The steps of a check, as the kiosk shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Nothing running: the home screen.
+    Idle,
+    /// The network is being set up.
+    Starting,
+    /// The network is up; waiting for the phone.
+    Joining,
+    /// The phone is connected and its traffic recorded and analysed.
+    Capturing,
+    /// The capture ended; the report is being written.
+    Analysing,
+    /// The report is ready.
+    Report,
+    /// Something failed; see [`ErrorView`].
+    Error,
+}
+
+/// A failure, in the kiosk's words: the text keys of what happened and what to do, and the
+/// technical detail for whoever maintains the box.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorView {
+    /// Text key of what happened (`error.ap`, `error.capture`, `error.analysis`).
+    pub what: &'static str,
+    /// Text key of the advice.
+    pub advice: &'static str,
+    /// The technical message.
+    pub detail: String,
+}
+
+/// The phone, as the network saw it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DeviceView {
+    /// The name it gave DHCP.
+    pub name: Option<String>,
+    /// Its MAC address.
+    pub mac: Option<String>,
+    /// Its address.
+    pub ip: Option<String>,
+}
+
+/// An indicator seen during the capture.
+#[derive(Clone, Debug, Serialize)]
+pub struct DetectionView {
+    /// What the traffic showed.
+    pub value: String,
+    /// Where (DNS query, TLS server name…).
+    pub seen: &'static str,
+    /// What the indicator stands for (stalkerware, spyware…).
+    pub tag: String,
+    /// The app or family, when known.
+    pub app: Option<String>,
+    /// The indicator's source.
+    pub source: String,
+}
+
+/// Everything the kiosk shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    /// The step.
+    pub phase: Phase,
+    /// The phone connects by cable (no network name or password).
+    pub wired: bool,
+    /// No internet for the phone.
+    pub offline: bool,
+    /// The network's name.
+    pub ssid: Option<String>,
+    /// Its password.
+    pub password: Option<String>,
+    /// The phone, once connected.
+    pub device: Option<DeviceView>,
+    /// Seconds since the phone connected.
+    pub elapsed_secs: u64,
+    /// Packets recorded.
+    pub packets: u64,
+    /// Bytes recorded.
+    pub bytes: u64,
+    /// Names contacted lately, newest first.
+    pub names: Vec<String>,
+    /// Indicators seen so far.
+    pub detections: Vec<DetectionView>,
+    /// The report, once ready.
+    pub report: Option<serde_json::Value>,
+    /// The failure, in the error phase.
+    pub error: Option<ErrorView>,
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    offline: bool,
+    creds: Option<Credentials>,
+    device: Option<DeviceView>,
+    connected_at: Option<Instant>,
+    counters: Option<Arc<Counters>>,
+    names: VecDeque<String>,
+    detections: Vec<DetectionView>,
+    report: Option<Outcome>,
+    error: Option<ErrorView>,
+    stop: Option<StopHandle>,
+    capture: Option<PathBuf>,
+    /// Stopped before the phone joined: back to the start, nothing kept.
+    cancelled: bool,
+}
+
+impl State {
+    fn new() -> Self {
+        State {
+            phase: Phase::Idle,
+            offline: false,
+            creds: None,
+            device: None,
+            connected_at: None,
+            counters: None,
+            names: VecDeque::new(),
+            detections: Vec::new(),
+            report: None,
+            error: None,
+            stop: None,
+            capture: None,
+            cancelled: false,
+        }
+    }
+}
+
+/// Why a request on the check was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A check is already running (or its report not yet cleared).
+    #[error("a check is already running")]
+    Busy,
+    /// Nothing to stop, save or clear.
+    #[error("no check in that state")]
+    NoCheck,
+}
+
+/// The check controller, shared by the server's handlers.
+pub struct Controller {
+    state: Mutex<State>,
+    updates: broadcast::Sender<String>,
+    mode: SourceMode,
+    analyzer: Arc<dyn Analyzer>,
+    data_dir: PathBuf,
+    max_duration: Duration,
+    finished: AtomicBool,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("mode", &self.mode)
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+impl Controller {
+    /// A controller that keeps captures and reports under `data_dir`.
+    pub fn new(
+        mode: SourceMode,
+        analyzer: Arc<dyn Analyzer>,
+        data_dir: PathBuf,
+        max_duration: Duration,
+    ) -> Arc<Self> {
+        let (updates, _) = broadcast::channel(64);
+        Arc::new(Controller {
+            state: Mutex::new(State::new()),
+            updates,
+            mode,
+            analyzer,
+            data_dir,
+            max_duration,
+            finished: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the state readable: recover it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Updates as JSON snapshots.
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.updates.subscribe()
+    }
+
+    /// What the kiosk shows now.
+    pub fn snapshot(&self) -> Snapshot {
+        let s = self.lock();
+        let counts = s.counters.as_ref().map(|c| c.get()).unwrap_or_default();
+        Snapshot {
+            phase: s.phase,
+            wired: matches!(&self.mode, SourceMode::Live(c) if c.mode == tcheck_apctl::Mode::Ethernet),
+            offline: s.offline,
+            ssid: s.creds.as_ref().map(|c| c.ssid.clone()),
+            password: s.creds.as_ref().map(|c| c.password.clone()),
+            device: s.device.clone(),
+            elapsed_secs: s.connected_at.map_or(0, |t| t.elapsed().as_secs()),
+            packets: counts.packets,
+            bytes: counts.bytes,
+            names: s.names.iter().cloned().collect(),
+            detections: s.detections.clone(),
+            report: s.report.as_ref().map(|o| o.report.clone()),
+            error: s.error.clone(),
+        }
+    }
+
+    /// The QR payload of the network, while there is one.
+    pub fn qr_payload(&self) -> Option<String> {
+        self.lock().creds.as_ref().map(Credentials::qr_payload)
+    }
+
+    /// The report as HTML, once ready.
+    pub fn report_html(&self) -> Option<String> {
+        self.lock().report.as_ref().map(|o| o.html.clone())
+    }
+
+    /// The report as JSON, once ready.
+    pub fn report_json(&self) -> Option<serde_json::Value> {
+        self.lock().report.as_ref().map(|o| o.report.clone())
+    }
+
+    /// The capture file of the last check, once it ended.
+    pub fn capture_file(&self) -> Option<PathBuf> {
+        let s = self.lock();
+        if s.phase == Phase::Report {
+            s.capture.clone()
+        } else {
+            None
+        }
+    }
+
+    fn publish(&self) {
+        if let Ok(json) = serde_json::to_string(&self.snapshot()) {
+            let _ = self.updates.send(json);
+        }
+    }
+
+    fn fail(&self, what: &'static str, advice: &'static str, detail: String) {
+        {
+            let mut s = self.lock();
+            s.phase = Phase::Error;
+            s.error = Some(ErrorView {
+                what,
+                advice,
+                detail,
+            });
+            s.stop = None;
+        }
+        self.publish();
+    }
+
+    /// Starts a check (from the home screen, the report or an error).
+    pub fn start(self: &Arc<Self>, offline: bool) -> Result<(), CheckError> {
+        {
+            let mut s = self.lock();
+            if !matches!(s.phase, Phase::Idle | Phase::Error) {
+                return Err(CheckError::Busy);
+            }
+            *s = State::new();
+            s.phase = Phase::Starting;
+            s.offline = offline;
+        }
+        self.publish();
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("tcheck-check".into())
+            .spawn(move || me.run(offline))
+            .map_err(|_| CheckError::Busy)?;
+        Ok(())
+    }
+
+    /// Ends the capture; the report follows.
+    pub fn stop(&self) -> Result<(), CheckError> {
+        let stop = {
+            let mut s = self.lock();
+            if !matches!(s.phase, Phase::Joining | Phase::Capturing | Phase::Starting) {
+                return Err(CheckError::NoCheck);
+            }
+            match s.phase {
+                Phase::Capturing => s.phase = Phase::Analysing,
+                _ => s.cancelled = true,
+            }
+            s.stop.clone()
+        };
+        if let Some(h) = stop {
+            h.stop();
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Clears the finished check: its capture file and its report are deleted.
+    pub fn reset(&self) -> Result<(), CheckError> {
+        let capture = {
+            let mut s = self.lock();
+            if !matches!(s.phase, Phase::Report | Phase::Error) {
+                return Err(CheckError::NoCheck);
+            }
+            let capture = s.capture.take();
+            *s = State::new();
+            capture
+        };
+        // A replayed file is the operator's, not the check's: it stays.
+        if let (Some(p), SourceMode::Live(_)) = (capture, &self.mode) {
+            let _ = std::fs::remove_file(&p);
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Pushes the counters every second while a check runs (the kiosk's clock and
+    /// sparkline), until the controller is dropped.
+    pub fn tick(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let _ = std::thread::Builder::new()
+            .name("tcheck-tick".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let Some(me) = weak.upgrade() else { return };
+                if me.finished.load(Ordering::SeqCst) {
+                    return;
+                }
+                if matches!(me.lock().phase, Phase::Capturing | Phase::Joining) {
+                    me.publish();
+                }
+            });
+    }
+
+    fn run(self: Arc<Self>, offline: bool) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Err(e) = std::fs::create_dir_all(&self.data_dir) {
+            return self.fail(
+                "error.capture",
+                "error.capture_advice",
+                format!("{}: {e}", self.data_dir.display()),
+            );
+        }
+        let path = self.data_dir.join(format!("check-{stamp}.pcapng"));
+        match self.mode.clone() {
+            SourceMode::Live(config) => self.run_live(*config, offline, path),
+            SourceMode::Replay { file, speed } => self.run_replay(&file, speed),
+        }
+    }
+
+    fn run_live(self: &Arc<Self>, mut config: ApConfig, offline: bool, path: PathBuf) {
+        config.offline |= offline;
+        let ap = match AccessPoint::start(config.clone()) {
+            Ok(ap) => ap,
+            Err(e) => return self.fail("error.ap", "error.ap_advice", e.to_string()),
+        };
+        let options = CaptureOptions {
+            max_duration: Some(self.max_duration),
+            ..CaptureOptions::new(&config.interface, &path)
+        };
+        let mut capture = match LiveCapture::open(options) {
+            Ok(c) => c,
+            Err(e) => return self.fail("error.capture", "error.capture_advice", e.to_string()),
+        };
+        {
+            let mut s = self.lock();
+            s.creds = ap.credentials().cloned();
+            s.counters = Some(capture.counters());
+            s.stop = Some(capture.stop_handle());
+            s.capture = Some(path.clone());
+            s.phase = Phase::Joining;
+        }
+        self.publish();
+        // The phone joins when DHCP (or the neighbour table) sees it.
+        let watcher = {
+            let me = self.clone();
+            let config = config.clone();
+            std::thread::spawn(move || loop {
+                if !matches!(me.lock().phase, Phase::Joining) {
+                    return;
+                }
+                if let Some(c) = tcheck_apctl::clients(&config).into_iter().next() {
+                    me.connected(DeviceView {
+                        name: c.hostname,
+                        mac: Some(c.mac),
+                        ip: Some(c.ip.to_string()),
+                    });
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            })
+        };
+        self.analyse(&path, &mut capture);
+        drop(ap);
+        let _ = watcher.join();
+    }
+
+    fn run_replay(self: &Arc<Self>, file: &Path, speed: f64) {
+        let mut replay = match ReplaySource::open(file, speed) {
+            Ok(r) => r,
+            Err(e) => return self.fail("error.capture", "error.capture_advice", e.to_string()),
+        };
+        let creds = Credentials::generate(&["Wi-Fi".to_string()]).ok();
+        {
+            let mut s = self.lock();
+            s.creds = creds;
+            s.counters = Some(replay.counters());
+            s.stop = Some(replay.stop_handle());
+            s.capture = Some(file.to_path_buf());
+            s.phase = Phase::Joining;
+        }
+        self.publish();
+        // A replayed phone "joins" after a moment, so that the joining screen shows.
+        std::thread::sleep(Duration::from_millis(1500));
+        if self.lock().phase == Phase::Joining {
+            self.connected(DeviceView::default());
+        }
+        self.analyse(file, &mut replay);
+    }
+
+    fn connected(&self, device: DeviceView) {
+        {
+            let mut s = self.lock();
+            if s.phase != Phase::Joining {
+                return;
+            }
+            s.device = Some(device);
+            s.connected_at = Some(Instant::now());
+            s.phase = Phase::Capturing;
+        }
+        self.publish();
+    }
+
+    fn analyse(self: &Arc<Self>, input: &Path, source: &mut (dyn PacketSource + Send)) {
+        let on_detect = {
+            let me = Arc::downgrade(self);
+            Box::new(move |d: &LiveDetection| {
+                if let Some(me) = me.upgrade() {
+                    me.detected(d);
+                }
+            })
+        };
+        let sink = Box::new(LiveView {
+            controller: Arc::downgrade(self),
+        });
+        let result = self.analyzer.analyze(input, source, on_detect, sink);
+        let cancelled = self.lock().cancelled;
+        if cancelled {
+            let replayed = matches!(self.mode, SourceMode::Replay { .. });
+            let capture = {
+                let mut s = self.lock();
+                let c = s.capture.take();
+                *s = State::new();
+                c
+            };
+            if let (Some(p), false) = (capture, replayed) {
+                let _ = std::fs::remove_file(p);
+            }
+            self.publish();
+            return;
+        }
+        match result {
+            Ok(outcome) => {
+                {
+                    let mut s = self.lock();
+                    s.report = Some(outcome);
+                    s.phase = Phase::Report;
+                    s.stop = None;
+                }
+                self.publish();
+            }
+            Err(e) => self.fail("error.analysis", "error.analysis_advice", e),
+        }
+    }
+
+    fn detected(&self, d: &LiveDetection) {
+        {
+            let mut s = self.lock();
+            if s.detections.len() >= SHOWN_DETECTIONS {
+                return;
+            }
+            s.detections.push(DetectionView {
+                value: d.value.clone(),
+                seen: d.seen.label(),
+                tag: d.ioc.tag.clone(),
+                app: d.ioc.app.clone(),
+                source: d.ioc.source.clone(),
+            });
+        }
+        self.publish();
+    }
+
+    fn name_seen(&self, name: &str) {
+        let mut s = self.lock();
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() || s.names.front() == Some(&name) {
+            return;
+        }
+        s.names.retain(|n| *n != name);
+        s.names.push_front(name);
+        s.names.truncate(RECENT_NAMES);
+    }
+
+    fn dhcp_name(&self, name: &str) {
+        let mut s = self.lock();
+        let device = s.device.get_or_insert_with(DeviceView::default);
+        if device.name.is_none() {
+            device.name = Some(name.to_string());
+        }
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.finished.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The sink that feeds the kiosk's live view: names contacted, the phone's DHCP name.
+struct LiveView {
+    controller: std::sync::Weak<Controller>,
+}
+
+impl EventSink for LiveView {
+    fn event(&mut self, event: &Event) -> tcheck_engine::Result<()> {
+        let Some(c) = self.controller.upgrade() else {
+            return Ok(());
+        };
+        match &event.kind {
+            EventKind::DnsMessage(m) if !m.message.questions.is_empty() => {
+                for q in &m.message.questions {
+                    c.name_seen(&q.name);
+                }
+            }
+            EventKind::Tls(t) => {
+                if let Some(n) = &t.server_name {
+                    c.name_seen(n);
+                }
+            }
+            EventKind::Http(h) => {
+                if let Some(n) = &h.host {
+                    c.name_seen(&tcheck_engine::ioc::host_of(n));
+                }
+            }
+            EventKind::Dhcp(d) => {
+                if let Some(n) = &d.message.host_name {
+                    let name: String = String::from_utf8_lossy(n)
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(64)
+                        .collect();
+                    if !name.is_empty() {
+                        c.dhcp_name(&name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,442 @@
+//! The HTTP server: the kiosk's page and assets, and the JSON API under `/api/v1` with its
+//! event stream (Server-Sent Events).
+//!
+//! Who may talk to it: the box itself (loopback) and, when configured, the local networks
+//! listed; never the phone's network, whatever else is configured. State changes are POST
+//! only, carry the page's token in `X-Tcheck-Token` (a page of another origin cannot read
+//! it, and cannot send the header without a CORS preflight, which is never granted), and a
+//! request whose `Origin` is not this server, or that the browser marks cross-site, is
+//! refused.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ipnet::IpNet;
+use serde::Deserialize;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::assets;
+use crate::check::{CheckError, Controller};
+
+/// How the server is reached and who may reach it.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Networks besides the box itself allowed to use the kiosk (e.g. a helper's laptop on
+    /// the local network); empty: the box only.
+    pub kiosk_networks: Vec<IpNet>,
+    /// Networks never allowed, whatever the above says: the phone's.
+    pub denied_networks: Vec<IpNet>,
+    /// The kiosk's language when the page does not ask for one.
+    pub language: String,
+}
+
+#[derive(Clone)]
+struct AppState {
+    ctrl: Arc<Controller>,
+    config: Arc<ServerConfig>,
+    token: Arc<str>,
+}
+
+/// The application's routes, for [`serve`] and for tests.
+pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
+    let state = AppState {
+        ctrl,
+        config: Arc::new(config),
+        token: Arc::from(random_token()),
+    };
+    Router::new()
+        .route("/", get(index))
+        .route(
+            "/assets/kiosk.js",
+            get(|| async { asset(assets::KIOSK_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/kiosk.css",
+            get(|| async { asset(assets::KIOSK_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/api/v1/i18n", get(i18n))
+        .route("/api/v1/check", get(check))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/capture/start", post(start))
+        .route("/api/v1/capture/stop", post(stop))
+        .route("/api/v1/check/reset", post(reset))
+        .route("/api/v1/check/qr.svg", get(qr))
+        .route("/api/v1/check/report.html", get(report_html))
+        .route("/api/v1/check/report.json", get(report_json))
+        .route("/api/v1/check/capture.pcapng", get(capture))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Listens on `config.listen` and serves until SIGINT or SIGTERM; `ready` is called with
+/// the address bound (useful with port 0).
+pub async fn serve(
+    ctrl: Arc<Controller>,
+    config: ServerConfig,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    ready(listener.local_addr()?);
+    ctrl.tick();
+    let app = router(ctrl, config).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 24];
+    // Without randomness the token would be guessable: refuse every state change then.
+    if getrandom::fill(&mut b).is_err() {
+        return String::new();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Who may ask what: see the module's documentation.
+async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(peer) = peer else {
+        return refuse(StatusCode::FORBIDDEN, "no peer address");
+    };
+    if !allowed(&st.config, peer) {
+        return refuse(StatusCode::FORBIDDEN, "this address may not use the kiosk");
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        if let Err(why) = same_origin(req.headers(), &st.token) {
+            return refuse(StatusCode::FORBIDDEN, why);
+        }
+    }
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn allowed(config: &ServerConfig, peer: IpAddr) -> bool {
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    if config.denied_networks.iter().any(|n| n.contains(&peer)) {
+        return false;
+    }
+    peer.is_loopback() || config.kiosk_networks.iter().any(|n| n.contains(&peer))
+}
+
+/// A state change must come from this server's own page.
+fn same_origin(headers: &HeaderMap, token: &str) -> Result<(), &'static str> {
+    let sent = headers
+        .get("x-tcheck-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if token.is_empty() || !constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+        return Err("missing or wrong page token");
+    }
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site")
+    {
+        return Err("cross-site request");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let origin = origin.to_str().unwrap_or("");
+        if origin != format!("http://{host}") && origin != format!("https://{host}") {
+            return Err("request from another origin");
+        }
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    (status, format!("{why}\n")).into_response()
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn index(State(st): State<AppState>) -> Response {
+    // Both values are ours (hex and a known language code): nothing from outside.
+    let page = assets::INDEX_HTML
+        .replace("{{token}}", &st.token)
+        .replace("{{lang}}", &st.config.language);
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn i18n(State(st): State<AppState>, Query(q): Query<LangQuery>) -> Response {
+    let code = q.lang.unwrap_or_else(|| st.config.language.clone());
+    Json(crate::i18n::texts(&code)).into_response()
+}
+
+async fn check(State(st): State<AppState>) -> Response {
+    Json(st.ctrl.snapshot()).into_response()
+}
+
+async fn events(State(st): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = st.ctrl.subscribe();
+    let first = serde_json::to_string(&st.ctrl.snapshot()).unwrap_or_default();
+    let initial = tokio_stream::once(Ok(Event::default().data(first)));
+    // A slow page may miss snapshots: each one is complete, the next one catches up.
+    let rest =
+        BroadcastStream::new(rx).filter_map(|m| m.ok().map(|json| Ok(Event::default().data(json))));
+    Sse::new(initial.chain(rest)).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize, Default)]
+struct StartRequest {
+    #[serde(default)]
+    offline: bool,
+}
+
+fn check_result(r: Result<(), CheckError>) -> Response {
+    match r {
+        Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({"ok": true}))).into_response(),
+        Err(e) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn start(State(st): State<AppState>, body: Option<Json<StartRequest>>) -> Response {
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    check_result(st.ctrl.start(req.offline))
+}
+
+async fn stop(State(st): State<AppState>) -> Response {
+    check_result(st.ctrl.stop())
+}
+
+async fn reset(State(st): State<AppState>) -> Response {
+    check_result(st.ctrl.reset())
+}
+
+async fn qr(State(st): State<AppState>) -> Response {
+    let Some(payload) = st.ctrl.qr_payload() else {
+        return refuse(StatusCode::NOT_FOUND, "no network");
+    };
+    match qrcode::QrCode::new(payload.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(240, 240)
+                .quiet_zone(true)
+                .build();
+            ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+        }
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn report_html(State(st): State<AppState>) -> Response {
+    match st.ctrl.report_html() {
+        Some(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"tcheck-report.html\"",
+                ),
+            ],
+            html,
+        )
+            .into_response(),
+        None => refuse(StatusCode::NOT_FOUND, "no report yet"),
+    }
+}
+
+async fn report_json(State(st): State<AppState>) -> Response {
+    match st.ctrl.report_json() {
+        Some(v) => (
+            [(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"tcheck-report.json\"",
+            )],
+            Json(v),
+        )
+            .into_response(),
+        None => refuse(StatusCode::NOT_FOUND, "no report yet"),
+    }
+}
+
+async fn capture(State(st): State<AppState>) -> Response {
+    let Some(path) = st.ctrl.capture_file() else {
+        return refuse(StatusCode::NOT_FOUND, "no capture");
+    };
+    match tokio::fs::File::open(&path).await {
+        Ok(f) => (
+            [
+                (header::CONTENT_TYPE, "application/vnd.tcpdump.pcap"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"tcheck-capture.pcapng\"",
+                ),
+            ],
+            Body::from_stream(file_chunks(f)),
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+/// A file as a stream of chunks, without reading it whole into memory.
+fn file_chunks(mut f: tokio::fs::File) -> impl Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    use tokio::io::AsyncReadExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::spawn(async move {
+        loop {
+            let mut buf = vec![0u8; 64 << 10];
+            match f.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.send(Ok(buf)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn state_changes_need_the_token_and_the_same_origin() {
+        let t = "abc123";
+        assert!(same_origin(
+            &headers(&[("x-tcheck-token", t), ("host", "127.0.0.1:8080")]),
+            t
+        )
+        .is_ok());
+        assert!(same_origin(
+            &headers(&[
+                ("x-tcheck-token", t),
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            t
+        )
+        .is_ok());
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:8080")]), t).is_err());
+        assert!(same_origin(&headers(&[("x-tcheck-token", "abc124")]), t).is_err());
+        assert!(same_origin(
+            &headers(&[
+                ("x-tcheck-token", t),
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://evil.example")
+            ]),
+            t
+        )
+        .is_err());
+        assert!(same_origin(
+            &headers(&[("x-tcheck-token", t), ("sec-fetch-site", "cross-site")]),
+            t
+        )
+        .is_err());
+        assert!(same_origin(&headers(&[("x-tcheck-token", "")]), "").is_err());
+    }
+
+    #[test]
+    fn the_phone_network_is_refused_even_if_listed() {
+        let c = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            kiosk_networks: vec![
+                "192.168.1.0/24".parse().unwrap(),
+                "10.42.0.0/16".parse().unwrap(),
+            ],
+            denied_networks: vec!["10.42.0.0/24".parse().unwrap()],
+            language: "en".into(),
+        };
+        assert!(allowed(&c, "127.0.0.1".parse().unwrap()));
+        assert!(allowed(&c, "::1".parse().unwrap()));
+        assert!(allowed(&c, "192.168.1.20".parse().unwrap()));
+        assert!(allowed(&c, "::ffff:192.168.1.20".parse().unwrap()));
+        assert!(!allowed(&c, "10.42.0.12".parse().unwrap()));
+        assert!(!allowed(&c, "::ffff:10.42.0.12".parse().unwrap()));
+        assert!(!allowed(&c, "8.8.8.8".parse().unwrap()));
+    }
+}
