@@ -155,6 +155,11 @@ impl AnalysisOpts {
     pub fn language(&self) -> &str {
         &self.lang
     }
+
+    /// The indicator database option.
+    pub fn db(&self) -> &crate::db_cmd::DbArg {
+        &self.db
+    }
 }
 
 fn parse_lang(code: &str) -> std::result::Result<String, String> {

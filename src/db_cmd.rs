@@ -34,7 +34,8 @@ pub fn default_db() -> Option<PathBuf> {
 }
 
 impl DbArg {
-    fn path(&self) -> Result<PathBuf> {
+    /// The database path: `--db`, else the default.
+    pub fn path(&self) -> Result<PathBuf> {
         match self.db.clone().or_else(default_db) {
             Some(p) => Ok(p),
             None => bail!("no database path: give --db PATH (or set TCHECK_DB)"),

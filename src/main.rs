@@ -2,6 +2,7 @@
 //!
 //! Subcommands:
 //! - `tcheck analyze CAPTURE [--logs DIR] [--eve FILE] [--json] [--threads N] [--rules FILE...]`
+//! - `tcheck admin passwd USER`, `tcheck admin cert --cert FILE --key FILE`
 //! - `tcheck ap start|stop|status|networks|join|internet [--config FILE] [...]`
 //! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
 //! - `tcheck serve [--listen ADDR:PORT] [--data DIR] [--replay CAPTURE] [--config FILE]`
@@ -9,6 +10,7 @@
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
 //! - `tcheck iocs import|export|list|search|add|remove`, `tcheck whitelist ...`
 
+mod admin_cmd;
 mod analyze;
 mod ap_cmd;
 mod bench;
@@ -47,6 +49,9 @@ struct Cli {
 enum Command {
     /// Analyse a capture (pcap or pcapng) and print a summary.
     Analyze(Box<analyze::AnalyzeArgs>),
+    /// The admin backend's accounts and certificate.
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCommand),
     /// The ephemeral access point: start, stop, status; the uplink's Wi-Fi.
     #[command(subcommand)]
     Ap(ap_cmd::ApCommand),
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Admin(cmd) => admin_cmd::run(&cmd),
         Command::Ap(cmd) => ap_cmd::run(&cmd),
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),

@@ -13,7 +13,8 @@ use tcheck_apctl::ApConfig;
 use tcheck_engine::output::EventSink;
 use tcheck_engine::verdict::LiveDetection;
 use tcheck_engine::PacketSource;
-use tcheck_webui::{Analyzer, Controller, Outcome, ServerConfig, SourceMode};
+use tcheck_webui::admin::AdminConfig;
+use tcheck_webui::{AdminListen, Analyzer, Controller, Outcome, ServerConfig, SourceMode};
 
 use crate::analyze::{analyse_source, AnalysisOpts, LiveHooks};
 
@@ -38,6 +39,15 @@ pub struct ServeArgs {
     /// network never may.
     #[arg(long = "kiosk-network", value_name = "CIDR")]
     kiosk_networks: Vec<IpNet>,
+    /// Serve the admin backend (HTTPS) on this address too, e.g. `0.0.0.0:8443`.
+    #[arg(long, value_name = "ADDR:PORT", requires_all = ["tls_cert", "tls_key"])]
+    admin_listen: Option<SocketAddr>,
+    /// The admin backend's certificate (PEM; `tcheck admin cert` makes one).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// The longest capture, in minutes.
     #[arg(long, value_name = "MIN", default_value_t = 30)]
     max_minutes: u64,
@@ -113,6 +123,24 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         },
         None => SourceMode::Live(Box::new(ap)),
     };
+    let admin = match (&args.admin_listen, &args.tls_cert, &args.tls_key) {
+        (Some(listen), Some(cert), Some(key)) => {
+            // The backend edits the database the checks use: make sure it exists.
+            let db = args.analysis.db().path()?;
+            args.analysis.db().open()?;
+            Some(AdminListen {
+                listen: *listen,
+                cert: cert.clone(),
+                key: key.clone(),
+                config: AdminConfig {
+                    db,
+                    config_file: args.analysis.config_file().map(Path::to_path_buf),
+                    denied_networks: config.denied_networks.clone(),
+                },
+            })
+        }
+        _ => None,
+    };
     let data = data_dir(args.data.as_deref());
     let max = Duration::from_secs(args.max_minutes.max(1) * 60);
     let ctrl = Controller::new(
@@ -123,8 +151,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         data,
         max,
     );
-    tcheck_webui::serve_blocking(ctrl, config, |addr| {
+    tcheck_webui::serve_blocking(ctrl, config, admin, |addr, admin| {
         println!("tcheck: serving the kiosk on http://{addr}/");
+        if let Some(a) = admin {
+            println!("tcheck: serving the admin backend on https://{a}/admin");
+        }
     })
     .context("the web server")?;
     Ok(ExitCode::SUCCESS)

@@ -555,6 +555,56 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Past analyses, newest first: id, start (Unix seconds), capture, verdict level.
+    pub fn analyses(&self, limit: usize) -> Result<Vec<(i64, i64, String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, started, capture, verdict FROM analyses ORDER BY id DESC LIMIT ?1")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
+    /// Sets (adds or replaces) an admin account's password hash.
+    pub fn account_set(&mut self, name: &str, hash: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO accounts (name, hash, created) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET hash = excluded.hash",
+                params![name, hash, now()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// An admin account's password hash.
+    pub fn account_hash(&self, name: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT hash FROM accounts WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// The admin accounts' names.
+    pub fn accounts(&self) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name FROM accounts ORDER BY name")
+            .map_err(self.err())?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
     /// A stored report by analysis id.
     pub fn analysis(&self, id: i64) -> Result<Option<String>> {
         self.conn

@@ -55,6 +55,12 @@ const MIGRATIONS: &[&str] = &[
         verdict TEXT NOT NULL,
         report TEXT NOT NULL
     );",
+    // 2: admin accounts (argon2id hashes in PHC format; never a password).
+    "CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        created INTEGER NOT NULL
+    );",
 ];
 
 /// Applies the migrations the database has not had yet.

@@ -14,7 +14,7 @@ fn a_new_database_is_migrated_and_reopens() {
     let _ = std::fs::remove_file(&path);
     {
         let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.version().unwrap(), 1);
+        assert_eq!(s.version().unwrap(), 2);
         assert!(s.is_empty().unwrap());
         s.add(IocKind::Domain, "Spy.example", "stalkerware", Some("X"))
             .unwrap();
@@ -112,4 +112,29 @@ fn whitelist_feeds_and_analyses() {
         .unwrap();
     assert_eq!(s.analysis(id).unwrap().as_deref(), Some("{\"a\":1}"));
     assert!(s.add(IocKind::Ip, "not an ip", "", None).is_err());
+}
+
+#[test]
+fn accounts_keep_hashes_and_analyses_list_newest_first() {
+    let mut s = Store::in_memory().unwrap();
+    assert!(s.accounts().unwrap().is_empty());
+    s.account_set("admin", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+        .unwrap();
+    s.account_set("admin", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI")
+        .unwrap();
+    assert_eq!(s.accounts().unwrap(), vec!["admin".to_string()]);
+    assert!(s
+        .account_hash("admin")
+        .unwrap()
+        .unwrap()
+        .contains("c2FsdDI"));
+    assert_eq!(s.account_hash("nobody").unwrap(), None);
+    s.save_analysis("a.pcap", "00", "low", "{}").unwrap();
+    let second = s.save_analysis("b.pcap", "11", "high", "{}").unwrap();
+    let list = s.analyses(10).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        (list[0].0, list[0].2.as_str(), list[0].3.as_str()),
+        (second, "b.pcap", "high")
+    );
 }

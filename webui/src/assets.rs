@@ -7,3 +7,9 @@ pub const INDEX_HTML: &str = include_str!("../assets/index.html");
 pub const KIOSK_JS: &str = include_str!("../assets/kiosk.js");
 /// The style sheet, for an 800×480 touchscreen and a phone's browser.
 pub const KIOSK_CSS: &str = include_str!("../assets/kiosk.css");
+/// The admin backend's page.
+pub const ADMIN_HTML: &str = include_str!("../assets/admin.html");
+/// Its script.
+pub const ADMIN_JS: &str = include_str!("../assets/admin.js");
+/// Its style sheet.
+pub const ADMIN_CSS: &str = include_str!("../assets/admin.css");

@@ -81,20 +81,54 @@ pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
-/// Listens on `config.listen` and serves until SIGINT or SIGTERM; `ready` is called with
-/// the address bound (useful with port 0).
+/// The admin backend's listener.
+#[derive(Clone, Debug)]
+pub struct AdminListen {
+    /// Where it listens (HTTPS).
+    pub listen: SocketAddr,
+    /// The certificate (PEM).
+    pub cert: std::path::PathBuf,
+    /// Its private key (PEM).
+    pub key: std::path::PathBuf,
+    /// What it works on.
+    pub config: crate::admin::AdminConfig,
+}
+
+/// Listens on `config.listen` (the kiosk, HTTP) and, with `admin`, on the admin backend's
+/// address (HTTPS), and serves until SIGINT or SIGTERM; `ready` is called with the
+/// addresses bound (useful with port 0).
 pub async fn serve(
     ctrl: Arc<Controller>,
     config: ServerConfig,
-    ready: impl FnOnce(SocketAddr),
+    admin: Option<AdminListen>,
+    ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    ready(listener.local_addr()?);
+    let admin = match admin {
+        Some(a) => {
+            let acceptor = crate::tls::acceptor(&a.cert, &a.key).map_err(std::io::Error::other)?;
+            let tcp = tokio::net::TcpListener::bind(a.listen).await?;
+            Some((crate::tls::TlsListener::new(tcp, acceptor), a.config))
+        }
+        None => None,
+    };
+    let admin_addr = match &admin {
+        Some((l, _)) => Some(axum::serve::Listener::local_addr(l)?),
+        None => None,
+    };
+    ready(listener.local_addr()?, admin_addr);
     ctrl.tick();
     let app = router(ctrl, config).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
+    let kiosk = axum::serve(listener, app).with_graceful_shutdown(shutdown());
+    match admin {
+        None => kiosk.await,
+        Some((tls, admin_config)) => {
+            let app = crate::admin::router(admin_config)
+                .into_make_service_with_connect_info::<crate::tls::AdminPeer>();
+            let admin = axum::serve(tls, app).with_graceful_shutdown(shutdown());
+            tokio::try_join!(kiosk, admin).map(|_| ())
+        }
+    }
 }
 
 async fn shutdown() {

@@ -1,0 +1,346 @@
+//! The admin backend in a real browser (Chromium through chromedriver, as in
+//! `kiosk_browser.rs`), over HTTPS with a certificate made by `tcheck admin cert`: a wrong
+//! password, the login, an indicator file imported by upload, a whitelist entry added and
+//! removed, a configuration change refused for an invalid value (the file untouched), and a
+//! page of another origin posting to the API (refused).
+//!
+//! Skipped, saying so, without chromium and chromedriver, unless `TCHECK_REQUIRE_SYSTEM=1`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn available() -> bool {
+    let found =
+        Path::new("/usr/bin/chromium").is_file() && Path::new("/usr/bin/chromedriver").is_file();
+    if !found {
+        assert!(
+            std::env::var("TCHECK_REQUIRE_SYSTEM").as_deref() != Ok("1"),
+            "chromium or chromedriver missing but TCHECK_REQUIRE_SYSTEM=1"
+        );
+        eprintln!("skipped: chromium and chromedriver are not installed");
+    }
+    found
+}
+
+fn tcheck(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tcheck"));
+    c.env("TCHECK_DB", dir.join("tcheck.db"))
+        .env("XDG_DATA_HOME", dir.join("xdg"));
+    c
+}
+
+async fn visible(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.is_displayed().await.unwrap_or(false) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never showed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_becomes(c: &Client, css: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if t.contains(want) {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css}: {t:?} never contained {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
+    if !available() {
+        return;
+    }
+    let dir = common::tempdir("admin-browser");
+    // The installer's steps: an account (no default password) and a certificate.
+    let mut passwd = tcheck(&dir)
+        .args(["admin", "passwd", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    assert!(passwd.wait().unwrap().success());
+    let (cert, key) = (dir.join("admin.pem"), dir.join("admin.key"));
+    let o = tcheck(&dir)
+        .args(["admin", "cert", "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = dir.join("tcheck.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tcheck.example.toml"),
+        &config,
+    )
+    .unwrap();
+    let config_before = std::fs::read_to_string(&config).unwrap();
+
+    let mut server = tcheck(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.join("checks"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut lines = String::new();
+    out.read_line(&mut lines).unwrap();
+    out.read_line(&mut lines).unwrap();
+    let _server = Killed(server);
+    let admin = lines
+        .lines()
+        .find(|l| l.contains("admin backend"))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .trim_end_matches("/admin")
+        .to_string();
+    assert!(admin.starts_with("https://127.0.0.1:"), "{lines}");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _driver = Killed(
+        Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1000,760", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                // The certificate is self-signed, as on the box.
+                "--ignore-certificate-errors",
+                format!("--user-data-dir={}", dir.join("profile").display()),
+            ],
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+
+    // A wrong password, then the right one.
+    c.goto(&format!("{admin}/admin")).await.unwrap();
+    visible(&c, "#login-form").await;
+    fill(&c, "#login-user", "admin").await;
+    fill(&c, "#login-password", "not the password").await;
+    click(&c, "#login-submit").await;
+    text_becomes(&c, "#login-error", "wrong name or password").await;
+    fill(&c, "#login-password", "correct horse battery").await;
+    click(&c, "#login-submit").await;
+    visible(&c, "#main-view").await;
+    text_becomes(&c, "#who", "admin").await;
+    text_becomes(&c, "#ioc-count", " of ").await;
+    screenshot(&c, "admin-1-indicators").await;
+
+    // An indicator file imported by upload (Echap's CSV format).
+    let upload = dir.join("stalkers.csv");
+    std::fs::write(
+        &upload,
+        "type,indicator,app\ndomain,uploaded-stalker.example,TestSpy\n",
+    )
+    .unwrap();
+    let file_input = c.find(Locator::Css("#import-file")).await.unwrap();
+    file_input
+        .send_keys(upload.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(&c, "#import-tag", "stalkerware").await;
+    click(&c, "#import-submit").await;
+    text_becomes(&c, "#message", "stalkers.csv: 1 added").await;
+    fill(&c, "#ioc-q", "uploaded-stalker").await;
+    click(&c, "#ioc-search button").await;
+    let rows = text_becomes(&c, "#ioc-rows", "uploaded-stalker.example").await;
+    assert!(
+        rows.contains("TestSpy") && rows.contains("stalkerware"),
+        "{rows}"
+    );
+
+    // A whitelist entry added, then removed.
+    click(&c, "button.tab[data-tab=whitelist]").await;
+    visible(&c, "#white-add").await;
+    fill(&c, "#white-value", "allowed.example").await;
+    click(&c, "#white-submit").await;
+    text_becomes(&c, "#white-rows", "allowed.example").await;
+    screenshot(&c, "admin-2-whitelist").await;
+    let row = c
+        .find(Locator::XPath(
+            "//tbody[@id='white-rows']/tr[td[text()='allowed.example']]//button",
+        ))
+        .await
+        .unwrap();
+    row.click().await.unwrap();
+    text_becomes(&c, "#message", "Removed allowed.example").await;
+    let rows = c
+        .find(Locator::Css("#white-rows"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!rows.contains("allowed.example"), "{rows}");
+
+    // A configuration change with an invalid value: refused with the reason, file untouched.
+    click(&c, "button.tab[data-tab=config]").await;
+    visible(&c, "#config-text").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c
+        .find(Locator::Css("#config-text"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the configuration never loaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fill(
+        &c,
+        "#config-text",
+        "[heuristics]\nbeacon_min_connections = -3\n",
+    )
+    .await;
+    click(&c, "#config-save").await;
+    let msg = text_becomes(&c, "#message", "Not saved").await;
+    assert!(
+        msg.contains("beacon_min_connections") || msg.contains("invalid value"),
+        "{msg}"
+    );
+    screenshot(&c, "admin-3-config-refused").await;
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), config_before);
+    // A valid change goes through.
+    fill(
+        &c,
+        "#config-text",
+        "[heuristics]\nbeacon_min_connections = 12\n",
+    )
+    .await;
+    click(&c, "#config-save").await;
+    text_becomes(&c, "#message", "Configuration saved").await;
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("beacon_min_connections = 12"));
+
+    // A page of another origin, in the same browser (the admin is logged in), posts to the
+    // API: refused, and nothing is added.
+    let form = format!(
+        "data:text/html,<form method=post action='{admin}/api/v1/iocs'><input name=kind value=domain><input name=value value=csrf.example></form><script>document.forms[0].submit()</script>"
+    );
+    c.goto(&form).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let body = c.source().await.unwrap();
+    assert!(
+        body.contains("cross-site") || body.contains("log in first"),
+        "{body}"
+    );
+    c.goto(&format!("{admin}/admin")).await.unwrap();
+    visible(&c, "#main-view").await;
+    fill(&c, "#ioc-q", "csrf.example").await;
+    click(&c, "#ioc-search button").await;
+    text_becomes(&c, "#ioc-count", "0 of").await;
+
+    // Logging out ends the session.
+    click(&c, "#logout").await;
+    visible(&c, "#login-form").await;
+    c.close().await.unwrap();
+}

@@ -1,0 +1,571 @@
+//! The admin backend, on its own HTTPS listener: login, the indicators and the whitelist
+//! (list, search, add, delete, import by upload, export), the configuration file (edited
+//! with validation, replaced atomically), past analyses.
+
+pub mod auth;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ipnet::IpNet;
+use serde::Deserialize;
+use tcheck_engine::ioc::IocKind;
+use tcheck_store::Store;
+
+use crate::assets;
+use crate::tls::AdminPeer;
+use auth::{Session, Sessions};
+
+/// What the admin backend works on.
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// The indicator database.
+    pub db: PathBuf,
+    /// The configuration file (`[heuristics]`, `[ap]`), edited from the backend.
+    pub config_file: Option<PathBuf>,
+    /// Networks never allowed (the phone's).
+    pub denied_networks: Vec<IpNet>,
+}
+
+#[derive(Clone)]
+struct AdminState {
+    config: Arc<AdminConfig>,
+    sessions: Arc<Sessions>,
+}
+
+/// The admin routes.
+pub fn router(config: AdminConfig) -> Router {
+    let state = AdminState {
+        config: Arc::new(config),
+        sessions: Arc::new(Sessions::default()),
+    };
+    Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/admin") }),
+        )
+        .route(
+            "/admin",
+            get(|| async { page(assets::ADMIN_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/admin/admin.js",
+            get(|| async { page(assets::ADMIN_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/admin/admin.css",
+            get(|| async { page(assets::ADMIN_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/session", get(session))
+        .route(
+            "/api/v1/iocs",
+            get(iocs_list).post(iocs_add).delete(iocs_remove),
+        )
+        .route("/api/v1/iocs/import", post(iocs_import))
+        .route("/api/v1/iocs/export", get(iocs_export))
+        .route(
+            "/api/v1/whitelist",
+            get(whitelist_list)
+                .post(whitelist_add)
+                .delete(whitelist_remove),
+        )
+        .route("/api/v1/config", get(config_get).put(config_put))
+        .route("/api/v1/analyses", get(analyses))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+fn page(body: &'static str, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn refuse(status: StatusCode, why: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": why.into() }))).into_response()
+}
+
+fn session_of(st: &AdminState, headers: &HeaderMap) -> Option<(String, Session)> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let id = auth::cookie(cookies, auth::COOKIE)?;
+    st.sessions.get(id).map(|s| (id.to_string(), s))
+}
+
+/// Address, origin, session and CSRF checks, then the security headers.
+async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Response {
+    let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<AdminPeer>>()
+        .map(|c| c.0 .0.ip())
+    else {
+        return refuse(StatusCode::FORBIDDEN, "no peer address");
+    };
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    if st.config.denied_networks.iter().any(|n| n.contains(&peer)) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this address may not use the admin backend",
+        );
+    }
+    let path = req.uri().path().to_string();
+    let changes = req.method() != Method::GET && req.method() != Method::HEAD;
+    if changes {
+        if let Err(why) = same_origin(req.headers()) {
+            return refuse(StatusCode::FORBIDDEN, why);
+        }
+    }
+    let public = path == "/" || path.starts_with("/admin") || path == "/api/v1/login";
+    if !public {
+        let Some((_, session)) = session_of(&st, req.headers()) else {
+            return refuse(StatusCode::UNAUTHORIZED, "log in first");
+        };
+        if changes && path != "/api/v1/logout" {
+            let sent = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if sent != session.csrf {
+                return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
+            }
+        }
+        req.extensions_mut().insert(session);
+    }
+    req.extensions_mut().insert(PeerIp(peer));
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+#[derive(Clone, Copy)]
+struct PeerIp(IpAddr);
+
+fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site")
+    {
+        return Err("cross-site request");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if origin.to_str().unwrap_or("") != format!("https://{host}") {
+            return Err("request from another origin");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` on the database, off the async workers.
+async fn with_store<T: Send + 'static>(
+    db: &Path,
+    f: impl FnOnce(&mut Store) -> Result<T, String> + Send + 'static,
+) -> Result<T, Response> {
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&db).map_err(|e| e.to_string())?;
+        f(&mut store)
+    })
+    .await
+    .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| refuse(StatusCode::BAD_REQUEST, e))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    user: String,
+    password: String,
+}
+
+async fn login(
+    State(st): State<AdminState>,
+    axum::Extension(PeerIp(peer)): axum::Extension<PeerIp>,
+    Json(req): Json<LoginRequest>,
+) -> Response {
+    if let Err(wait) = st.sessions.may_try(peer) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many failed logins; try again in {} minutes",
+                wait.as_secs().div_ceil(60)
+            ),
+        );
+    }
+    let user = req.user.clone();
+    let hash = match with_store(&st.config.db, move |s| {
+        s.account_hash(&user).map_err(|e| e.to_string())
+    })
+    .await
+    {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || {
+        match hash {
+            Some(h) => auth::verify_password(&password, &h),
+            None => {
+                // Without such an account, spend the time of a verification all the same,
+                // so that the answer's delay does not tell which names exist.
+                auth::verify_password(&password, auth::dummy_hash());
+                false
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        st.sessions.failed(peer);
+        return refuse(StatusCode::UNAUTHORIZED, "wrong name or password");
+    }
+    st.sessions.succeeded(peer);
+    let Some((id, csrf)) = st.sessions.open(&req.user) else {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    };
+    let cookie = format!(
+        "{}={id}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        auth::COOKIE,
+        auth::SESSION_LIFETIME.as_secs()
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "user": req.user, "csrf": csrf })),
+    )
+        .into_response()
+}
+
+async fn logout(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Some((id, _)) = session_of(&st, &headers) {
+        st.sessions.close(&id);
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+                auth::COOKIE
+            ),
+        )],
+        Json(serde_json::json!({ "ok": true })),
+    )
+        .into_response()
+}
+
+async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
+    Json(serde_json::json!({ "user": s.user, "csrf": s.csrf })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    kind: Option<String>,
+    limit: Option<usize>,
+}
+
+fn kind_arg(kind: Option<&str>) -> Result<Option<IocKind>, String> {
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => IocKind::parse(k)
+            .map(Some)
+            .ok_or_else(|| format!("unknown indicator kind {k:?}")),
+    }
+}
+
+fn ioc_json(i: &tcheck_engine::ioc::Ioc) -> serde_json::Value {
+    serde_json::json!({
+        "kind": i.kind.name(), "value": i.value, "tag": i.tag, "app": i.app, "source": i.source,
+    })
+}
+
+async fn iocs_list(State(st): State<AdminState>, Query(q): Query<ListQuery>) -> Response {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    let r = with_store(&st.config.db, move |s| {
+        let kind = kind_arg(q.kind.as_deref())?;
+        let needle = q.q.unwrap_or_default().to_ascii_lowercase();
+        let all = s.iocs(kind, None, None).map_err(|e| e.to_string())?;
+        let total = all.len();
+        let found: Vec<_> = all
+            .iter()
+            .filter(|i| {
+                needle.is_empty()
+                    || i.value.contains(&needle)
+                    || i.app
+                        .as_deref()
+                        .is_some_and(|a| a.to_ascii_lowercase().contains(&needle))
+                    || i.tag.contains(&needle)
+            })
+            .collect();
+        let matched = found.len();
+        let items: Vec<_> = found.into_iter().take(limit).map(ioc_json).collect();
+        Ok(serde_json::json!({ "total": total, "matched": matched, "items": items }))
+    })
+    .await;
+    r.map_or_else(|e| e, |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct AddRequest {
+    kind: String,
+    value: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    app: Option<String>,
+}
+
+async fn iocs_add(State(st): State<AdminState>, Json(req): Json<AddRequest>) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        let kind = kind_arg(Some(&req.kind))?.ok_or("a kind is needed")?;
+        let app = req.app.as_deref().filter(|a| !a.trim().is_empty());
+        let ioc = s
+            .add(kind, &req.value, req.tag.trim(), app)
+            .map_err(|e| e.to_string())?;
+        Ok(ioc_json(&ioc))
+    })
+    .await;
+    r.map_or_else(|e| e, |v| (StatusCode::CREATED, Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+struct RemoveQuery {
+    kind: String,
+    value: String,
+}
+
+async fn iocs_remove(State(st): State<AdminState>, Query(q): Query<RemoveQuery>) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        let kind = kind_arg(Some(&q.kind))?.ok_or("a kind is needed")?;
+        s.remove(kind, &q.value).map_err(|e| e.to_string())
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |n| Json(serde_json::json!({ "removed": n })).into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    name: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    whitelist: bool,
+}
+
+/// Largest upload accepted (a big STIX bundle is a few megabytes).
+const MAX_UPLOAD: usize = 32 << 20;
+
+async fn iocs_import(
+    State(st): State<AdminState>,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_UPLOAD {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the file is larger than 32 MiB",
+        );
+    }
+    let r = with_store(&st.config.db, move |s| {
+        use tcheck_engine::ioc::import::{read, Format};
+        let name = Path::new(&q.name).file_name().map_or_else(
+            || "upload".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let tag = if q.whitelist {
+            "whitelist"
+        } else {
+            q.tag.trim()
+        };
+        let import =
+            read(Format::detect(&name, &body), &name, &body, tag).map_err(|e| e.to_string())?;
+        let stats = s
+            .import(&name, &import, q.whitelist)
+            .map_err(|e| e.to_string())?;
+        Ok(serde_json::json!({
+            "file": name, "added": stats.added, "already": stats.updated, "deleted": stats.deleted,
+            "rules": stats.rules, "skipped": import.skipped.values().sum::<usize>(),
+        }))
+    })
+    .await;
+    r.map_or_else(|e| e, |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+async fn iocs_export(State(st): State<AdminState>, Query(q): Query<ExportQuery>) -> Response {
+    let format = q.format.unwrap_or_else(|| "tinycheck".into());
+    let r = with_store(&st.config.db, move |s| {
+        let all = s.iocs(None, None, None).map_err(|e| e.to_string())?;
+        match format.as_str() {
+            "tinycheck" => Ok(tcheck_engine::ioc::export::tinycheck(&all)),
+            "stix2" => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let ts = tcheck_engine::Timestamp::from_parts(i64::try_from(now).unwrap_or(0), 0);
+                Ok(tcheck_engine::ioc::export::stix2(&all, &ts.iso_seconds()))
+            }
+            other => Err(format!("no export format {other:?} (tinycheck, stix2)")),
+        }
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |v| {
+            (
+                [(
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"tcheck-indicators.json\"",
+                )],
+                Json(v),
+            )
+                .into_response()
+        },
+    )
+}
+
+async fn whitelist_list(State(st): State<AdminState>) -> Response {
+    let r = with_store(&st.config.db, |s| {
+        let all = s.whitelist().map_err(|e| e.to_string())?;
+        Ok(serde_json::json!({ "items": all.iter().map(ioc_json).collect::<Vec<_>>() }))
+    })
+    .await;
+    r.map_or_else(|e| e, |v| Json(v).into_response())
+}
+
+async fn whitelist_add(State(st): State<AdminState>, Json(req): Json<AddRequest>) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        let kind = kind_arg(Some(&req.kind))?.ok_or("a kind is needed")?;
+        s.whitelist_add(kind, &req.value).map_err(|e| e.to_string())
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |v| (StatusCode::CREATED, Json(serde_json::json!({ "value": v }))).into_response(),
+    )
+}
+
+async fn whitelist_remove(State(st): State<AdminState>, Query(q): Query<RemoveQuery>) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        let kind = kind_arg(Some(&q.kind))?.ok_or("a kind is needed")?;
+        s.whitelist_remove(kind, &q.value)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |n| Json(serde_json::json!({ "removed": n })).into_response(),
+    )
+}
+
+async fn config_get(State(st): State<AdminState>) -> Response {
+    let Some(path) = st.config.config_file.clone() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "tcheck serve was started without --config",
+        );
+    };
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) => Json(serde_json::json!({ "file": path.display().to_string(), "text": text }))
+            .into_response(),
+        Err(e) => refuse(StatusCode::NOT_FOUND, format!("{}: {e}", path.display())),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfigRequest {
+    text: String,
+}
+
+/// Checks a whole configuration the way the programs that read it will.
+pub fn validate_config(name: &str, text: &str) -> Result<(), String> {
+    tcheck_engine::verdict::Settings::from_toml(name, text)?;
+    tcheck_apctl::ApConfig::from_toml(name, text)?;
+    Ok(())
+}
+
+async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>) -> Response {
+    let Some(path) = st.config.config_file.clone() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "tcheck serve was started without --config",
+        );
+    };
+    let name = path.file_name().map_or_else(
+        || "configuration".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if let Err(why) = validate_config(&name, &req.text) {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
+    // A temporary file in the same directory, synced, then renamed over the old one: the
+    // file is the old or the new, never half of either.
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("toml.tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(req.text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Json(serde_json::json!({ "ok": true })).into_response(),
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn analyses(State(st): State<AdminState>) -> Response {
+    let r = with_store(&st.config.db, |s| {
+        let list = s.analyses(200).map_err(|e| e.to_string())?;
+        Ok(serde_json::json!({
+            "items": list.iter().map(|(id, started, capture, verdict)| serde_json::json!({
+                "id": id, "started": started, "capture": capture, "verdict": verdict,
+            })).collect::<Vec<_>>()
+        }))
+    })
+    .await;
+    r.map_or_else(|e| e, |v| Json(v).into_response())
+}
