@@ -160,6 +160,49 @@ fn update_one(
     }
 }
 
+/// Fetches the feeds named (all when `names` is empty) and replaces what each brought; a
+/// feed that fails keeps its previous entries and records the error. Returns, per feed, what
+/// changed or why not.
+pub fn update_feeds(
+    store: &mut Store,
+    names: &[String],
+    timeout: Duration,
+) -> Result<Vec<(String, std::result::Result<String, String>)>> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("tcheck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let feeds: Vec<Feed> = store
+        .feeds()?
+        .into_iter()
+        .filter(|f| names.is_empty() || names.contains(&f.name))
+        .collect();
+    if feeds.is_empty() {
+        bail!("no feed to update (tcheck feeds add NAME URL)");
+    }
+    let mut out = Vec::new();
+    for f in &feeds {
+        let r = update_one(store, &agent, f);
+        if let Err(e) = &r {
+            store.feed_fetched(&f.name, Err(e.clone()))?;
+        }
+        out.push((f.name.clone(), r));
+    }
+    Ok(out)
+}
+
+/// Checks `url` and adds the feed.
+pub fn add_feed(store: &mut Store, name: &str, url: &str, whitelist: bool) -> Result<()> {
+    check_url(url)?;
+    if name.trim().is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        bail!("a feed's name has 1 to 100 characters");
+    }
+    store.feed_add(name, url, whitelist)?;
+    Ok(())
+}
+
 /// Runs `tcheck feeds`.
 pub fn run(cmd: &FeedsCommand) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
@@ -170,8 +213,7 @@ pub fn run(cmd: &FeedsCommand) -> Result<ExitCode> {
             whitelist,
             db,
         } => {
-            check_url(url)?;
-            db.open()?.feed_add(name, url, *whitelist)?;
+            add_feed(&mut db.open()?, name, url, *whitelist)?;
             writeln!(out, "feed {name}: {url}")?;
         }
         FeedsCommand::Remove { name, db } => {
@@ -205,28 +247,14 @@ pub fn run(cmd: &FeedsCommand) -> Result<ExitCode> {
         }
         FeedsCommand::Update { names, timeout, db } => {
             let mut store = db.open()?;
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_secs(*timeout)))
-                .http_status_as_error(false)
-                .user_agent(concat!("tcheck/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into();
-            let feeds: Vec<Feed> = store
-                .feeds()?
-                .into_iter()
-                .filter(|f| names.is_empty() || names.contains(&f.name))
-                .collect();
-            if feeds.is_empty() {
-                bail!("no feed to update (tcheck feeds add NAME URL)");
-            }
+            let results = update_feeds(&mut store, names, Duration::from_secs(*timeout))?;
             let mut failed = 0;
-            for f in &feeds {
-                match update_one(&mut store, &agent, f) {
-                    Ok(what) => writeln!(out, "{}: {what}", f.name)?,
+            for (name, r) in results {
+                match r {
+                    Ok(what) => writeln!(out, "{name}: {what}")?,
                     Err(e) => {
                         failed += 1;
-                        store.feed_fetched(&f.name, Err(e.clone()))?;
-                        writeln!(out, "{}: failed, nothing changed: {e}", f.name)?;
+                        writeln!(out, "{name}: failed, nothing changed: {e}")?;
                     }
                 }
             }

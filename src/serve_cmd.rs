@@ -83,6 +83,30 @@ impl Analyzer for Pipeline {
     }
 }
 
+/// Feeds as `tcheck feeds` manages them.
+struct CliFeeds;
+
+impl tcheck_webui::admin::Feeds for CliFeeds {
+    fn add(
+        &self,
+        store: &mut tcheck_store::Store,
+        name: &str,
+        url: &str,
+        whitelist: bool,
+    ) -> std::result::Result<(), String> {
+        crate::feeds_cmd::add_feed(store, name, url, whitelist).map_err(|e| format!("{e:#}"))
+    }
+
+    fn update(
+        &self,
+        store: &mut tcheck_store::Store,
+        names: &[String],
+    ) -> std::result::Result<tcheck_webui::admin::FeedResults, String> {
+        crate::feeds_cmd::update_feeds(store, names, Duration::from_secs(60))
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
 fn data_dir(arg: Option<&Path>) -> PathBuf {
     if let Some(d) = arg {
         return d.to_path_buf();
@@ -136,6 +160,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                     db,
                     config_file: args.analysis.config_file().map(Path::to_path_buf),
                     denied_networks: config.denied_networks.clone(),
+                    feeds: Arc::new(CliFeeds),
                 },
             })
         }

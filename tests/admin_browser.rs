@@ -339,8 +339,218 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
     click(&c, "#ioc-search button").await;
     text_becomes(&c, "#ioc-count", "0 of").await;
 
+    // A feed, served from this machine, added and fetched now.
+    let feed_dir = dir.join("feed");
+    std::fs::create_dir_all(&feed_dir).unwrap();
+    std::fs::write(feed_dir.join("list.txt"), "feed-domain.example\n").unwrap();
+    let feed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _feed_server = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &feed_port.to_string(),
+                "--directory",
+            ])
+            .arg(&feed_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", feed_port)).is_err() {
+        assert!(Instant::now() < deadline, "the feed server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    click(&c, "button.tab[data-tab=feeds]").await;
+    visible(&c, "#feed-add").await;
+    fill(&c, "#feed-name", "local").await;
+    fill(
+        &c,
+        "#feed-url",
+        &format!("http://127.0.0.1:{feed_port}/list.txt"),
+    )
+    .await;
+    click(&c, "#feed-submit").await;
+    text_becomes(&c, "#feed-rows", "local").await;
+    click(&c, "#feed-update").await;
+    text_becomes(&c, "#message", "local: 1 entries").await;
+    screenshot(&c, "admin-4-feeds").await;
+    click(&c, "button.tab[data-tab=iocs]").await;
+    fill(&c, "#ioc-q", "feed-domain").await;
+    click(&c, "#ioc-search button").await;
+    text_becomes(&c, "#ioc-rows", "feed-domain.example").await;
+
+    // A restore from a file that is not a backup: refused, nothing lost.
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, b"SQLite format 3\0 but not really").unwrap();
+    click(&c, "button.tab[data-tab=database]").await;
+    visible(&c, "#restore-form").await;
+    c.find(Locator::Css("#restore-file"))
+        .await
+        .unwrap()
+        .send_keys(junk.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#restore-submit").await;
+    text_becomes(&c, "#message", "not restored").await;
+    click(&c, "button.tab[data-tab=iocs]").await;
+    fill(&c, "#ioc-q", "uploaded-stalker").await;
+    click(&c, "#ioc-search button").await;
+    text_becomes(&c, "#ioc-rows", "uploaded-stalker.example").await;
+
     // Logging out ends the session.
     click(&c, "#logout").await;
     visible(&c, "#login-form").await;
     c.close().await.unwrap();
+}
+
+/// Backup and restore through the API (curl, as a script would): the backup is a SQLite
+/// database that restores; a backup without an account is refused.
+#[test]
+fn admin_backup_downloads_and_restores() {
+    if !Path::new("/usr/bin/curl").is_file() {
+        eprintln!("skipped: no curl");
+        return;
+    }
+    let dir = common::tempdir("admin-backup");
+    let mut passwd = tcheck(&dir)
+        .args(["admin", "passwd", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    assert!(passwd.wait().unwrap().success());
+    let (cert, key) = (dir.join("a.pem"), dir.join("a.key"));
+    assert!(tcheck(&dir)
+        .args(["admin", "cert", "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    let mut server = tcheck(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--data")
+        .arg(dir.join("checks"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut lines = String::new();
+    out.read_line(&mut lines).unwrap();
+    out.read_line(&mut lines).unwrap();
+    let _server = Killed(server);
+    let base = lines
+        .lines()
+        .find(|l| l.contains("admin backend"))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .trim_end_matches("/admin")
+        .to_string();
+    let jar = dir.join("jar");
+    let curl = |args: &[&str]| -> (String, String) {
+        let o = Command::new("curl")
+            .args([
+                "-sk",
+                "-b",
+                jar.to_str().unwrap(),
+                "-c",
+                jar.to_str().unwrap(),
+                "-w",
+                "\n%{http_code}",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (body.to_string(), code.to_string())
+    };
+    let (body, code) = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"user":"admin","password":"correct horse battery"}"#,
+        &format!("{base}/api/v1/login"),
+    ]);
+    assert_eq!(code, "200", "{body}");
+    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let backup = dir.join("backup.db");
+    let (_, code) = curl(&[
+        "-o",
+        backup.to_str().unwrap(),
+        &format!("{base}/api/v1/backup"),
+    ]);
+    assert_eq!(code, "200");
+    assert!(std::fs::read(&backup)
+        .unwrap()
+        .starts_with(b"SQLite format 3\0"));
+    let (body, code) = curl(&[
+        "-H",
+        &format!("X-CSRF-Token: {csrf}"),
+        "--data-binary",
+        &format!("@{}", backup.display()),
+        &format!("{base}/api/v1/restore"),
+    ]);
+    assert_eq!(code, "200", "{body}");
+    assert!(body.contains("\"accounts\":1"), "{body}");
+    // Without the CSRF token: refused.
+    let (_, code) = curl(&[
+        "--data-binary",
+        &format!("@{}", backup.display()),
+        &format!("{base}/api/v1/restore"),
+    ]);
+    assert_eq!(code, "403");
+    // A backup without an admin account would lock everyone out: refused.
+    let empty = dir.join("empty.db");
+    tcheck_store_like_empty(&empty);
+    let (body, code) = curl(&[
+        "-H",
+        &format!("X-CSRF-Token: {csrf}"),
+        "--data-binary",
+        &format!("@{}", empty.display()),
+        &format!("{base}/api/v1/restore"),
+    ]);
+    assert_eq!(code, "400", "{body}");
+    assert!(body.contains("lock you out"), "{body}");
+}
+
+/// A valid tcheck database without accounts, made by the binary itself.
+fn tcheck_store_like_empty(path: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tcheck"))
+        .args(["iocs", "add", "domain", "x.example", "--db"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -47,6 +47,19 @@ pub enum Error {
 /// Result of the store.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// What a database file holds, once checked ([`Store::check_file`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Its schema version.
+    pub version: i64,
+    /// Indicators.
+    pub iocs: i64,
+    /// Whitelist entries.
+    pub whitelist: i64,
+    /// Admin accounts.
+    pub accounts: i64,
+}
+
 /// The counts of an import.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImportStats {
@@ -553,6 +566,91 @@ impl Store {
             )
             .map_err(self.err())?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Writes a consistent copy of the database to `dest`, which must not exist (SQLite's
+    /// `VACUUM INTO`: a snapshot, whatever else writes meanwhile).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let d = dest
+            .to_str()
+            .ok_or_else(|| Error::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
+        self.conn
+            .execute("VACUUM INTO ?1", params![d])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Checks that `path` is a tcheck database this build can use: SQLite's integrity check
+    /// passes, its schema version is known, and its tables hold what they should. Read-only.
+    pub fn check_file(path: &Path) -> Result<FileSummary> {
+        let name = path.display().to_string();
+        let e = |source| Error::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(e)?;
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(e)?;
+        if integrity != "ok" {
+            return Err(Error::Invalid(format!(
+                "{name}: damaged database: {integrity}"
+            )));
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(e)?;
+        let known = migrations::known();
+        if version > known {
+            return Err(Error::TooNew {
+                path: name,
+                found: version,
+                known,
+            });
+        }
+        if version < 1 {
+            return Err(Error::Invalid(format!("{name}: not a tcheck database")));
+        }
+        let count = |table: &str| -> Result<i64> {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(|source| Error::Sqlite {
+                    path: name.clone(),
+                    source,
+                })
+        };
+        Ok(FileSummary {
+            version,
+            iocs: count("iocs")?,
+            whitelist: count("whitelist")?,
+            accounts: if version >= 2 { count("accounts")? } else { 0 },
+        })
+    }
+
+    /// Replaces this database's content with the database at `src`, checked first
+    /// ([`Store::check_file`]); SQLite's backup API copies it in, so the database is the old
+    /// or the new, never a mix, and other connections see the change at once. A backup from
+    /// an older build is brought up to date.
+    pub fn restore_from(&mut self, src: &Path) -> Result<FileSummary> {
+        let summary = Store::check_file(src)?;
+        let from = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| Error::Sqlite {
+                path: src.display().to_string(),
+                source,
+            })?;
+        let path = self.path.clone();
+        let e = |source| Error::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        {
+            let backup = rusqlite::backup::Backup::new(&from, &mut self.conn).map_err(e)?;
+            backup
+                .run_to_completion(256, std::time::Duration::ZERO, None)
+                .map_err(e)?;
+        }
+        migrations::run(&mut self.conn, &path)?;
+        Ok(summary)
     }
 
     /// Past analyses, newest first: id, start (Unix seconds), capture, verdict level.

@@ -63,6 +63,11 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// The schema version this build brings databases to.
+pub(crate) fn known() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
 /// Applies the migrations the database has not had yet.
 pub(crate) fn run(conn: &mut Connection, path: &str) -> Result<()> {
     let e = |source| Error::Sqlite {

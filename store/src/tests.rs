@@ -138,3 +138,47 @@ fn accounts_keep_hashes_and_analyses_list_newest_first() {
         (second, "b.pcap", "high")
     );
 }
+
+#[test]
+fn backup_restores_and_a_damaged_file_is_refused_without_loss() {
+    let dir = std::env::temp_dir().join(format!("tcheck-store-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut live = Store::open(&dir.join("live.db")).unwrap();
+    live.add(IocKind::Domain, "kept.example", "stalkerware", None)
+        .unwrap();
+    live.account_set("admin", "$argon2id$x").unwrap();
+    let copy = dir.join("copy.db");
+    live.backup_to(&copy).unwrap();
+    assert!(
+        live.backup_to(&copy).is_err(),
+        "an existing file is not overwritten"
+    );
+    let summary = Store::check_file(&copy).unwrap();
+    assert_eq!((summary.iocs, summary.accounts), (1, 1));
+
+    live.add(IocKind::Domain, "later.example", "", None)
+        .unwrap();
+    assert_eq!(live.iocs(None, None, None).unwrap().len(), 2);
+    // Not a database, a truncated one: refused, and the live database is unchanged.
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, b"this is not sqlite").unwrap();
+    assert!(live.restore_from(&junk).is_err());
+    let bytes = std::fs::read(&copy).unwrap();
+    let cut = dir.join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(live.restore_from(&cut).is_err());
+    assert_eq!(live.iocs(None, None, None).unwrap().len(), 2);
+
+    live.restore_from(&copy).unwrap();
+    let values: Vec<String> = live
+        .iocs(None, None, None)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
+    assert_eq!(values, vec!["kept.example".to_string()]);
+    // Another connection sees the restored content.
+    let other = Store::open(&dir.join("live.db")).unwrap();
+    assert_eq!(other.iocs(None, None, None).unwrap().len(), 1);
+}

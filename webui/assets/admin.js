@@ -89,16 +89,54 @@ async function loadConfig() {
   } catch (err) { say(err.message); }
 }
 
+async function showAnalysis(id) {
+  try {
+    const r = await api("GET", `/api/v1/analyses/${encodeURIComponent(id)}`);
+    $("analysis-verdict").textContent = (r.verdict && r.verdict.summary) || "";
+    $("analysis-alerts").replaceChildren(...(r.alerts || []).map((a) => {
+      const li = document.createElement("li");
+      li.textContent = `[${a.level}] ${a.title}${a.domain ? " — " + a.domain : ""}`;
+      return li;
+    }));
+    $("analysis-report").hidden = false;
+  } catch (err) { say(err.message); }
+}
+
 async function loadAnalyses() {
   const data = await api("GET", "/api/v1/analyses");
   $("analysis-rows").replaceChildren(...data.items.map((a) => {
     const tr = document.createElement("tr");
+    tr.className = "clickable";
     tr.append(cell(a.id), cell(new Date(a.started * 1000).toLocaleString()), cell(a.capture), cell(a.verdict));
+    tr.addEventListener("click", () => showAnalysis(a.id));
     return tr;
   }));
 }
 
-const loaders = { iocs: loadIocs, whitelist: loadWhitelist, config: loadConfig, analyses: loadAnalyses };
+async function loadFeeds() {
+  const data = await api("GET", "/api/v1/feeds");
+  $("feed-rows").replaceChildren(...data.items.map((f) => {
+    const tr = document.createElement("tr");
+    const when = f.last_fetch ? new Date(f.last_fetch * 1000).toLocaleString() : "never";
+    tr.append(cell(f.name + (f.whitelist ? " (whitelist)" : "")), cell(f.url), cell(when),
+      cell(f.last_error ? "error: " + f.last_error : (f.last_fetch ? "ok" : "")),
+      removeButton(async () => {
+        try {
+          const r = await api("DELETE", `/api/v1/feeds?name=${encodeURIComponent(f.name)}`);
+          say(`Removed the feed ${f.name} and its ${r.removed_indicators} indicators.`, true);
+          loadFeeds();
+        } catch (err) { say(err.message); }
+      }));
+    return tr;
+  }));
+}
+
+async function loadDatabase() {}
+
+const loaders = {
+  iocs: loadIocs, whitelist: loadWhitelist, config: loadConfig, feeds: loadFeeds,
+  analyses: loadAnalyses, database: loadDatabase,
+};
 
 function showTab(name) {
   for (const b of document.querySelectorAll("button.tab")) b.classList.toggle("active", b.dataset.tab === name);
@@ -162,6 +200,31 @@ function wire() {
       say(`Whitelisted ${r.value}.`, true);
       $("white-value").value = "";
       loadWhitelist();
+    } catch (err) { say(err.message); }
+  });
+  $("feed-add").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/api/v1/feeds", { name: $("feed-name").value, url: $("feed-url").value, whitelist: $("feed-whitelist").checked });
+      say(`Added the feed ${$("feed-name").value}.`, true);
+      loadFeeds();
+    } catch (err) { say(err.message); }
+  });
+  $("feed-update").addEventListener("click", async () => {
+    say("Updating…", true);
+    try {
+      const r = await api("POST", "/api/v1/feeds/update", {});
+      say(r.results.map((x) => `${x.name}: ${x.ok ? "" : "failed: "}${x.result}`).join("; "), r.results.every((x) => x.ok));
+      loadFeeds();
+    } catch (err) { say(err.message); }
+  });
+  $("restore-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = $("restore-file").files[0];
+    if (!file) return;
+    try {
+      const r = await api("POST", "/api/v1/restore", undefined, await file.arrayBuffer());
+      say(`Restored: ${r.indicators} indicators, ${r.whitelist} whitelist entries, ${r.accounts} accounts.`, true);
     } catch (err) { say(err.message); }
   });
   $("config-save").addEventListener("click", async () => {

@@ -24,8 +24,20 @@ use crate::assets;
 use crate::tls::AdminPeer;
 use auth::{Session, Sessions};
 
+/// Per feed, its name and what an update changed (or why it failed).
+pub type FeedResults = Vec<(String, Result<String, String>)>;
+
+/// Feeds (watchers) as the command line manages them: adding checks the address, updating
+/// fetches over the network. Given by the binary.
+pub trait Feeds: Send + Sync {
+    /// Checks `url` and adds the feed.
+    fn add(&self, store: &mut Store, name: &str, url: &str, whitelist: bool) -> Result<(), String>;
+    /// Fetches the feeds named (all when empty); per feed, what changed or why not.
+    fn update(&self, store: &mut Store, names: &[String]) -> Result<FeedResults, String>;
+}
+
 /// What the admin backend works on.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AdminConfig {
     /// The indicator database.
     pub db: PathBuf,
@@ -33,6 +45,18 @@ pub struct AdminConfig {
     pub config_file: Option<PathBuf>,
     /// Networks never allowed (the phone's).
     pub denied_networks: Vec<IpNet>,
+    /// Feed management.
+    pub feeds: Arc<dyn Feeds>,
+}
+
+impl std::fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("db", &self.db)
+            .field("config_file", &self.config_file)
+            .field("denied_networks", &self.denied_networks)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -81,6 +105,14 @@ pub fn router(config: AdminConfig) -> Router {
         )
         .route("/api/v1/config", get(config_get).put(config_put))
         .route("/api/v1/analyses", get(analyses))
+        .route("/api/v1/analyses/{id}", get(analysis))
+        .route(
+            "/api/v1/feeds",
+            get(feeds_list).post(feeds_add).delete(feeds_remove),
+        )
+        .route("/api/v1/feeds/update", post(feeds_update))
+        .route("/api/v1/backup", get(backup))
+        .route("/api/v1/restore", post(restore))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -568,4 +600,195 @@ async fn analyses(State(st): State<AdminState>) -> Response {
     })
     .await;
     r.map_or_else(|e| e, |v| Json(v).into_response())
+}
+
+async fn analysis(
+    State(st): State<AdminState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        s.analysis(id).map_err(|e| e.to_string())
+    })
+    .await;
+    match r {
+        Ok(Some(json)) => match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        Ok(None) => refuse(StatusCode::NOT_FOUND, format!("no analysis {id}")),
+        Err(resp) => resp,
+    }
+}
+
+async fn feeds_list(State(st): State<AdminState>) -> Response {
+    let r = with_store(&st.config.db, |s| {
+        let feeds = s.feeds().map_err(|e| e.to_string())?;
+        Ok(
+            serde_json::json!({ "items": feeds.iter().map(|f| serde_json::json!({
+            "name": f.name, "url": f.url, "whitelist": f.whitelist,
+            "last_fetch": f.last_fetch, "last_error": f.last_error,
+        })).collect::<Vec<_>>() }),
+        )
+    })
+    .await;
+    r.map_or_else(|e| e, |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct FeedRequest {
+    name: String,
+    url: String,
+    #[serde(default)]
+    whitelist: bool,
+}
+
+async fn feeds_add(State(st): State<AdminState>, Json(req): Json<FeedRequest>) -> Response {
+    let feeds = st.config.feeds.clone();
+    let r = with_store(&st.config.db, move |s| {
+        feeds.add(s, req.name.trim(), req.url.trim(), req.whitelist)
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |()| (StatusCode::CREATED, Json(serde_json::json!({ "ok": true }))).into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+struct NameQuery {
+    name: String,
+}
+
+async fn feeds_remove(State(st): State<AdminState>, Query(q): Query<NameQuery>) -> Response {
+    let r = with_store(&st.config.db, move |s| {
+        if !s.feed_remove(&q.name).map_err(|e| e.to_string())? {
+            return Err(format!("no feed named {}", q.name));
+        }
+        // What the feed brought goes with it.
+        let gone = s
+            .replace(&q.name, &Default::default(), false)
+            .map_err(|e| e.to_string())?;
+        Ok(gone.deleted)
+    })
+    .await;
+    r.map_or_else(
+        |e| e,
+        |n| Json(serde_json::json!({ "removed_indicators": n })).into_response(),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct UpdateRequest {
+    #[serde(default)]
+    names: Vec<String>,
+}
+
+async fn feeds_update(State(st): State<AdminState>, body: Option<Json<UpdateRequest>>) -> Response {
+    let names = body.map(|Json(b)| b).unwrap_or_default().names;
+    let feeds = st.config.feeds.clone();
+    let r = with_store(&st.config.db, move |s| feeds.update(s, &names)).await;
+    r.map_or_else(
+        |e| e,
+        |results| {
+            Json(
+                serde_json::json!({ "results": results.into_iter().map(|(name, r)| match r {
+                Ok(what) => serde_json::json!({ "name": name, "ok": true, "result": what }),
+                Err(e) => serde_json::json!({ "name": name, "ok": false, "result": e }),
+            }).collect::<Vec<_>>() }),
+            )
+            .into_response()
+        },
+    )
+}
+
+/// A scratch file next to the database (same filesystem), removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn scratch(db: &Path, what: &str) -> Option<Scratch> {
+    let id = auth::random_id()?;
+    let dir = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some(Scratch(dir.join(format!(
+        ".tcheck-{what}-{}.db",
+        id.get(..16).unwrap_or("x")
+    ))))
+}
+
+async fn backup(State(st): State<AdminState>) -> Response {
+    let Some(tmp) = scratch(&st.config.db, "backup") else {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    };
+    let path = tmp.0.clone();
+    let r = with_store(&st.config.db, move |s| {
+        s.backup_to(&path).map_err(|e| e.to_string())
+    })
+    .await;
+    if let Err(resp) = r {
+        return resp;
+    }
+    match tokio::fs::read(&tmp.0).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/vnd.sqlite3"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"tcheck-backup.db\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Largest database accepted for a restore.
+const MAX_RESTORE: usize = 512 << 20;
+
+async fn restore(State(st): State<AdminState>, body: Bytes) -> Response {
+    if body.len() > MAX_RESTORE {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the file is larger than 512 MiB",
+        );
+    }
+    let Some(tmp) = scratch(&st.config.db, "restore") else {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    };
+    if let Err(e) = tokio::fs::write(&tmp.0, &body).await {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    let path = tmp.0.clone();
+    let r = with_store(&st.config.db, move |s| {
+        // Checked before anything is replaced; a backup without an account would lock
+        // every admin out.
+        let summary = Store::check_file(&path).map_err(|e| format!("not restored: {e}"))?;
+        if summary.accounts == 0 {
+            return Err(
+                "not restored: the backup has no admin account; restoring it would lock you out"
+                    .into(),
+            );
+        }
+        s.restore_from(&path)
+            .map_err(|e| format!("not restored: {e}"))
+    })
+    .await;
+    drop(tmp);
+    r.map_or_else(
+        |e| e,
+        |sum| {
+            Json(serde_json::json!({
+                "ok": true, "indicators": sum.iocs, "whitelist": sum.whitelist, "accounts": sum.accounts,
+            }))
+            .into_response()
+        },
+    )
 }
