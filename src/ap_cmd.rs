@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use tcheck_apctl::uplink::nm::NetworkManager;
-use tcheck_apctl::uplink::{self, wpa::WpaControl};
+use tcheck_apctl::uplink::{self, WifiManager};
 use tcheck_apctl::{AccessPoint, ApConfig, Client, Mode};
 
 /// `tcheck ap` subcommands.
@@ -132,7 +131,7 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
         ApCommand::Status { opts, json } => status(&opts.config()?, *json),
         ApCommand::Networks(opts) => {
             let c = opts.config()?;
-            let wifi = WifiUplink::open(&c)?;
+            let wifi = WifiManager::open(&c)?;
             wifi.scan()?;
             std::thread::sleep(Duration::from_secs(3));
             for n in wifi.networks()? {
@@ -148,7 +147,7 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
         }
         ApCommand::Join { ssid, open, opts } => {
             let c = opts.config()?;
-            let wifi = WifiUplink::open(&c)?;
+            let wifi = WifiManager::open(&c)?;
             let pass = if *open {
                 None
             } else {
@@ -167,62 +166,6 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
             println!("internet: {} answered {status}", c.internet_check_url);
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// The uplink's Wi-Fi manager: wpa_supplicant where its control socket exists, else
-/// NetworkManager (Raspberry Pi OS 12 and later).
-enum WifiUplink {
-    Wpa(WpaControl),
-    Nm(NetworkManager, String),
-}
-
-impl WifiUplink {
-    fn open(c: &ApConfig) -> Result<WifiUplink> {
-        let Some(uplink) = c.uplink.clone() else {
-            anyhow::bail!("no uplink: set uplink in [ap]");
-        };
-        let ctrl = c
-            .wpa_ctrl
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("/run/wpa_supplicant").join(&uplink));
-        if ctrl.exists() {
-            std::fs::create_dir_all(&c.runtime_dir)
-                .with_context(|| c.runtime_dir.display().to_string())?;
-            return Ok(WifiUplink::Wpa(WpaControl::connect(&ctrl, &c.runtime_dir)?));
-        }
-        let nm = NetworkManager::system().with_context(|| {
-            format!(
-                "neither wpa_supplicant ({}) nor NetworkManager manages {uplink}",
-                ctrl.display()
-            )
-        })?;
-        Ok(WifiUplink::Nm(nm, uplink))
-    }
-
-    fn scan(&self) -> Result<()> {
-        match self {
-            WifiUplink::Wpa(w) => w.scan()?,
-            WifiUplink::Nm(nm, iface) => nm.scan(iface)?,
-        }
-        Ok(())
-    }
-
-    fn networks(&self) -> Result<Vec<uplink::Network>> {
-        Ok(match self {
-            WifiUplink::Wpa(w) => w.networks()?,
-            WifiUplink::Nm(nm, iface) => nm.networks(iface)?,
-        })
-    }
-
-    fn join(&self, ssid: &str, pass: Option<&str>) -> Result<()> {
-        match self {
-            WifiUplink::Wpa(w) => {
-                w.join(ssid, pass)?;
-            }
-            WifiUplink::Nm(nm, iface) => nm.join(iface, ssid, pass)?,
-        }
-        Ok(())
     }
 }
 

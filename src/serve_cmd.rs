@@ -139,6 +139,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         kiosk_networks: args.kiosk_networks.clone(),
         denied_networks: vec![IpNet::V4(ap.subnet.trunc())],
         language: args.analysis.language().to_string(),
+        uplink: ap.uplink.is_some().then(|| ap.clone()),
     };
     let mode = match &args.replay {
         Some(file) => SourceMode::Replay {

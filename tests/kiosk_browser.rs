@@ -349,3 +349,189 @@ async fn kiosk_shows_what_to_do_when_the_access_point_fails() {
     visible(&c, "#screen-idle").await;
     c.close().await.unwrap();
 }
+
+/// A stand-in wpa_supplicant: answers its control protocol on a socket and records the
+/// commands.
+fn stand_in_wpa(socket: &Path) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let server = std::os::unix::net::UnixDatagram::bind(socket).unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = server.recv_from(&mut buf) {
+            let cmd = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let reply = match cmd.as_str() {
+                "SCAN_RESULTS" => "bssid / frequency / signal level / flags / ssid\n\
+                    aa:bb:cc:dd:ee:01\t2437\t-55\t[WPA2-PSK-CCMP][ESS]\tShelter Office\n\
+                    aa:bb:cc:dd:ee:02\t2412\t-80\t[ESS]\tCafé libre\n"
+                    .to_string(),
+                "ADD_NETWORK" => "0\n".to_string(),
+                _ => "OK\n".to_string(),
+            };
+            seen.lock().unwrap().push(cmd);
+            if let Some(p) = from.as_pathname() {
+                let _ = server.send_to(reply.as_bytes(), p);
+            }
+        }
+    });
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_joins_the_boxs_wifi_with_the_on_screen_keyboard() {
+    if !available() {
+        return;
+    }
+    let dir = common::tempdir("kiosk-wifi");
+    let socket = dir.join("wpa-wlan0");
+    let commands = stand_in_wpa(&socket);
+    let config = dir.join("tcheck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ap]\ninterface = \"wlan1\"\nuplink = \"wlan0\"\nwpa_ctrl = \"{}\"\nruntime_dir = \"{}\"\n",
+            socket.display(),
+            dir.join("run").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcheck"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-default-iocs",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--replay")
+        .arg(repo("fixtures/sample/sample.pcap"))
+        .arg("--data")
+        .arg(dir.join("checks"))
+        .env("XDG_DATA_HOME", dir.join("xdg"))
+        .env_remove("TCHECK_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Killed(child);
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (_driver, port) = chromedriver();
+    let c = browser(port, &dir.join("profile")).await;
+    c.goto(&format!("{url}/")).await.unwrap();
+    visible(&c, "#wifi").await;
+    click(&c, "#wifi").await;
+    visible(&c, "#screen-wifi").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = text(&c, "#wifi-list").await;
+        if t.contains("Shelter Office") {
+            assert!(t.contains("Café libre"), "{t}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no network listed: {t:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(&c, "8-wifi-list").await;
+    c.find(Locator::XPath(
+        "//ul[@id='wifi-list']//button[span[text()='Shelter Office']]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    visible(&c, "#keyboard").await;
+    // "Pa55 w0rd!": shift, P, back to lower case, a, digits, space, symbols.
+    let press = |label: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::XPath(&format!(
+                "//div[@id='keyboard']//button[text()='{label}']"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        }
+    };
+    press("ABC").await;
+    press("P").await;
+    press("abc").await;
+    for k in ["a", "5", "5"] {
+        press(k).await;
+    }
+    let space = text(&c, "#keyboard .space").await;
+    c.find(Locator::Css("#keyboard .space"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(space, "space");
+    for k in ["w", "0", "r", "d"] {
+        press(k).await;
+    }
+    press("#+=").await;
+    press("!").await;
+    click(&c, "#wifi-show").await;
+    let typed = c
+        .find(Locator::Css("#wifi-password"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(typed, "Pa55 w0rd!");
+    screenshot(&c, "9-wifi-keyboard").await;
+    click(&c, "#wifi-connect").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if text(&c, "#wifi-result")
+            .await
+            .contains("joining the network")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            text(&c, "#wifi-result").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = commands.lock().unwrap().clone();
+    let ssid_hex: String = "Shelter Office"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        sent.contains(&format!("SET_NETWORK 0 ssid {ssid_hex}")),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|s| s.starts_with("SET_NETWORK 0 psk ")
+                && s.len() == "SET_NETWORK 0 psk ".len() + 64),
+        "{sent:?}"
+    );
+    assert!(sent.contains(&"SELECT_NETWORK 0".to_string()), "{sent:?}");
+    assert!(
+        sent.iter().all(|s| !s.contains("w0rd")),
+        "the password left as typed: {sent:?}"
+    );
+    c.close().await.unwrap();
+}

@@ -10,6 +10,10 @@ let texts = {};
 let last = null;
 let history = [];
 let adviceIndex = 0;
+// A screen of the page's own (the box's Wi-Fi), shown over the home screen.
+let localScreen = null;
+let keyboardMode = "lower";
+let chosenSsid = "";
 
 function $(id) { return document.getElementById(id); }
 
@@ -93,6 +97,11 @@ function sparkline(snapshot) {
 
 function render(s) {
   last = s;
+  if (localScreen && s.phase === "idle") {
+    show(localScreen);
+    return;
+  }
+  localScreen = null;
   show(s.phase);
   switch (s.phase) {
     case "joining": {
@@ -141,6 +150,96 @@ function render(s) {
   }
 }
 
+const LAYOUTS = {
+  lower: ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"],
+  upper: ["1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"],
+  symbols: ["!@#$%^&*()", "-_=+[]{}\\|", ";:'\",.<>/?", "`~€£§°"],
+};
+
+function key(label, onPress, cls) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  if (cls) b.className = cls;
+  b.addEventListener("click", onPress);
+  return b;
+}
+
+function type(text) {
+  $("wifi-password").value += text;
+}
+
+function drawKeyboard() {
+  const rows = LAYOUTS[keyboardMode].map((chars) => {
+    const row = document.createElement("div");
+    row.className = "krow";
+    for (const ch of chars) row.append(key(ch, () => type(ch)));
+    return row;
+  });
+  const last = document.createElement("div");
+  last.className = "krow";
+  last.append(
+    key(keyboardMode === "upper" ? "abc" : "ABC", () => { keyboardMode = keyboardMode === "upper" ? "lower" : "upper"; drawKeyboard(); }, "wide"),
+    key(keyboardMode === "symbols" ? "abc" : "#+=", () => { keyboardMode = keyboardMode === "symbols" ? "lower" : "symbols"; drawKeyboard(); }, "wide"),
+    key(t("wifi.space"), () => type(" "), "space"),
+    key("⌫", () => { const p = $("wifi-password"); p.value = p.value.slice(0, -1); }, "wide"),
+  );
+  $("keyboard").replaceChildren(...rows, last);
+}
+
+async function scanWifi() {
+  $("wifi-pass-view").hidden = true;
+  $("wifi-list-view").hidden = false;
+  $("wifi-status").textContent = t("wifi.scanning");
+  $("wifi-list").replaceChildren();
+  try {
+    const resp = await fetch("/api/v1/uplink/networks");
+    const data = await resp.json();
+    if (!resp.ok) throw new Error(data.error || resp.statusText);
+    $("wifi-status").textContent = data.networks.length ? "" : t("wifi.none");
+    list($("wifi-list"), data.networks, (n) => {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      const name = document.createElement("span");
+      name.textContent = n.ssid;
+      const info = document.createElement("span");
+      info.textContent = t(n.secured ? "wifi.secured" : "wifi.open") + " · " + n.strength + " %";
+      b.append(name, info);
+      b.addEventListener("click", () => choose(n));
+      li.append(b);
+      return li;
+    });
+  } catch (err) {
+    $("wifi-status").textContent = t("wifi.failed") + " " + err.message;
+  }
+}
+
+function choose(n) {
+  chosenSsid = n.ssid;
+  $("wifi-ssid").textContent = n.ssid;
+  $("wifi-password").value = "";
+  $("wifi-password").type = "password";
+  $("wifi-result").textContent = "";
+  $("wifi-list-view").hidden = true;
+  $("wifi-pass-view").hidden = false;
+  keyboardMode = "lower";
+  drawKeyboard();
+  if (!n.secured) join();
+}
+
+async function join() {
+  $("wifi-result").textContent = t("wifi.joining");
+  const resp = await fetch("/api/v1/uplink/join", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Tcheck-Token": token },
+    body: JSON.stringify({ ssid: chosenSsid, password: $("wifi-password").value }),
+  });
+  let data = {};
+  try { data = await resp.json(); } catch (err) { data = {}; }
+  $("wifi-result").textContent = resp.ok ? t("wifi.joined") : t("wifi.failed") + " " + (data.error || resp.statusText);
+}
+
 function rotateAdvice() {
   $("advice").textContent = t("capture.advice" + ((adviceIndex % 4) + 1));
   adviceIndex += 1;
@@ -175,6 +274,16 @@ async function main() {
     await post("/api/v1/check/reset");
   });
   $("back").addEventListener("click", () => post("/api/v1/check/reset"));
+  $("wifi").hidden = !document.querySelector('meta[name="tcheck-wifi"]').content;
+  $("wifi").addEventListener("click", () => { localScreen = "wifi"; show("wifi"); scanWifi(); });
+  $("wifi-rescan").addEventListener("click", scanWifi);
+  $("wifi-back").addEventListener("click", () => { localScreen = null; if (last) render(last); });
+  $("wifi-cancel").addEventListener("click", scanWifi);
+  $("wifi-show").addEventListener("click", () => {
+    const p = $("wifi-password");
+    p.type = p.type === "password" ? "text" : "password";
+  });
+  $("wifi-connect").addEventListener("click", join);
   connect();
 }
 

@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub denied_networks: Vec<IpNet>,
     /// The kiosk's language when the page does not ask for one.
     pub language: String,
+    /// The access point's settings, for choosing the box's own Wi-Fi network (its uplink);
+    /// none: the kiosk offers no choice.
+    pub uplink: Option<tcheck_apctl::ApConfig>,
 }
 
 #[derive(Clone)]
@@ -76,6 +79,8 @@ pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
         .route("/api/v1/check/report.html", get(report_html))
         .route("/api/v1/check/report.json", get(report_json))
         .route("/api/v1/check/capture.pcapng", get(capture))
+        .route("/api/v1/uplink/networks", get(uplink_networks))
+        .route("/api/v1/uplink/join", post(uplink_join))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -254,7 +259,11 @@ async fn index(State(st): State<AppState>) -> Response {
     // Both values are ours (hex and a known language code): nothing from outside.
     let page = assets::INDEX_HTML
         .replace("{{token}}", &st.token)
-        .replace("{{lang}}", &st.config.language);
+        .replace("{{lang}}", &st.config.language)
+        .replace(
+            "{{wifi}}",
+            if st.config.uplink.is_some() { "1" } else { "" },
+        );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 
@@ -310,6 +319,59 @@ async fn stop(State(st): State<AppState>) -> Response {
 
 async fn reset(State(st): State<AppState>) -> Response {
     check_result(st.ctrl.reset())
+}
+
+/// How long a scan is given before its results are read.
+const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn uplink_networks(State(st): State<AppState>) -> Response {
+    let Some(config) = st.config.uplink.clone() else {
+        return refuse(StatusCode::NOT_FOUND, "no Wi-Fi uplink configured");
+    };
+    let r = tokio::task::spawn_blocking(move || {
+        let wifi = tcheck_apctl::uplink::WifiManager::open(&config)?;
+        wifi.scan()?;
+        std::thread::sleep(SCAN_WAIT);
+        wifi.networks()
+    })
+    .await;
+    match r {
+        Ok(Ok(list)) => Json(serde_json::json!({ "networks": list })).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_GATEWAY,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    ssid: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn uplink_join(State(st): State<AppState>, Json(req): Json<JoinRequest>) -> Response {
+    let Some(config) = st.config.uplink.clone() else {
+        return refuse(StatusCode::NOT_FOUND, "no Wi-Fi uplink configured");
+    };
+    let r = tokio::task::spawn_blocking(move || {
+        let wifi = tcheck_apctl::uplink::WifiManager::open(&config)?;
+        let pass = req.password.as_deref().filter(|p| !p.is_empty());
+        wifi.join(&req.ssid, pass)
+    })
+    .await;
+    match r {
+        Ok(Ok(())) => Json(serde_json::json!({ "ok": true })).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 async fn qr(State(st): State<AppState>) -> Response {
@@ -464,6 +526,7 @@ mod tests {
             ],
             denied_networks: vec!["10.42.0.0/24".parse().unwrap()],
             language: "en".into(),
+            uplink: None,
         };
         assert!(allowed(&c, "127.0.0.1".parse().unwrap()));
         assert!(allowed(&c, "::1".parse().unwrap()));

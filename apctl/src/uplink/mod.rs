@@ -10,6 +10,7 @@
 pub mod nm;
 pub mod wpa;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -29,6 +30,69 @@ pub struct Network {
     pub ssid: String,
     /// Whether it asks for a password (WPA/WPA2/WPA3/WEP).
     pub secured: bool,
+}
+
+/// The uplink's Wi-Fi manager: wpa_supplicant where its control socket exists, else
+/// NetworkManager (Raspberry Pi OS 12 and later).
+#[derive(Debug)]
+pub enum WifiManager {
+    /// wpa_supplicant's control socket.
+    Wpa(wpa::WpaControl),
+    /// NetworkManager, and the uplink's interface.
+    Nm(nm::NetworkManager, String),
+}
+
+impl WifiManager {
+    /// The manager of `config`'s uplink: its `wpa_ctrl` socket, else
+    /// `/run/wpa_supplicant/UPLINK` if it exists, else NetworkManager on the system bus.
+    pub fn open(config: &crate::ApConfig) -> Result<WifiManager, ApError> {
+        let Some(uplink) = config.uplink.clone() else {
+            return Err(ApError::Uplink("no uplink: set uplink in [ap]".into()));
+        };
+        let ctrl = config
+            .wpa_ctrl
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/run/wpa_supplicant").join(&uplink));
+        if ctrl.exists() {
+            std::fs::create_dir_all(&config.runtime_dir)
+                .map_err(|e| ApError::io(&config.runtime_dir, e))?;
+            return Ok(WifiManager::Wpa(wpa::WpaControl::connect(
+                &ctrl,
+                &config.runtime_dir,
+            )?));
+        }
+        let nm = nm::NetworkManager::system().map_err(|e| {
+            ApError::Uplink(format!(
+                "neither wpa_supplicant ({}) nor NetworkManager manages {uplink}: {e}",
+                ctrl.display()
+            ))
+        })?;
+        Ok(WifiManager::Nm(nm, uplink))
+    }
+
+    /// Asks for a scan.
+    pub fn scan(&self) -> Result<(), ApError> {
+        match self {
+            WifiManager::Wpa(w) => w.scan(),
+            WifiManager::Nm(nm, iface) => nm.scan(iface),
+        }
+    }
+
+    /// The networks seen: see [`strongest_per_name`].
+    pub fn networks(&self) -> Result<Vec<Network>, ApError> {
+        match self {
+            WifiManager::Wpa(w) => w.networks(),
+            WifiManager::Nm(nm, iface) => nm.networks(iface),
+        }
+    }
+
+    /// Joins `ssid` with `passphrase` (none: open).
+    pub fn join(&self, ssid: &str, passphrase: Option<&str>) -> Result<(), ApError> {
+        match self {
+            WifiManager::Wpa(w) => w.join(ssid, passphrase).map(|_| ()),
+            WifiManager::Nm(nm, iface) => nm.join(iface, ssid, passphrase),
+        }
+    }
 }
 
 /// One entry per name (its strongest access point), strongest first; hidden networks
