@@ -16,6 +16,8 @@ if [ ! -f "$shared/README.md" ]; then
 fi
 export TCHECK_SHARED=$(cd "$shared" && pwd)
 cargo test --release --locked --workspace -- --test-threads 2
+# The Debian package, from the release build the tests made (see install/test-package.sh).
+bash install/test-package.sh
 # The oracle table, for whoever reads the log.
 report=$(ls -t target/tmp/zeek-oracle-report.txt 2>/dev/null | head -1 || true)
 if [ -n "$report" ]; then

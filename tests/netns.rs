@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::{tcheck, tempdir};
 
 const TOOLS: &[&str] = &[
-    "ip", "nft", "dnsmasq", "udhcpc", "dig", "curl", "python3", "ping",
+    "ip", "nft", "dnsmasq", "udhcpc", "dig", "curl", "python3", "ping", "setpriv",
 ];
 
 /// Whether the namespace tests can run here; panics if they must and cannot.
@@ -1047,6 +1047,167 @@ fn netns_offline_mode_answers_every_name_with_the_box_and_forwards_nothing() {
         !ok && code == "000",
         "offline, the phone reached the internet: {code}"
     );
+    let o = tcheck()
+        .args(["ap", "stop", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(wait_exit(&mut ap, Duration::from_secs(10)).success());
+    assert_nothing_left(&w, &dir);
+}
+
+/// The capabilities the packaged service gets (install/systemd/tcheck-web.service), as a
+/// user that is not root.
+const SERVICE_CAPS: &str = "+net_admin,+net_raw,+net_bind_service";
+/// A user and group id with no account: nothing but the capabilities given.
+const UNPRIVILEGED: &str = "64123";
+
+/// `setpriv` arguments that drop to [`UNPRIVILEGED`] with `caps` only.
+fn as_service(caps: &str) -> Vec<String> {
+    vec![
+        "setpriv".into(),
+        format!("--reuid={UNPRIVILEGED}"),
+        format!("--regid={UNPRIVILEGED}"),
+        "--clear-groups".into(),
+        format!("--inh-caps={caps}"),
+        format!("--ambient-caps={caps}"),
+        format!("--bounding-set=-all,{caps}"),
+        "--no-new-privs".into(),
+    ]
+}
+
+#[test]
+fn netns_the_access_point_and_the_capture_run_without_root() {
+    if !can_run("netns least privilege") {
+        return;
+    }
+    let dir = tempdir("netns-unprivileged");
+    sh(&[
+        "chown",
+        &format!("{UNPRIVILEGED}:{UNPRIVILEGED}"),
+        dir.to_str().unwrap(),
+    ]);
+    let w = World::new("u");
+    let config = w.ap_config(&dir);
+    sh(&[
+        "chown",
+        &format!("{UNPRIVILEGED}:{UNPRIVILEGED}"),
+        config.to_str().unwrap(),
+    ]);
+
+    // The access point with the service's three capabilities, as a user that is not root.
+    let mut args = vec!["netns".to_string(), "exec".into(), w.the_box().into()];
+    args.extend(as_service(SERVICE_CAPS));
+    args.extend([
+        env!("CARGO_BIN_EXE_tcheck").to_string(),
+        "ap".into(),
+        "start".into(),
+        "--config".into(),
+        config.display().to_string(),
+    ]);
+    let mut ap = Command::new("ip")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(ap.stdout.take().unwrap());
+    let err = lines_of(ap.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(l) = out.recv_timeout(Duration::from_millis(100)) {
+            if l.contains("phone network up") {
+                break;
+            }
+        }
+        if let Some(s) = ap.try_wait().unwrap() {
+            let e: Vec<String> = err.try_iter().collect();
+            panic!("tcheck ap start without root exited ({s}): {e:#?}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the access point did not come up"
+        );
+    }
+    // Its programs run as that user too.
+    let pids = sh(&["ip", "netns", "pids", w.the_box()]);
+    for pid in pids.split_whitespace() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if matches!(comm.trim(), "tcheck" | "dnsmasq") {
+            let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+            assert!(
+                uid.contains(UNPRIVILEGED) && !uid.contains("\t0\t"),
+                "{comm}: {uid}"
+            );
+        }
+    }
+
+    // The capture with CAP_NET_RAW alone.
+    let capture_file = dir.join("phone.pcapng");
+    let mut args = vec!["netns".to_string(), "exec".into(), w.the_box().into()];
+    args.extend(as_service("+net_raw"));
+    args.extend([
+        env!("CARGO_BIN_EXE_tcheck").to_string(),
+        "capture".into(),
+        "--interface".into(),
+        w.box_phone_if.clone(),
+        "--no-default-iocs".into(),
+        "--out".into(),
+        capture_file.display().to_string(),
+    ]);
+    let mut capture = Command::new("ip")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let capture_err = lines_of(capture.stderr.take().unwrap());
+    wait_for(&capture_err, "capturing on", Duration::from_secs(10));
+
+    let script = write_dhcp_script(&dir);
+    let (ok, said) = in_ns(
+        w.phone(),
+        &[
+            "udhcpc",
+            "-i",
+            &w.phone_if,
+            "-n",
+            "-q",
+            "-f",
+            "-t",
+            "10",
+            "-T",
+            "1",
+            "-s",
+            script.to_str().unwrap(),
+            "-x",
+            "hostname:unprivileged-phone",
+        ],
+    );
+    assert!(
+        ok && said.contains("lease of 10.42.0."),
+        "no DHCP lease without root: {said}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    sigterm(&capture);
+    assert!(wait_exit(&mut capture, Duration::from_secs(10)).success());
+    let o = tcheck()
+        .arg("analyze")
+        .arg(&capture_file)
+        .args(["--no-default-iocs", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names = v["report"]["device"]["names"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(names.iter().any(|n| n == "unprivileged-phone"), "{v:#}");
+
     let o = tcheck()
         .args(["ap", "stop", "--config"])
         .arg(&config)

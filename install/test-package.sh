@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The Debian package, checked: built with cargo-deb from the release build, its control data
+# and contents listed and checked, the installer's dry run. With TCHECK_REQUIRE_SYSTEM=1 (CI,
+# as root, on a throwaway machine) it is also installed for real: users, directories, the
+# seeded database and the certificate checked, the units verified with systemd-analyze,
+# then purged, and checked to leave nothing behind.
+# Run by scripts/test.sh after the tests (which build target/release/tcheck).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "test-package: $*" >&2; exit 1; }
+
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --version 3.8.0
+[ -x target/release/tcheck ] || fail "target/release/tcheck is missing (run the tests first)"
+rm -f target/debian/tcheck_*.deb
+cargo deb --no-build --strip >/dev/null
+deb=$(ls target/debian/tcheck_*.deb)
+echo "test-package: built $deb ($(du -h "$deb" | cut -f1))"
+
+info=$(dpkg-deb -I "$deb")
+for dep in hostapd dnsmasq-base nftables libpcap0.8 iproute2; do
+  grep -q "Depends:.*\b$dep\b" <<<"$info" || fail "Depends lacks $dep"
+done
+grep -q "Recommends:.*chromium" <<<"$info" || fail "Recommends lacks chromium"
+contents=$(dpkg-deb -c "$deb")
+for f in ./usr/bin/tcheck ./etc/tcheck/tcheck.toml \
+         ./lib/systemd/system/tcheck-web.service ./lib/systemd/system/tcheck-feeds.service \
+         ./lib/systemd/system/tcheck-feeds.timer ./lib/systemd/system/tcheck-kiosk.service \
+         ./usr/share/doc/tcheck/copyright ./usr/share/doc/tcheck/tcheck.example.toml \
+         ./usr/share/doc/tcheck/examples/vector.toml; do
+  grep -q " $f\$" <<<"$contents" || fail "$f is not in the package"
+done
+# Nothing else: every file the package installs is one of these, or a doc.
+others=$(awk '{print $6}' <<<"$contents" | grep -v '/$' \
+  | grep -v -E '^\./(usr/bin/tcheck|etc/tcheck/tcheck.toml|lib/systemd/system/tcheck-[a-z-]+\.(service|timer)|usr/share/doc/tcheck/.*)$' || true)
+[ -z "$others" ] || fail "unexpected files: $others"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb -x "$deb" "$tmp"
+"$tmp/usr/bin/tcheck" --version >/dev/null || fail "the packaged binary does not run"
+grep -q '^User=tcheck$' "$tmp/lib/systemd/system/tcheck-web.service" || fail "tcheck-web runs as root"
+grep -q '^NoNewPrivileges=yes$' "$tmp/lib/systemd/system/tcheck-web.service" || fail "no NoNewPrivileges"
+echo "test-package: contents and control data checked"
+
+bash install/install.sh --dry-run --deb "$deb" --password-file /dev/null >"$tmp/dry-run.txt"
+grep -q "apt-get install" "$tmp/dry-run.txt" || fail "the dry run does not install the package"
+grep -q "would run" "$tmp/dry-run.txt" || fail "the dry run did not print its steps"
+echo "test-package: install.sh --dry-run ran"
+
+if [ "${TCHECK_REQUIRE_SYSTEM:-0}" != 1 ] || [ "$(id -u)" != 0 ]; then
+  echo "test-package: not installed for real (needs root and TCHECK_REQUIRE_SYSTEM=1)"
+  exit 0
+fi
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "./$deb" >/dev/null
+getent passwd tcheck >/dev/null || fail "no tcheck user"
+[ "$(stat -c %U /var/lib/tcheck/tcheck.db)" = tcheck ] || fail "the database is not the service's"
+[ "$(stat -c %a /etc/tcheck/admin.key)" = 600 ] || fail "the certificate's key is readable by others"
+n=$(runuser -u tcheck -- tcheck iocs list --db /var/lib/tcheck/tcheck.db | awk '{s+=$1} END {print s}')
+[ "${n:-0}" -gt 1000 ] || fail "the database was not seeded with the bundled feeds ($n)"
+out=$(systemd-analyze verify /lib/systemd/system/tcheck-web.service \
+  /lib/systemd/system/tcheck-feeds.service /lib/systemd/system/tcheck-feeds.timer 2>&1) || fail "$out"
+[ -z "$out" ] || fail "systemd-analyze: $out"
+if command -v cage >/dev/null && command -v chromium >/dev/null; then
+  out=$(systemd-analyze verify /lib/systemd/system/tcheck-kiosk.service 2>&1) || fail "$out"
+  [ -z "$out" ] || fail "systemd-analyze: $out"
+fi
+runuser -u tcheck -- tcheck feeds update --if-any --db /var/lib/tcheck/tcheck.db >/dev/null \
+  || fail "the feeds timer's command fails"
+echo "test-package: installed ($n indicators), units verified"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq tcheck >/dev/null
+for p in /usr/bin/tcheck /etc/tcheck /var/lib/tcheck /lib/systemd/system/tcheck-web.service; do
+  [ ! -e "$p" ] || fail "$p left after purge"
+done
+! getent passwd tcheck >/dev/null || fail "the tcheck user left after purge"
+echo "test-package: purged, nothing left"
