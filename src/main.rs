@@ -5,6 +5,7 @@
 //! - `tcheck admin passwd USER`, `tcheck admin cert --cert FILE --key FILE`
 //! - `tcheck ap start|stop|status|networks|join|internet [--config FILE] [...]`
 //! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
+//! - `tcheck save CAPTURE (--out FILE.zip | --usb [--device DEV]) [--passphrase-file F]`
 //! - `tcheck serve [--listen ADDR:PORT] [--data DIR] [--replay CAPTURE] [--config FILE]`
 //! - `tcheck rules check FILE... [--json]`
 //! - `tcheck bench --rules FILE... CAPTURE... [--json]`
@@ -21,6 +22,7 @@ mod feeds_cmd;
 mod indicators;
 mod report_html;
 mod rules_cmd;
+mod save_cmd;
 mod serve_cmd;
 
 /// mimalloc: the engine allocates and frees many small records per flow, and glibc's
@@ -57,6 +59,8 @@ enum Command {
     Ap(ap_cmd::ApCommand),
     /// Capture an interface into pcapng, analysing while capturing.
     Capture(Box<capture_cmd::CaptureArgs>),
+    /// Save a check's archive (report and capture, optionally encrypted) to a file or a USB key.
+    Save(Box<save_cmd::SaveArgs>),
     /// Serve the kiosk: one check at a time, from start to report, in a browser.
     Serve(Box<serve_cmd::ServeArgs>),
     /// Work with Suricata rule files.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Ap(cmd) => ap_cmd::run(&cmd),
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
+        Command::Save(args) => save_cmd::run(&args),
         Command::Serve(args) => serve_cmd::run(*args),
         Command::Bench(args) => bench::run_bench(&args),
         Command::Iocs(cmd) => db_cmd::run_iocs(&cmd),

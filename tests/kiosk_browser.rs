@@ -257,6 +257,25 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
     );
     screenshot(&c, "4-report").await;
 
+    // Saving to a USB key asks for an optional passphrase; with no key plugged in (no
+    // removable disk here) it says to plug one in.
+    click(&c, "#save-usb").await;
+    visible(&c, "#usb").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !text(&c, "#usb-result")
+        .await
+        .contains("Plug in a USB key first")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            text(&c, "#usb-result").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&c, "4b-save-usb").await;
+    click(&c, "#usb-cancel").await;
+
     // 5. New check: confirmed first, then back home.
     click(&c, "#new").await;
     visible(&c, "#confirm").await;

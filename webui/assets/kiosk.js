@@ -13,6 +13,9 @@ let adviceIndex = 0;
 // A screen of the page's own (the box's Wi-Fi), shown over the home screen.
 let localScreen = null;
 let keyboardMode = "lower";
+// Where the on-screen keyboard types, and where it is drawn.
+let keyboardTarget = "wifi-password";
+let keyboardBox = "keyboard";
 let chosenSsid = "";
 
 function $(id) { return document.getElementById(id); }
@@ -166,7 +169,7 @@ function key(label, onPress, cls) {
 }
 
 function type(text) {
-  $("wifi-password").value += text;
+  $(keyboardTarget).value += text;
 }
 
 function drawKeyboard() {
@@ -182,9 +185,9 @@ function drawKeyboard() {
     key(keyboardMode === "upper" ? "abc" : "ABC", () => { keyboardMode = keyboardMode === "upper" ? "lower" : "upper"; drawKeyboard(); }, "wide"),
     key(keyboardMode === "symbols" ? "abc" : "#+=", () => { keyboardMode = keyboardMode === "symbols" ? "lower" : "symbols"; drawKeyboard(); }, "wide"),
     key(t("wifi.space"), () => type(" "), "space"),
-    key("⌫", () => { const p = $("wifi-password"); p.value = p.value.slice(0, -1); }, "wide"),
+    key("⌫", () => { const p = $(keyboardTarget); p.value = p.value.slice(0, -1); }, "wide"),
   );
-  $("keyboard").replaceChildren(...rows, last);
+  $(keyboardBox).replaceChildren(...rows, last);
 }
 
 async function scanWifi() {
@@ -224,6 +227,8 @@ function choose(n) {
   $("wifi-list-view").hidden = true;
   $("wifi-pass-view").hidden = false;
   keyboardMode = "lower";
+  keyboardTarget = "wifi-password";
+  keyboardBox = "keyboard";
   drawKeyboard();
   if (!n.secured) join();
 }
@@ -284,6 +289,32 @@ async function main() {
     p.type = p.type === "password" ? "text" : "password";
   });
   $("wifi-connect").addEventListener("click", join);
+  $("save-usb").addEventListener("click", async () => {
+    $("usb-result").textContent = "";
+    $("usb-passphrase").value = "";
+    keyboardMode = "lower";
+    keyboardTarget = "usb-passphrase";
+    keyboardBox = "usb-keyboard";
+    drawKeyboard();
+    $("usb").hidden = false;
+    try {
+      const resp = await fetch("/api/v1/usb");
+      const data = await resp.json();
+      if (!data.keys || data.keys.length === 0) $("usb-result").textContent = t("report.usb_none");
+    } catch (err) { $("usb-result").textContent = t("report.usb_failed") + " " + err.message; }
+  });
+  $("usb-cancel").addEventListener("click", () => { $("usb").hidden = true; });
+  $("usb-save").addEventListener("click", async () => {
+    $("usb-result").textContent = t("report.usb_saving");
+    const resp = await fetch("/api/v1/check/save-usb", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Tcheck-Token": token },
+      body: JSON.stringify({ passphrase: $("usb-passphrase").value }),
+    });
+    let data = {};
+    try { data = await resp.json(); } catch (err) { data = {}; }
+    $("usb-result").textContent = resp.ok ? t("report.usb_saved") : t("report.usb_failed") + " " + (data.error || resp.statusText);
+  });
   connect();
 }
 

@@ -285,6 +285,59 @@ impl Controller {
         self.lock().report.as_ref().map(|o| o.report.clone())
     }
 
+    /// Writes the finished check's archive (report as JSON and HTML, capture), encrypted
+    /// with `passphrase` if given, to the USB key plugged in; then deletes the capture
+    /// from the box (a live one: a replayed file is the operator's). Returns where it went.
+    pub fn save_to_usb(&self, passphrase: Option<&str>) -> Result<String, String> {
+        let (outcome, capture) = {
+            let s = self.lock();
+            if s.phase != Phase::Report {
+                return Err("no finished check to save".into());
+            }
+            (s.report.clone(), s.capture.clone())
+        };
+        let Some(outcome) = outcome else {
+            return Err("no report".into());
+        };
+        let keys = crate::save::usb_keys()?;
+        let key = match keys.as_slice() {
+            [] => return Err("no USB key".into()),
+            [one] => one.clone(),
+            _ => return Err("several USB keys: leave only one plugged in".into()),
+        };
+        let json = serde_json::to_vec_pretty(&outcome.report).map_err(|e| e.to_string())?;
+        let contents = crate::save::Contents {
+            report_json: Some(&json),
+            report_html: Some(outcome.html.as_bytes()),
+            capture: capture.as_deref(),
+            logs: None,
+        };
+        let tmp = self
+            .data_dir
+            .join(format!(".save-{}.zip", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let result = crate::save::write_archive(file, &contents, passphrase)
+            .and_then(|f| f.sync_all().map_err(|e| e.to_string()))
+            .and_then(|()| {
+                crate::save::save_to_key(&key.device, &tmp, &format!("tcheck-{stamp}.zip"))
+            });
+        let _ = std::fs::remove_file(&tmp);
+        let written = result?;
+        if let (Some(c), SourceMode::Live(_)) = (capture, &self.mode) {
+            let _ = std::fs::remove_file(c);
+            self.lock().capture = None;
+        }
+        Ok(written)
+    }
+
     /// The capture file of the last check, once it ended.
     pub fn capture_file(&self) -> Option<PathBuf> {
         let s = self.lock();

@@ -13,6 +13,7 @@ pub mod assets;
 pub mod check;
 pub mod i18n;
 pub mod replay;
+pub mod save;
 pub mod server;
 pub mod tls;
 

@@ -79,6 +79,8 @@ pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
         .route("/api/v1/check/report.html", get(report_html))
         .route("/api/v1/check/report.json", get(report_json))
         .route("/api/v1/check/capture.pcapng", get(capture))
+        .route("/api/v1/usb", get(usb))
+        .route("/api/v1/check/save-usb", post(save_usb))
         .route("/api/v1/uplink/networks", get(uplink_networks))
         .route("/api/v1/uplink/join", post(uplink_join))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
@@ -319,6 +321,39 @@ async fn stop(State(st): State<AppState>) -> Response {
 
 async fn reset(State(st): State<AppState>) -> Response {
     check_result(st.ctrl.reset())
+}
+
+async fn usb() -> Response {
+    match tokio::task::spawn_blocking(crate::save::usb_keys).await {
+        Ok(Ok(keys)) => Json(serde_json::json!({ "keys": keys })).into_response(),
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SaveRequest {
+    #[serde(default)]
+    passphrase: Option<String>,
+}
+
+async fn save_usb(State(st): State<AppState>, body: Option<Json<SaveRequest>>) -> Response {
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let ctrl = st.ctrl.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let pass = req.passphrase.as_deref().filter(|p| !p.is_empty());
+        ctrl.save_to_usb(pass)
+    })
+    .await;
+    match r {
+        Ok(Ok(path)) => Json(serde_json::json!({ "ok": true, "file": path })).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "error": e })),
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 /// How long a scan is given before its results are read.
