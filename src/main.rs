@@ -5,6 +5,7 @@
 //! - `tcheck admin passwd USER`, `tcheck admin cert --cert FILE --key FILE`
 //! - `tcheck ap start|stop|status|networks|join|internet [--config FILE] [...]`
 //! - `tcheck capture --interface IF --out FILE [--duration TIME] [...analyze options]`
+//! - `tcheck doctor [--json]`
 //! - `tcheck save CAPTURE (--out FILE.zip | --usb [--device DEV]) [--passphrase-file F]`
 //! - `tcheck serve [--listen ADDR:PORT] [--data DIR] [--replay CAPTURE] [--config FILE]`
 //! - `tcheck rules check FILE... [--json]`
@@ -18,6 +19,7 @@ mod bench;
 mod capture_cmd;
 mod db_cmd;
 mod dnslog;
+mod doctor;
 mod feeds_cmd;
 mod indicators;
 mod report_html;
@@ -59,6 +61,8 @@ enum Command {
     Ap(ap_cmd::ApCommand),
     /// Capture an interface into pcapng, analysing while capturing.
     Capture(Box<capture_cmd::CaptureArgs>),
+    /// What a support person needs to know about this box, and what is wrong, with the fix.
+    Doctor(doctor::DoctorArgs),
     /// Save a check's archive (report and capture, optionally encrypted) to a file or a USB key.
     Save(Box<save_cmd::SaveArgs>),
     /// Serve the kiosk: one check at a time, from start to report, in a browser.
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Ap(cmd) => ap_cmd::run(&cmd),
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Rules(cmd) => rules_cmd::run(&cmd),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Save(args) => save_cmd::run(&args),
         Command::Serve(args) => serve_cmd::run(*args),
         Command::Bench(args) => bench::run_bench(&args),

@@ -107,3 +107,53 @@ fn summary_counts_and_names() {
     let out = String::from_utf8_lossy(&text.stdout);
     assert!(out.contains("136 packets"), "{out}");
 }
+
+#[test]
+fn doctor_names_what_is_wrong_with_the_fix() {
+    let dir = tempdir("doctor");
+    let db = dir.join("t.db");
+    let o = run(&[
+        OsStr::new("iocs"),
+        OsStr::new("add"),
+        OsStr::new("domain"),
+        OsStr::new("spy.example"),
+        OsStr::new("--db"),
+        db.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = dir.join("tcheck.toml");
+    std::fs::write(
+        &config,
+        "[ap]\ninterface = \"wlan1\"\ncountry = \"France\"\n",
+    )
+    .expect("write");
+    let o = run(&[
+        OsStr::new("doctor"),
+        OsStr::new("--json"),
+        OsStr::new("--db"),
+        db.as_os_str(),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = v["findings"].as_array().expect("findings");
+    let fix_of = |what: &str| {
+        findings
+            .iter()
+            .find(|f| f["what"].as_str().is_some_and(|w| w.contains(what)))
+            .and_then(|f| f["fix"].as_str())
+            .map(str::to_string)
+    };
+    let accounts = fix_of("admin accounts").expect("no admin account is a problem");
+    assert!(accounts.contains("tcheck admin passwd"), "{accounts}");
+    let cfg = findings
+        .iter()
+        .find(|f| f["section"] == "configuration" && f["fix"].is_string())
+        .expect("the invalid country is a problem");
+    assert!(
+        cfg["found"].as_str().unwrap_or("").contains("country"),
+        "{cfg}"
+    );
+    assert!(findings.iter().any(|f| f["what"] == "tcheck"));
+}
