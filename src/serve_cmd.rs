@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// After each check, leave its EVE JSON (`check-TIME.eve.json`) and its report (one JSON
+    /// line, `check-TIME.report.json`) in this directory, complete when they appear, for a
+    /// shipper such as Vector or Filebeat (see install/vector.toml).
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
     /// The longest capture, in minutes.
     #[arg(long, value_name = "MIN", default_value_t = 30)]
     max_minutes: u64,
@@ -60,6 +65,12 @@ pub struct ServeArgs {
 /// The command line's analysis, for the kiosk's checks.
 struct Pipeline {
     opts: AnalysisOpts,
+    spool: Option<PathBuf>,
+}
+
+/// Renames `from` to `to`: files appear in the spool complete or not at all.
+fn publish(from: &Path, to: &Path) -> std::result::Result<(), String> {
+    std::fs::rename(from, to).map_err(|e| format!("{}: {e}", to.display()))
 }
 
 impl Analyzer for Pipeline {
@@ -70,14 +81,43 @@ impl Analyzer for Pipeline {
         on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
         sink: Box<dyn EventSink + Send>,
     ) -> std::result::Result<Outcome, String> {
+        let mut sinks: Vec<Box<dyn EventSink + Send>> = vec![sink];
+        let spooled = match &self.spool {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let base = dir.join(format!("check-{stamp}"));
+                let eve_part = base.with_extension("eve.json.part");
+                let eve = tcheck_engine::output::EveWriter::create_with(
+                    &eve_part,
+                    tcheck_engine::output::eve::EveOptions::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                sinks.push(Box::new(eve));
+                Some((base, eve_part))
+            }
+            None => None,
+        };
         let hooks = LiveHooks {
             on_detect: Some(on_detect),
-            sinks: vec![sink],
+            sinks,
         };
         let (_, report) =
             analyse_source(input, source, &self.opts, hooks).map_err(|e| format!("{e:#}"))?;
+        let json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        if let Some((base, eve_part)) = spooled {
+            publish(&eve_part, &base.with_extension("eve.json"))?;
+            let report_part = base.with_extension("report.json.part");
+            let mut line = serde_json::to_string(&json).map_err(|e| e.to_string())?;
+            line.push('\n');
+            std::fs::write(&report_part, line)
+                .map_err(|e| format!("{}: {e}", report_part.display()))?;
+            publish(&report_part, &base.with_extension("report.json"))?;
+        }
         Ok(Outcome {
-            report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
+            report: json,
             html: crate::report_html::render(&report),
         })
     }
@@ -173,6 +213,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         mode,
         Arc::new(Pipeline {
             opts: args.analysis,
+            spool: args.spool,
         }),
         data,
         max,

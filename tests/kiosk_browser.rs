@@ -68,6 +68,8 @@ fn serve(dir: &Path) -> (Killed, String) {
         .arg(repo("fixtures/sample/indicators.txt"))
         .arg("--data")
         .arg(dir.join("checks"))
+        .arg("--spool")
+        .arg(dir.join("spool"))
         .env("XDG_DATA_HOME", dir.join("xdg"))
         .env_remove("TCHECK_DB")
         .stdin(Stdio::null())
@@ -256,6 +258,31 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
         Some("/api/v1/check/report.html")
     );
     screenshot(&c, "4-report").await;
+
+    // The spool holds the check's EVE and its report, complete, for a shipper.
+    let spool = dir.join("spool");
+    let files: Vec<String> = std::fs::read_dir(&spool)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let eve = files
+        .iter()
+        .find(|f| f.ends_with(".eve.json"))
+        .expect("EVE in the spool");
+    let rep = files
+        .iter()
+        .find(|f| f.ends_with(".report.json"))
+        .expect("report in the spool");
+    assert!(!files.iter().any(|f| f.ends_with(".part")), "{files:?}");
+    let eve = std::fs::read_to_string(spool.join(eve)).unwrap();
+    assert!(
+        eve.lines().any(|l| l.contains("\"event_type\":\"dns\"")),
+        "{eve}"
+    );
+    let rep = std::fs::read_to_string(spool.join(rep)).unwrap();
+    assert_eq!(rep.lines().count(), 1);
+    assert!(rep.contains("drivres-update.info"));
 
     // Saving to a USB key asks for an optional passphrase; with no key plugged in (no
     // removable disk here) it says to plug one in.
