@@ -156,6 +156,11 @@ impl AnalysisOpts {
         &self.lang
     }
 
+    /// Sets the report's language (a code of [`Lang`]).
+    pub fn set_language(&mut self, code: &str) {
+        self.lang = code.to_string();
+    }
+
     /// The indicator database option.
     pub fn db(&self) -> &crate::db_cmd::DbArg {
         &self.db

@@ -14,6 +14,7 @@ use tcheck_engine::output::EventSink;
 use tcheck_engine::verdict::LiveDetection;
 use tcheck_engine::PacketSource;
 use tcheck_webui::admin::AdminConfig;
+use tcheck_webui::kiosk_config::KioskConfig;
 use tcheck_webui::{AdminListen, Analyzer, Controller, Outcome, ServerConfig, SourceMode};
 
 use crate::analyze::{analyse_source, AnalysisOpts, LiveHooks};
@@ -35,8 +36,8 @@ pub struct ServeArgs {
     /// Replay speed, times the capture's own pace.
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     replay_speed: f64,
-    /// A network besides the box itself that may use the kiosk (repeatable); the phone's
-    /// network never may.
+    /// A network besides the box itself that may use the kiosk (repeatable; added to
+    /// `[kiosk] networks`); the phone's network never may.
     #[arg(long = "kiosk-network", value_name = "CIDR")]
     kiosk_networks: Vec<IpNet>,
     /// Serve the admin backend (HTTPS) on this address too, e.g. `0.0.0.0:8443`.
@@ -53,9 +54,9 @@ pub struct ServeArgs {
     /// shipper such as Vector or Filebeat (see install/vector.toml).
     #[arg(long, value_name = "DIR")]
     spool: Option<PathBuf>,
-    /// The longest capture, in minutes.
-    #[arg(long, value_name = "MIN", default_value_t = 30)]
-    max_minutes: u64,
+    /// The longest capture, in minutes (default: `[kiosk] max_minutes`, else 30).
+    #[arg(long, value_name = "MIN")]
+    max_minutes: Option<u64>,
     /// The analysis (indicators, rules, heuristics, language); `--config FILE` also sets
     /// the access point (`[ap]`).
     #[command(flatten)]
@@ -162,21 +163,31 @@ fn data_dir(arg: Option<&Path>) -> PathBuf {
 }
 
 /// Runs `tcheck serve`.
-pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let ap = match args.analysis.config_file() {
+pub fn run(mut args: ServeArgs) -> Result<ExitCode> {
+    let (ap, kiosk) = match args.analysis.config_file() {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-            ApConfig::from_toml(&path.display().to_string(), &text).map_err(anyhow::Error::msg)?
+            let name = path.display().to_string();
+            (
+                ApConfig::from_toml(&name, &text).map_err(anyhow::Error::msg)?,
+                KioskConfig::from_toml(&name, &text).map_err(anyhow::Error::msg)?,
+            )
         }
-        None => ApConfig::default(),
+        None => (ApConfig::default(), KioskConfig::default()),
     };
+    // The file's language unless --lang chose another than the default.
+    if args.analysis.language() == "en" {
+        args.analysis.set_language(&kiosk.language);
+    }
+    let mut kiosk_networks = kiosk.networks.clone();
+    kiosk_networks.extend(args.kiosk_networks.iter().copied());
     if let Some(r) = &args.replay {
         // Refuse a file that is not a capture now, not at the first check.
         tcheck_engine::FileSource::open(r).map_err(anyhow::Error::from)?;
     }
     let config = ServerConfig {
         listen: args.listen,
-        kiosk_networks: args.kiosk_networks.clone(),
+        kiosk_networks,
         denied_networks: vec![IpNet::V4(ap.subnet.trunc())],
         language: args.analysis.language().to_string(),
         uplink: ap.uplink.is_some().then(|| ap.clone()),
@@ -208,7 +219,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         _ => None,
     };
     let data = data_dir(args.data.as_deref());
-    let max = Duration::from_secs(args.max_minutes.max(1) * 60);
+    let max = Duration::from_secs(args.max_minutes.unwrap_or(kiosk.max_minutes).max(1) * 60);
     let ctrl = Controller::new(
         mode,
         Arc::new(Pipeline {

@@ -268,14 +268,25 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
         .unwrap();
     row.click().await.unwrap();
     text_becomes(&c, "#message", "Removed allowed.example").await;
-    let rows = c
-        .find(Locator::Css("#white-rows"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!rows.contains("allowed.example"), "{rows}");
+    // The list reloads after the message: wait for the row to go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = c
+            .find(Locator::Css("#white-rows"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if !rows.contains("allowed.example") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the whitelist entry stayed: {rows}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A configuration change with an invalid value: refused with the reason, file untouched.
     click(&c, "button.tab[data-tab=config]").await;
@@ -337,7 +348,24 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
     visible(&c, "#main-view").await;
     fill(&c, "#ioc-q", "csrf.example").await;
     click(&c, "#ioc-search button").await;
-    text_becomes(&c, "#ioc-count", "0 of").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let count = c
+            .find(Locator::Css("#ioc-count"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if count.starts_with("0 of ") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cross-origin post added something: {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A feed, served from this machine, added and fetched now.
     let feed_dir = dir.join("feed");

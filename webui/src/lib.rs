@@ -12,6 +12,7 @@ pub mod admin;
 pub mod assets;
 pub mod check;
 pub mod i18n;
+pub mod kiosk_config;
 pub mod replay;
 pub mod save;
 pub mod server;

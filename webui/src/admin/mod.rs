@@ -552,6 +552,7 @@ struct ConfigRequest {
 
 /// Checks a whole configuration the way the programs that read it will.
 pub fn validate_config(name: &str, text: &str) -> Result<(), String> {
+    crate::kiosk_config::KioskConfig::from_toml(name, text)?;
     tcheck_engine::verdict::Settings::from_toml(name, text)?;
     tcheck_apctl::ApConfig::from_toml(name, text)?;
     Ok(())
