@@ -208,6 +208,9 @@ pub struct Controller {
     data_dir: PathBuf,
     max_duration: Duration,
     finished: AtomicBool,
+    /// A check's thread is still running (its access point may still be coming down): a new
+    /// check must wait, or the old one's cleanup would remove the new one's rules.
+    running: AtomicBool,
 }
 
 impl std::fmt::Debug for Controller {
@@ -236,6 +239,7 @@ impl Controller {
             data_dir,
             max_duration,
             finished: AtomicBool::new(false),
+            running: AtomicBool::new(false),
         })
     }
 
@@ -370,9 +374,13 @@ impl Controller {
 
     /// Starts a check (from the home screen, the report or an error).
     pub fn start(self: &Arc<Self>, offline: bool) -> Result<(), CheckError> {
+        if self.running.swap(true, Ordering::SeqCst) {
+            return Err(CheckError::Busy);
+        }
         {
             let mut s = self.lock();
             if !matches!(s.phase, Phase::Idle | Phase::Error) {
+                self.running.store(false, Ordering::SeqCst);
                 return Err(CheckError::Busy);
             }
             *s = State::new();
@@ -383,8 +391,14 @@ impl Controller {
         let me = self.clone();
         std::thread::Builder::new()
             .name("tcheck-check".into())
-            .spawn(move || me.run(offline))
-            .map_err(|_| CheckError::Busy)?;
+            .spawn(move || {
+                me.clone().run(offline);
+                me.running.store(false, Ordering::SeqCst);
+            })
+            .map_err(|_| {
+                self.running.store(false, Ordering::SeqCst);
+                CheckError::Busy
+            })?;
         Ok(())
     }
 

@@ -63,6 +63,7 @@ impl std::fmt::Debug for AdminConfig {
 struct AdminState {
     config: Arc<AdminConfig>,
     sessions: Arc<Sessions>,
+    verifying: Arc<tokio::sync::Semaphore>,
 }
 
 /// The admin routes.
@@ -70,6 +71,7 @@ pub fn router(config: AdminConfig) -> Router {
     let state = AdminState {
         config: Arc::new(config),
         sessions: Arc::new(Sessions::default()),
+        verifying: Arc::new(tokio::sync::Semaphore::new(2)),
     };
     Router::new()
         .route(
@@ -95,7 +97,10 @@ pub fn router(config: AdminConfig) -> Router {
             "/api/v1/iocs",
             get(iocs_list).post(iocs_add).delete(iocs_remove),
         )
-        .route("/api/v1/iocs/import", post(iocs_import))
+        .route(
+            "/api/v1/iocs/import",
+            post(iocs_import).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .route("/api/v1/iocs/export", get(iocs_export))
         .route(
             "/api/v1/whitelist",
@@ -112,7 +117,10 @@ pub fn router(config: AdminConfig) -> Router {
         )
         .route("/api/v1/feeds/update", post(feeds_update))
         .route("/api/v1/backup", get(backup))
-        .route("/api/v1/restore", post(restore))
+        .route(
+            "/api/v1/restore",
+            post(restore).layer(axum::extract::DefaultBodyLimit::max(MAX_RESTORE)),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -259,6 +267,13 @@ async fn login(
             ),
         );
     }
+    // Counted before the check, so that parallel attempts cannot get round the limit; a
+    // success clears the count.
+    st.sessions.failed(peer);
+    // At most two password checks at a time (argon2 takes memory and time on purpose).
+    let Ok(_permit) = st.verifying.clone().acquire_owned().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again");
+    };
     let user = req.user.clone();
     let hash = match with_store(&st.config.db, move |s| {
         s.account_hash(&user).map_err(|e| e.to_string())
@@ -283,7 +298,6 @@ async fn login(
     .await
     .unwrap_or(false);
     if !ok {
-        st.sessions.failed(peer);
         return refuse(StatusCode::UNAUTHORIZED, "wrong name or password");
     }
     st.sessions.succeeded(peer);
@@ -571,6 +585,23 @@ async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>
     );
     if let Err(why) = validate_config(&name, &req.text) {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
+    // The programs the box runs and the paths it writes are not the web's to change: a
+    // stolen session must not become code execution.
+    let current = tokio::fs::read_to_string(&path).await.unwrap_or_default();
+    if let (Ok(old), Ok(new)) = (
+        tcheck_apctl::ApConfig::from_toml(&name, &current),
+        tcheck_apctl::ApConfig::from_toml(&name, &req.text),
+    ) {
+        if old.tools != new.tools
+            || old.runtime_dir != new.runtime_dir
+            || old.wpa_ctrl != new.wpa_ctrl
+        {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "[ap] tools, runtime_dir and wpa_ctrl can only be changed on the box itself",
+            );
+        }
     }
     // A temporary file in the same directory, synced, then renamed over the old one: the
     // file is the old or the new, never half of either.
