@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod assets;
 pub mod check;
+pub mod http;
 pub mod i18n;
 pub mod kiosk_config;
 pub mod replay;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -178,68 +178,30 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
         }
     }
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    crate::http::secure(&mut resp);
     resp
 }
 
 fn allowed(config: &ServerConfig, peer: IpAddr) -> bool {
-    let peer = match peer {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-        v4 => v4,
-    };
+    let peer = crate::http::unmapped(peer);
     if config.denied_networks.iter().any(|n| n.contains(&peer)) {
         return false;
     }
     peer.is_loopback() || config.kiosk_networks.iter().any(|n| n.contains(&peer))
 }
 
-/// A state change must come from this server's own page.
+/// A state change must come from this server's own page: its token, and the same origin.
 fn same_origin(headers: &HeaderMap, token: &str) -> Result<(), &'static str> {
     let sent = headers
         .get("x-tcheck-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if token.is_empty() || !constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+    if token.is_empty() || !crate::http::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
         return Err("missing or wrong page token");
     }
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site")
-    {
-        return Err("cross-site request");
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let origin = origin.to_str().unwrap_or("");
-        if origin != format!("http://{host}") && origin != format!("https://{host}") {
-            return Err("request from another origin");
-        }
-    }
-    Ok(())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // The kiosk is plain HTTP on the box; a page served over HTTPS by a proxy is accepted too.
+    crate::http::same_origin(headers, "http")
+        .or_else(|_| crate::http::same_origin(headers, "https"))
 }
 
 fn refuse(status: StatusCode, why: &str) -> Response {
@@ -505,6 +467,7 @@ fn file_chunks(mut f: tokio::fs::File) -> impl Stream<Item = std::io::Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -149,10 +149,7 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
     else {
         return refuse(StatusCode::FORBIDDEN, "no peer address");
     };
-    let peer = match peer {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-        v4 => v4,
-    };
+    let peer = crate::http::unmapped(peer);
     if st.config.denied_networks.iter().any(|n| n.contains(&peer)) {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -162,7 +159,7 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
     let path = req.uri().path().to_string();
     let changes = req.method() != Method::GET && req.method() != Method::HEAD;
     if changes {
-        if let Err(why) = same_origin(req.headers()) {
+        if let Err(why) = crate::http::same_origin(req.headers(), "https") {
             return refuse(StatusCode::FORBIDDEN, why);
         }
     }
@@ -177,7 +174,7 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if sent != session.csrf {
+            if !crate::http::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
                 return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
             }
         }
@@ -185,52 +182,16 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
     }
     req.extensions_mut().insert(PeerIp(peer));
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
+    crate::http::secure(&mut resp);
+    resp.headers_mut().insert(
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     );
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
     resp
 }
 
 #[derive(Clone, Copy)]
 struct PeerIp(IpAddr);
-
-fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site")
-    {
-        return Err("cross-site request");
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        if origin.to_str().unwrap_or("") != format!("https://{host}") {
-            return Err("request from another origin");
-        }
-    }
-    Ok(())
-}
 
 /// Runs `f` on the database, off the async workers.
 async fn with_store<T: Send + 'static>(
