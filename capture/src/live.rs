@@ -15,9 +15,6 @@ use crate::pcapng::{file_head, packet_block, InterfaceInfo};
 /// How long the source waits for a packet before it reports itself idle (and the engine
 /// hands out what it holds).
 const POLL_MS: i32 = 100;
-/// On a busy interface, the engine's batch is still cut this often, so that events (and
-/// detections) never wait for a batch to fill.
-const CUT_EVERY: Duration = Duration::from_millis(250);
 
 /// What to capture and where to write it.
 #[derive(Clone, Debug)]
@@ -168,7 +165,6 @@ pub struct LiveCapture {
     counters: Arc<Counters>,
     ended: Option<EndReason>,
     warnings: Vec<SourceWarning>,
-    last_cut: Instant,
 }
 
 impl std::fmt::Debug for LiveCapture {
@@ -232,7 +228,6 @@ impl LiveCapture {
             counters: Arc::new(Counters::default()),
             ended: None,
             warnings: Vec::new(),
-            last_cut: Instant::now(),
         })
     }
 
@@ -323,13 +318,11 @@ impl LiveCapture {
 
 impl PacketSource for LiveCapture {
     fn read_packet(&mut self, buf: &mut Vec<u8>) -> tcheck_engine::Result<Option<PacketMeta>> {
-        loop {
-            match self.poll_packet(buf)? {
-                Poll::Packet(meta) => return Ok(Some(meta)),
-                Poll::Idle => continue,
-                Poll::End => return Ok(None),
-            }
-        }
+        tcheck_engine::source::read_by_polling(self, buf)
+    }
+
+    fn is_live(&self) -> bool {
+        true
     }
 
     fn poll_packet(&mut self, buf: &mut Vec<u8>) -> tcheck_engine::Result<Poll> {
@@ -338,10 +331,6 @@ impl PacketSource for LiveCapture {
         }
         if let Some(why) = self.limit_reached() {
             return self.end(why);
-        }
-        if self.last_cut.elapsed() >= CUT_EVERY {
-            self.last_cut = Instant::now();
-            return Ok(Poll::Idle);
         }
         // Non-blocking reads, and a poll on the capture's descriptor between them: libpcap's
         // own read timeout does not fire on Linux while no packet arrives, and an idle phone
@@ -372,7 +361,6 @@ impl PacketSource for LiveCapture {
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     if !self.wait_readable()? {
-                        self.last_cut = Instant::now();
                         self.update_drops();
                         self.files.flush().map_err(|e| self.file_error(e))?;
                         return Ok(Poll::Idle);

@@ -73,7 +73,12 @@ impl Reader<'_> {
         batch.last_index = self.next_index;
         batch.last_ts = None;
         let mut n = 0;
+        let live = self.source.is_live();
+        let started = std::time::Instant::now();
         while n < BATCH_PACKETS && batch.arena.len() < BATCH_BYTES {
+            if live && n > 0 && started.elapsed() >= crate::source::LIVE_BATCH_MAX {
+                break;
+            }
             let start = batch.arena.len();
             let meta = match self.source.poll_packet(&mut batch.arena)? {
                 Poll::Packet(meta) => meta,

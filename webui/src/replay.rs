@@ -16,8 +16,6 @@ use tcheck_engine::{FileSource, PacketMeta, PacketSource, Poll, Timestamp};
 const MAX_GAP: Duration = Duration::from_millis(500);
 /// How long the source waits before it reports itself idle.
 const IDLE_POLL: Duration = Duration::from_millis(100);
-/// The engine's batch is cut at least this often.
-const CUT_EVERY: Duration = Duration::from_millis(250);
 
 /// A capture file replayed at `speed` times its own pace.
 pub struct ReplaySource {
@@ -30,7 +28,6 @@ pub struct ReplaySource {
     /// A packet read but not yet due, and its bytes.
     pending: Option<PacketMeta>,
     scratch: Vec<u8>,
-    last_cut: Instant,
 }
 
 impl std::fmt::Debug for ReplaySource {
@@ -58,7 +55,6 @@ impl ReplaySource {
             exhausted: false,
             pending: None,
             scratch: Vec::new(),
-            last_cut: Instant::now(),
         })
     }
 
@@ -79,23 +75,16 @@ impl ReplaySource {
 
 impl PacketSource for ReplaySource {
     fn read_packet(&mut self, buf: &mut Vec<u8>) -> tcheck_engine::Result<Option<PacketMeta>> {
-        loop {
-            match self.poll_packet(buf)? {
-                Poll::Packet(m) => return Ok(Some(m)),
-                Poll::Idle => continue,
-                Poll::End => return Ok(None),
-            }
-        }
+        tcheck_engine::source::read_by_polling(self, buf)
+    }
+
+    fn is_live(&self) -> bool {
+        true
     }
 
     fn poll_packet(&mut self, buf: &mut Vec<u8>) -> tcheck_engine::Result<Poll> {
         if self.stopped() {
             return Ok(Poll::End);
-        }
-        // Cut the engine's batch often, as a live capture does, so that events show.
-        if self.last_cut.elapsed() >= CUT_EVERY {
-            self.last_cut = Instant::now();
-            return Ok(Poll::Idle);
         }
         if self.exhausted {
             std::thread::sleep(IDLE_POLL);

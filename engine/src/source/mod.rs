@@ -64,6 +64,24 @@ pub struct SourceWarning {
     pub message: String,
 }
 
+/// The longest a live source's packets wait in the engine's batch.
+pub const LIVE_BATCH_MAX: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `read_packet` for a source that implements [`PacketSource::poll_packet`]: polls until a
+/// packet or the end.
+pub fn read_by_polling(
+    source: &mut (impl PacketSource + ?Sized),
+    buf: &mut Vec<u8>,
+) -> crate::Result<Option<PacketMeta>> {
+    loop {
+        match source.poll_packet(buf)? {
+            Poll::Packet(meta) => return Ok(Some(meta)),
+            Poll::Idle => continue,
+            Poll::End => return Ok(None),
+        }
+    }
+}
+
 /// What [`PacketSource::poll_packet`] found.
 #[derive(Clone, Copy, Debug)]
 pub enum Poll {
@@ -91,6 +109,13 @@ pub trait PacketSource {
             Some(meta) => Poll::Packet(meta),
             None => Poll::End,
         })
+    }
+
+    /// Whether packets arrive in real time (a live capture, a paced replay). The engine then
+    /// hands out what it holds at least every [`LIVE_BATCH_MAX`], so that events appear
+    /// while a busy interface would otherwise keep filling a batch.
+    fn is_live(&self) -> bool {
+        false
     }
 
     /// Warnings recorded since the last call.
