@@ -689,8 +689,8 @@ fn print_text(out: &mut impl Write, s: &Summary, input: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Names come from traffic: keep terminal control characters out.
-fn sanitize(s: &str) -> String {
+/// Names come from traffic (and devices, radios): keep terminal control characters out.
+pub fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()

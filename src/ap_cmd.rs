@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::analyze::sanitize;
 use clap::{Args, Subcommand};
 use tcheck_apctl::uplink::{self, WifiManager};
 use tcheck_apctl::{AccessPoint, ApConfig, Client, Mode};
@@ -140,7 +142,7 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
                     n.strength,
                     n.frequency,
                     if n.secured { "secured" } else { "open   " },
-                    printable(&n.ssid)
+                    sanitize(&n.ssid)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -151,13 +153,13 @@ pub fn run(cmd: &ApCommand) -> Result<ExitCode> {
             let pass = if *open {
                 None
             } else {
-                eprint!("password for {}: ", printable(ssid));
+                eprint!("password for {}: ", sanitize(ssid));
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
                 Some(line.trim_end_matches(['\r', '\n']).to_string())
             };
             wifi.join(ssid, pass.as_deref())?;
-            println!("joining {}", printable(ssid));
+            println!("joining {}", sanitize(ssid));
             Ok(ExitCode::SUCCESS)
         }
         ApCommand::Internet(opts) => {
@@ -215,7 +217,7 @@ fn start(config: &ApConfig) -> Result<ExitCode> {
                 writeln!(
                     out,
                     "device joined: {} ({}, {})",
-                    printable(c.hostname.as_deref().unwrap_or("no name")),
+                    sanitize(c.hostname.as_deref().unwrap_or("no name")),
                     c.mac,
                     c.ip
                 )?;
@@ -264,7 +266,7 @@ fn status(config: &ApConfig, json: bool) -> Result<ExitCode> {
                 s.mode,
                 s.ssid
                     .as_ref()
-                    .map(|n| format!(", network {}", printable(n)))
+                    .map(|n| format!(", network {}", sanitize(n)))
                     .unwrap_or_default(),
                 s.supervisor_pid
             )?;
@@ -272,7 +274,7 @@ fn status(config: &ApConfig, json: bool) -> Result<ExitCode> {
                 writeln!(
                     out,
                     "  device {} ({}, {})",
-                    printable(c.hostname.as_deref().unwrap_or("no name")),
+                    sanitize(c.hostname.as_deref().unwrap_or("no name")),
                     c.mac,
                     c.ip
                 )?;
@@ -280,11 +282,4 @@ fn status(config: &ApConfig, json: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Names come from devices and radios: keep terminal control characters out.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

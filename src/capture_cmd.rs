@@ -123,11 +123,6 @@ pub fn run(args: &CaptureArgs) -> Result<ExitCode> {
 
 /// One line per live detection, with what traffic showed kept printable.
 fn detection_line(d: &LiveDetection) -> String {
-    let printable = |s: &str| -> String {
-        s.chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect()
-    };
     let mut what = d.ioc.tag.clone();
     if let Some(app) = &d.ioc.app {
         what = format!("{what} {app}");
@@ -135,12 +130,12 @@ fn detection_line(d: &LiveDetection) -> String {
     format!(
         "tcheck: detected at {}: {} ({}) matches the {} indicator {} [{}] from {}",
         d.ts.iso_seconds(),
-        printable(&d.value),
+        crate::analyze::sanitize(&d.value),
         d.seen.label(),
         d.ioc.kind,
-        printable(&d.ioc.value),
-        printable(what.trim()),
-        printable(&d.ioc.source)
+        crate::analyze::sanitize(&d.ioc.value),
+        crate::analyze::sanitize(what.trim()),
+        crate::analyze::sanitize(&d.ioc.source)
     )
 }
 

@@ -223,20 +223,7 @@ fn run(program: &str, args: &[&str]) -> Result<String, String> {
 }
 
 fn is_root() -> bool {
-    rustix_uid() == 0
-}
-
-fn rustix_uid() -> u32 {
-    // /proc/self/status's real uid: no unsafe, no extra dependency.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next().map(str::to_string))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(u32::MAX)
+    rustix::process::getuid().is_root()
 }
 
 /// Writes `archive` (a file) to the key at `device` as `name`: mounts it read-write (unless it

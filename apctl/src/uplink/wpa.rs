@@ -228,7 +228,6 @@ mod tests {
             }
         });
         let c = WpaControl::connect(&server_path, dir.path()).unwrap();
-        let pass = "p\"ss w0rd\n;x";
         assert!(c.join("My \"Net\"", Some("p\"ss w0rd;x")).is_ok());
         t.join().unwrap();
         let sent = log.lock().unwrap().clone();
@@ -246,6 +245,5 @@ mod tests {
         );
         assert_eq!(sent[3], "SELECT_NETWORK 3");
         assert!(sent.iter().all(|s| !s.contains("w0rd")));
-        assert!(psk("x", pass).is_ok());
     }
 }
