@@ -10,53 +10,20 @@
 
 mod common;
 
+use common::browser::{available, browser, chromedriver, click, screenshot, visible, Killed};
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available() -> bool {
-    let found =
-        Path::new("/usr/bin/chromium").is_file() && Path::new("/usr/bin/chromedriver").is_file();
-    if !found {
-        assert!(
-            std::env::var("TCHECK_REQUIRE_SYSTEM").as_deref() != Ok("1"),
-            "chromium or chromedriver missing but TCHECK_REQUIRE_SYSTEM=1"
-        );
-        eprintln!("skipped: chromium and chromedriver are not installed");
-    }
-    found
-}
+use fantoccini::{Client, Locator};
 
 fn tcheck(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tcheck"));
     c.env("TCHECK_DB", dir.join("tcheck.db"))
         .env("XDG_DATA_HOME", dir.join("xdg"));
     c
-}
-
-async fn visible(c: &Client, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if e.is_displayed().await.unwrap_or(false) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{css} never showed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn text_becomes(c: &Client, css: &str, want: &str) -> String {
@@ -84,25 +51,6 @@ async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
     e.send_keys(value).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-screens");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.png")),
-        c.screenshot().await.unwrap(),
-    )
-    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,43 +126,16 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
         .to_string();
     assert!(admin.starts_with("https://127.0.0.1:"), "{lines}");
 
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let _driver = Killed(
-        Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1000,760", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                // The certificate is self-signed, as on the box.
-                "--ignore-certificate-errors",
-                format!("--user-data-dir={}", dir.join("profile").display()),
-            ],
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
+    let (_driver, port) = chromedriver();
+    // The certificate is self-signed, as on the box.
+    let c = browser(
+        port,
+        &dir.join("profile"),
+        1000,
+        700,
+        &["--ignore-certificate-errors"],
+    )
+    .await;
 
     // A wrong password, then the right one.
     c.goto(&format!("{admin}/admin")).await.unwrap();

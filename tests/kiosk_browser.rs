@@ -10,42 +10,14 @@
 
 mod common;
 
+use common::browser::{available, browser, chromedriver, click, screenshot, text, visible, Killed};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available() -> bool {
-    let found =
-        Path::new("/usr/bin/chromium").is_file() && Path::new("/usr/bin/chromedriver").is_file();
-    if !found {
-        assert!(
-            std::env::var("TCHECK_REQUIRE_SYSTEM").as_deref() != Ok("1"),
-            "chromium or chromedriver missing but TCHECK_REQUIRE_SYSTEM=1"
-        );
-        eprintln!("skipped: chromium and chromedriver are not installed");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use fantoccini::Locator;
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
@@ -92,94 +64,6 @@ fn serve(dir: &Path) -> (Killed, String) {
     (Killed(child), url)
 }
 
-fn chromedriver() -> (Killed, u16) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Killed(child), port)
-}
-
-async fn browser(port: u16, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=800,480", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
-    // The touchscreen's 800×480 is the page's viewport, not the window's outer size.
-    let frame = c
-        .execute(
-            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let dw = frame[0].as_u64().unwrap_or(0) as u32;
-    let dh = frame[1].as_u64().unwrap_or(0) as u32;
-    c.set_window_size(800 + dw, 480 + dh).await.unwrap();
-    c
-}
-
-/// Waits until the element matching `css` is displayed.
-async fn visible(c: &Client, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if e.is_displayed().await.unwrap_or(false) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{css} never showed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-screens");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
 fn phase(url: &str) -> String {
     let body = Command::new("curl")
         .args(["-s", &format!("{url}/api/v1/check")])
@@ -198,7 +82,7 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
     let dir = common::tempdir("kiosk-browser");
     let (_server, url) = serve(&dir);
     let (_driver, port) = chromedriver();
-    let c = browser(port, &dir.join("profile")).await;
+    let c = browser(port, &dir.join("profile"), 800, 480, &[]).await;
 
     // 1. Home: one button.
     c.goto(&format!("{url}/")).await.unwrap();
@@ -380,7 +264,7 @@ async fn kiosk_shows_what_to_do_when_the_access_point_fails() {
         .trim_end_matches('/')
         .to_string();
     let (_driver, port) = chromedriver();
-    let c = browser(port, &dir.join("profile")).await;
+    let c = browser(port, &dir.join("profile"), 800, 480, &[]).await;
     c.goto(&format!("{url}/")).await.unwrap();
     visible(&c, "#start").await;
     click(&c, "#start").await;
@@ -474,7 +358,7 @@ async fn kiosk_joins_the_boxs_wifi_with_the_on_screen_keyboard() {
         .trim_end_matches('/')
         .to_string();
     let (_driver, port) = chromedriver();
-    let c = browser(port, &dir.join("profile")).await;
+    let c = browser(port, &dir.join("profile"), 800, 480, &[]).await;
     c.goto(&format!("{url}/")).await.unwrap();
     visible(&c, "#wifi").await;
     click(&c, "#wifi").await;
