@@ -213,7 +213,9 @@ fn start(config: &ApConfig) -> Result<ExitCode> {
             return Err(anyhow::Error::from(e).context("the access point stopped"));
         }
         for c in ap.clients() {
-            if !known.iter().any(|k| k.mac == c.mac && k.ip == c.ip) {
+            // The neighbour table may show a device before DHCP has written its name: a
+            // device is announced again once its name is known.
+            if !known.contains(&c) {
                 writeln!(
                     out,
                     "device joined: {} ({}, {})",
@@ -222,6 +224,7 @@ fn start(config: &ApConfig) -> Result<ExitCode> {
                     c.ip
                 )?;
                 out.flush()?;
+                known.retain(|k| k.mac != c.mac);
                 known.push(c);
             }
         }

@@ -403,8 +403,15 @@ impl World {
 
 /// Runs `tcheck ap start` in the box; returns it once the network is up.
 fn start_ap(w: &World, config: &Path) -> (Child, mpsc::Receiver<String>) {
+    start_ap_as(w, config, &[])
+}
+
+/// Runs `tcheck ap start` in the box behind `wrapper` (e.g. `setpriv …`); returns it once
+/// the network is up.
+fn start_ap_as(w: &World, config: &Path, wrapper: &[String]) -> (Child, mpsc::Receiver<String>) {
     let mut ap = Command::new("ip")
         .args(["netns", "exec", w.the_box()])
+        .args(wrapper)
         .arg(env!("CARGO_BIN_EXE_tcheck"))
         .args(["ap", "start", "--config"])
         .arg(config)
@@ -1097,40 +1104,7 @@ fn netns_the_access_point_and_the_capture_run_without_root() {
     ]);
 
     // The access point with the service's three capabilities, as a user that is not root.
-    let mut args = vec!["netns".to_string(), "exec".into(), w.the_box().into()];
-    args.extend(as_service(SERVICE_CAPS));
-    args.extend([
-        env!("CARGO_BIN_EXE_tcheck").to_string(),
-        "ap".into(),
-        "start".into(),
-        "--config".into(),
-        config.display().to_string(),
-    ]);
-    let mut ap = Command::new("ip")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = lines_of(ap.stdout.take().unwrap());
-    let err = lines_of(ap.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(l) = out.recv_timeout(Duration::from_millis(100)) {
-            if l.contains("phone network up") {
-                break;
-            }
-        }
-        if let Some(s) = ap.try_wait().unwrap() {
-            let e: Vec<String> = err.try_iter().collect();
-            panic!("tcheck ap start without root exited ({s}): {e:#?}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the access point did not come up"
-        );
-    }
+    let (mut ap, _out) = start_ap_as(&w, &config, &as_service(SERVICE_CAPS));
     // Its programs run as that user too.
     let pids = sh(&["ip", "netns", "pids", w.the_box()]);
     for pid in pids.split_whitespace() {
