@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 
 use crate::buffers::Buffer;
 use crate::content::Element;
@@ -17,102 +17,225 @@ use crate::vars::Vars;
 
 /// A prefilter over one buffer: which rules may match, from their fast patterns.
 ///
-/// One case-insensitive automaton over the distinct patterns: a case-sensitive pattern found
-/// in another case only adds a candidate, which the rule's own check then refuses, and one
-/// pass over the data is cheaper than two. A DFA when it stays small, else the automaton
-/// the library picks.
+/// Up to four automata over the distinct patterns: case-sensitive ones for the patterns of
+/// rules without `nocase`, which let the library skip ahead with its vectorised literal
+/// search, and case-insensitive ones for the others; each split again between patterns that
+/// must occur near the start of the buffer (`depth`, `startswith`), searched only that far,
+/// and the others. A DFA when it stays small, else the automaton the library picks.
+///
+/// Every pattern occurring anywhere must be reported, but an overlapping search walks the
+/// automaton over every byte. The search is leftmost-longest instead, restarted one byte
+/// after each match's start: a pattern occurring at position q is then either the longest
+/// match at q or a prefix of it, and each search names those prefixes.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    ac: Option<AhoCorasick>,
+    searches: Vec<PatternSearch>,
     /// The rules of each distinct pattern.
     rules: Vec<Vec<u32>>,
     /// The distinct address pairs of its rules' headers (source, destination, either
     /// direction), when they are few: a flow direction that fits none of them need not be
     /// searched at all (`None`: too many to tell, always search).
     addrs: Option<Vec<(AddrSet, AddrSet, bool)>>,
+    /// Whether some rule may match data sent to the server, and to the client: most rules
+    /// of stalkerware feeds say `flow:to_server`, and the responses (most of the bytes)
+    /// then need no search.
+    directions: [bool; 2],
+}
+
+/// One automaton of a [`Prefilter`].
+#[derive(Debug)]
+struct PatternSearch {
+    ac: AhoCorasick,
+    /// How far into the buffer its patterns may end (`None`: anywhere).
+    limit: Option<usize>,
+    /// For each of its patterns, the prefilter's distinct pattern (index into `rules`).
+    distinct: Vec<u32>,
+    /// For each of its patterns, its other patterns that are prefixes of it (indices into
+    /// `distinct`).
+    prefixes: Vec<Vec<u32>>,
+}
+
+impl PatternSearch {
+    /// An automaton over `group`'s patterns (lowercase when `nocase`).
+    fn build(group: SearchGroup, nocase: bool) -> Option<Self> {
+        let SearchGroup {
+            patterns,
+            distinct,
+            limit,
+        } = group;
+        let index: HashMap<&[u8], u32> = patterns
+            .iter()
+            .zip(0u32..)
+            .map(|(p, i)| (p.as_slice(), i))
+            .collect();
+        let prefixes = patterns
+            .iter()
+            .map(|p| {
+                (1..p.len())
+                    .filter_map(|len| p.get(..len).and_then(|pre| index.get(pre)).copied())
+                    .collect()
+            })
+            .collect();
+        let mut builder = AhoCorasickBuilder::new();
+        builder
+            .ascii_case_insensitive(nocase)
+            .match_kind(MatchKind::LeftmostLongest);
+        if patterns.len() <= MAX_DFA_PATTERNS {
+            builder.kind(Some(AhoCorasickKind::DFA));
+        }
+        let ac = builder
+            .build(&patterns)
+            .or_else(|_| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(nocase)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&patterns)
+            })
+            .ok()?;
+        Some(PatternSearch {
+            ac,
+            limit,
+            distinct,
+            prefixes,
+        })
+    }
+
+    /// Calls `report` with the distinct pattern of every pattern occurring in `hay`, at
+    /// least once each.
+    fn each_occurring(&self, hay: &[u8], mut report: impl FnMut(usize)) {
+        let hay = match self.limit {
+            Some(limit) => hay.get(..limit).unwrap_or(hay),
+            None => hay,
+        };
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(m) = self.ac.find(Input::new(hay).span(at..hay.len())) else {
+                break;
+            };
+            let id = m.pattern().as_usize();
+            let prefixes = self.prefixes.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            for &local in std::iter::once(&(id as u32)).chain(prefixes) {
+                if let Some(&d) = self.distinct.get(local as usize) {
+                    report(d as usize);
+                }
+            }
+            at = m.start() + 1;
+        }
+    }
 }
 
 /// Distinct address pairs a prefilter keeps to skip flows; more, and it is always searched.
 const MAX_ADDR_PAIRS: usize = 16;
 
 /// A rule's fast pattern, as fed to a prefilter.
+#[derive(Clone, Debug)]
 struct FastPattern {
     bytes: Vec<u8>,
+    nocase: bool,
+    /// The offset in the buffer by which an occurrence must end, for a pattern at an
+    /// absolute position (`depth`, `startswith`): the search need go no further.
+    end: Option<usize>,
     rule: u32,
 }
 
 /// Distinct patterns above which the prefilter is not compiled to a DFA (memory).
 const MAX_DFA_PATTERNS: usize = 20_000;
 
+/// The patterns of one [`PatternSearch`] being gathered.
+#[derive(Default)]
+struct SearchGroup {
+    patterns: Vec<Vec<u8>>,
+    /// The prefilter's distinct pattern of each.
+    distinct: Vec<u32>,
+    /// The largest `end` of its patterns, if they all have one.
+    limit: Option<usize>,
+}
+
 impl Prefilter {
     fn build(patterns: Vec<FastPattern>) -> Self {
-        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut distinct: Vec<Vec<u8>> = Vec::new();
+        // Distinct by (bytes, nocase, bounded), nocase patterns lowercased; searched in
+        // groups by (nocase, bounded).
+        let mut ids: HashMap<(Vec<u8>, bool, bool), usize> = HashMap::new();
+        let mut groups: [SearchGroup; 4] = Default::default();
         let mut rules: Vec<Vec<u32>> = Vec::new();
         for p in patterns {
-            let key = p.bytes.to_ascii_lowercase();
-            let id = *ids.entry(key.clone()).or_insert_with(|| {
-                distinct.push(key);
-                rules.push(Vec::new());
-                distinct.len() - 1
-            });
+            let bytes = if p.nocase {
+                p.bytes.to_ascii_lowercase()
+            } else {
+                p.bytes
+            };
+            let group_index = usize::from(p.nocase) * 2 + usize::from(p.end.is_some());
+            let Some(group) = groups.get_mut(group_index) else {
+                continue;
+            };
+            if let Some(end) = p.end {
+                group.limit = Some(group.limit.map_or(end, |l| l.max(end)));
+            }
+            let key = (bytes, p.nocase, p.end.is_some());
+            let id = match ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = rules.len();
+                    rules.push(Vec::new());
+                    group.patterns.push(key.0.clone());
+                    group.distinct.push(u32::try_from(id).unwrap_or(u32::MAX));
+                    ids.insert(key, id);
+                    id
+                }
+            };
             if let Some(r) = rules.get_mut(id) {
                 r.push(p.rule);
             }
         }
-        if distinct.is_empty() {
-            return Prefilter {
-                ac: None,
-                rules,
-                addrs: None,
-            };
-        }
-        let mut builder = AhoCorasickBuilder::new();
-        builder
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard);
-        if distinct.len() <= MAX_DFA_PATTERNS {
-            builder.kind(Some(AhoCorasickKind::DFA));
-        }
-        let ac = builder
-            .build(&distinct)
-            .or_else(|_| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&distinct)
-            })
-            .ok();
+        let searches = groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| !g.patterns.is_empty())
+            .filter_map(|(i, g)| PatternSearch::build(g, i >= 2))
+            .collect();
         Prefilter {
-            ac,
+            searches,
             rules,
             addrs: None,
+            directions: [true, true],
         }
     }
 
-    /// Notes the address pairs of its rules (see `addrs`).
+    /// Notes the address pairs and directions of its rules (see `addrs`, `directions`).
     fn index_addresses(&mut self, all: &[Rule]) {
         let mut pairs: Vec<(AddrSet, AddrSet, bool)> = Vec::new();
+        let mut directions = [false, false];
+        let mut too_many = false;
         for id in self.rules.iter().flatten() {
             let Some(r) = all.get(*id as usize) else {
+                directions = [true, true];
                 continue;
             };
+            match r.flow.to_server {
+                Some(to_server) => directions[usize::from(!to_server)] = true,
+                None => directions = [true, true],
+            }
+            if too_many {
+                continue;
+            }
             let h = &r.header;
             let pair = (h.src.clone(), h.dst.clone(), h.bidirectional);
             if !pairs.contains(&pair) {
                 if pairs.len() >= MAX_ADDR_PAIRS {
-                    self.addrs = None;
-                    return;
+                    too_many = true;
+                    continue;
                 }
                 pairs.push(pair);
             }
         }
-        self.addrs = Some(pairs);
+        self.addrs = (!too_many).then_some(pairs);
+        self.directions = directions;
     }
 
-    /// Whether some rule of this prefilter may match traffic from `src` to `dst`.
-    fn may_apply(&self, src: IpAddr, dst: IpAddr) -> bool {
-        if self.ac.is_none() {
+    /// Whether some rule of this prefilter may match traffic from `src` to `dst`, sent to
+    /// the server (`to_server`) or to the client.
+    fn may_apply(&self, src: IpAddr, dst: IpAddr, to_server: bool) -> bool {
+        if self.searches.is_empty() || !self.directions[usize::from(!to_server)] {
             return false;
         }
         match &self.addrs {
@@ -126,9 +249,9 @@ impl Prefilter {
 
     /// Adds the rules whose fast pattern occurs in `hay` to `out`, each pattern's once.
     pub(crate) fn candidates(&self, hay: &[u8], out: &mut Vec<u32>) {
-        let Some(ac) = &self.ac else {
+        if self.searches.is_empty() {
             return;
-        };
+        }
         SEEN.with(|seen| {
             let mut seen = seen.borrow_mut();
             let words = self.rules.len().div_ceil(64);
@@ -136,22 +259,23 @@ impl Prefilter {
                 seen.resize(words, 0);
             }
             let mut touched: Vec<usize> = Vec::new();
-            for m in ac.find_overlapping_iter(hay) {
-                let id = m.pattern().as_usize();
-                let (word, bit) = (id / 64, 1u64 << (id % 64));
-                let Some(w) = seen.get_mut(word) else {
-                    continue;
-                };
-                if *w & bit != 0 {
-                    continue;
-                }
-                if *w == 0 {
-                    touched.push(word);
-                }
-                *w |= bit;
-                if let Some(r) = self.rules.get(id) {
-                    out.extend_from_slice(r);
-                }
+            for search in &self.searches {
+                search.each_occurring(hay, |id| {
+                    let (word, bit) = (id / 64, 1u64 << (id % 64));
+                    let Some(w) = seen.get_mut(word) else {
+                        return;
+                    };
+                    if *w & bit != 0 {
+                        return;
+                    }
+                    if *w == 0 {
+                        touched.push(word);
+                    }
+                    *w |= bit;
+                    if let Some(r) = self.rules.get(id) {
+                        out.extend_from_slice(r);
+                    }
+                });
             }
             for word in touched {
                 if let Some(w) = seen.get_mut(word) {
@@ -191,10 +315,7 @@ impl PortPrefilters {
             match ports {
                 Some(ports) => {
                     for port in ports {
-                        by_port.entry(port).or_default().push(FastPattern {
-                            bytes: p.bytes.clone(),
-                            rule: p.rule,
-                        });
+                        by_port.entry(port).or_default().push(p.clone());
                     }
                 }
                 None => any.push(p),
@@ -229,16 +350,16 @@ impl PortPrefilters {
 
     /// Whether some rule searched for traffic between these endpoints may match it: if not,
     /// the payloads of this flow direction need not be searched.
-    pub(crate) fn may_apply(&self, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> bool {
-        self.any.as_ref().is_some_and(|pf| pf.may_apply(src, dst))
-            || self
-                .by_port
-                .get(&dport)
-                .is_some_and(|pf| pf.may_apply(src, dst))
-            || self
-                .by_port
-                .get(&sport)
-                .is_some_and(|pf| pf.may_apply(src, dst))
+    pub(crate) fn may_apply(
+        &self,
+        (src, sport): (IpAddr, u16),
+        (dst, dport): (IpAddr, u16),
+        to_server: bool,
+    ) -> bool {
+        let fits = |pf: &Prefilter| pf.may_apply(src, dst, to_server);
+        self.any.as_ref().is_some_and(fits)
+            || self.by_port.get(&dport).is_some_and(fits)
+            || self.by_port.get(&sport).is_some_and(fits)
     }
 
     /// Adds the candidates for a payload between these ports to `out`.
@@ -380,13 +501,33 @@ fn action_rank(a: Action) -> u8 {
 /// every occurrence costs the search. Their rules are found by their header instead.
 const MIN_FAST_PATTERN: usize = 3;
 
-fn fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
-    let chosen = chosen_fast_pattern(rule)?;
-    (chosen.1.len() >= MIN_FAST_PATTERN).then_some(chosen)
+fn fast_pattern(rule: &Rule) -> Option<(Buffer, FastPattern)> {
+    let (buffer, c) = chosen_fast_pattern(rule)?;
+    if c.pattern.len() < MIN_FAST_PATTERN {
+        return None;
+    }
+    // Where the pattern must end by, when its position is absolute.
+    let end = if c.is_relative() {
+        None
+    } else if c.startswith {
+        Some(c.pattern.len())
+    } else {
+        c.depth
+            .map(|d| (c.offset.unwrap_or(0) as usize).saturating_add(d as usize))
+    };
+    Some((
+        buffer,
+        FastPattern {
+            bytes: c.pattern.clone(),
+            nocase: c.nocase,
+            end,
+            rule: u32::MAX,
+        },
+    ))
 }
 
-fn chosen_fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
-    let mut best: Option<(Buffer, Vec<u8>, bool)> = None;
+fn chosen_fast_pattern(rule: &Rule) -> Option<(Buffer, &crate::content::Content)> {
+    let mut best: Option<(Buffer, &crate::content::Content)> = None;
     for m in &rule.buffers {
         if !m.transforms.is_empty() {
             continue;
@@ -397,10 +538,10 @@ fn chosen_fast_pattern(rule: &Rule) -> Option<(Buffer, Vec<u8>, bool)> {
                     continue;
                 }
                 if c.fast_pattern && c.pattern.len() >= MIN_FAST_PATTERN {
-                    return Some((m.buffer, c.pattern.clone(), c.nocase));
+                    return Some((m.buffer, c));
                 }
-                if best.as_ref().is_none_or(|b| c.pattern.len() > b.1.len()) {
-                    best = Some((m.buffer, c.pattern.clone(), c.nocase));
+                if best.is_none_or(|b| c.pattern.len() > b.1.pattern.len()) {
+                    best = Some((m.buffer, c));
                 }
             }
         }
@@ -443,14 +584,11 @@ impl RuleSet {
                     set.flowbit_ids.entry(n.clone()).or_insert(next);
                 }
             }
-            let fp = fast_pattern(r);
+            let fp = fast_pattern(r).map(|(b, f)| (b, FastPattern { rule: idx, ..f }));
             if let Some(app) = r.app().filter(|_| r.is_app()) {
                 let group = set.app_groups.entry(app).or_default();
                 match fp {
-                    Some((b, bytes, _)) => app_patterns
-                        .entry((app, b))
-                        .or_default()
-                        .push(FastPattern { bytes, rule: idx }),
+                    Some((b, f)) => app_patterns.entry((app, b)).or_default().push(f),
                     None => group.always.push(idx),
                 }
                 continue;
@@ -470,17 +608,14 @@ impl RuleSet {
             for t in transports {
                 let group = set.packet_groups.entry(*t).or_default();
                 match &fp {
-                    Some((Buffer::Payload, bytes, _)) => {
+                    Some((Buffer::Payload, f)) => {
                         // TCP: rules that need packets (`dsize`...) see packets, the others
                         // the reassembled stream; each has its own prefilter.
                         let packets = *t == Transport::Tcp && r.packet_only();
-                        packet_patterns.entry((*t, packets)).or_default().push((
-                            PortPrefilters::ports_of(r),
-                            FastPattern {
-                                bytes: bytes.clone(),
-                                rule: idx,
-                            },
-                        ))
+                        packet_patterns
+                            .entry((*t, packets))
+                            .or_default()
+                            .push((PortPrefilters::ports_of(r), f.clone()))
                     }
                     _ => group.headers.add(&r.header, idx),
                 }
@@ -555,5 +690,103 @@ mod tests {
             .to_string()
             .starts_with("t.rules:3: sid 1: duplicate sid"));
         assert!(report.errors[2].to_string().starts_with("t.rules:4: "));
+    }
+
+    /// A pattern for the tests: bytes, `nocase`, the offset it must end by.
+    type TestPattern = (Vec<u8>, bool, Option<usize>);
+
+    /// The rules whose pattern occurs in `hay` (ignoring case when `nocase`), by brute
+    /// force; ending by its `end` if `bounded`.
+    fn naive(patterns: &[TestPattern], hay: &[u8], bounded: bool) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0u32..)
+            .zip(patterns)
+            .filter(|(_, (p, nocase, end))| {
+                let hay = match end.filter(|_| bounded) {
+                    Some(end) => hay.get(..end).unwrap_or(hay),
+                    None => hay,
+                };
+                !p.is_empty()
+                    && hay.windows(p.len()).any(|w| {
+                        if *nocase {
+                            w.eq_ignore_ascii_case(p)
+                        } else {
+                            w == p.as_slice()
+                        }
+                    })
+            })
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn prefilter_candidates(patterns: &[TestPattern], hay: &[u8]) -> Vec<u32> {
+        let pf = Prefilter::build(
+            (0u32..)
+                .zip(patterns)
+                .map(|(rule, (bytes, nocase, end))| FastPattern {
+                    bytes: bytes.clone(),
+                    nocase: *nocase,
+                    end: *end,
+                    rule,
+                })
+                .collect(),
+        );
+        let mut out = Vec::new();
+        pf.candidates(hay, &mut out);
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn prefilter_reports_overlapping_and_prefix_patterns() {
+        let patterns: Vec<TestPattern> = [
+            ("abc", false, None),
+            ("ab", false, None),
+            ("bcd", false, None),
+            ("c", false, None),
+            ("ABCDE", true, None),
+            ("x", false, None),
+            ("aB", false, None),
+            ("Ab", true, None),
+            ("de", false, Some(5)),
+            ("cd", false, Some(5)),
+        ]
+        .iter()
+        .map(|(p, nocase, end)| (p.as_bytes().to_vec(), *nocase, *end))
+        .collect();
+        assert_eq!(
+            prefilter_candidates(&patterns, b"zabcde"),
+            vec![0, 1, 2, 3, 4, 7, 9]
+        );
+        assert_eq!(prefilter_candidates(&patterns, b"AB"), vec![7]);
+        assert_eq!(prefilter_candidates(&patterns, b"yyy"), Vec::<u32>::new());
+    }
+
+    proptest::proptest! {
+        /// Over a small alphabet, so that patterns overlap, nest and repeat often: every
+        /// pattern occurring where its rule may match is reported, and none that does not
+        /// occur at all.
+        #[test]
+        fn prefilter_finds_every_pattern_that_occurs(
+            patterns in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::sample::select(b"abcAB".to_vec()), 1..5),
+                    proptest::bool::ANY,
+                    proptest::option::of(0usize..40),
+                ),
+                1..12,
+            ),
+            hay in proptest::collection::vec(proptest::sample::select(b"abcABz".to_vec()), 0..40),
+        ) {
+            let found = prefilter_candidates(&patterns, &hay);
+            for id in naive(&patterns, &hay, true) {
+                proptest::prop_assert!(found.contains(&id), "{id} occurs but was not reported");
+            }
+            let anywhere = naive(&patterns, &hay, false);
+            for id in &found {
+                proptest::prop_assert!(anywhere.contains(id), "{id} reported but absent");
+            }
+        }
     }
 }

@@ -301,11 +301,10 @@ impl RuleSet {
                 .get_mut(dir)
                 .map(|slot| {
                     *slot.get_or_insert_with(|| {
+                        let (src, dst) = ((p.src, p.sport), (p.dst, p.dport));
                         [
-                            group.payload.may_apply(p.src, p.sport, p.dst, p.dport),
-                            group
-                                .packet_payload
-                                .may_apply(p.src, p.sport, p.dst, p.dport),
+                            group.payload.may_apply(src, dst, p.to_server),
+                            group.packet_payload.may_apply(src, dst, p.to_server),
                         ]
                     })
                 })
