@@ -115,7 +115,7 @@ pub async fn serve(
         Some(a) => {
             let acceptor = crate::tls::acceptor(&a.cert, &a.key).map_err(std::io::Error::other)?;
             let tcp = tokio::net::TcpListener::bind(a.listen).await?;
-            Some((crate::tls::TlsListener::new(tcp, acceptor), a.config))
+            Some((crate::tls::TlsListener::new(tcp, acceptor)?, a.config))
         }
         None => None,
     };

@@ -17,7 +17,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take over its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Writes a self-signed certificate for `names` (host names or addresses) and its key as
 /// PEM; the key file is readable by its owner only. Existing files are kept (refused), so
@@ -66,23 +66,76 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
 }
 
 /// A TCP listener whose connections are TLS sessions.
+///
+/// Handshakes run in their own tasks, at most [`MAX_HANDSHAKES`] at once and each for at
+/// most [`HANDSHAKE_TIMEOUT`]: a client that connects and says nothing (a scanner, a plain
+/// HTTP client) delays nobody else.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    local: SocketAddr,
+    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    accepting: tokio::task::JoinHandle<()>,
 }
+
+/// Handshakes in progress at once; further connections wait in the kernel's backlog.
+pub const MAX_HANDSHAKES: usize = 64;
 
 impl std::fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsListener")
-            .field("tcp", &self.tcp)
+            .field("local", &self.local)
             .finish()
     }
 }
 
 impl TlsListener {
-    /// Wraps `tcp`.
-    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> Self {
-        TlsListener { tcp, acceptor }
+    /// Starts accepting on `tcp` (needs a Tokio runtime).
+    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let (done, ready) = tokio::sync::mpsc::channel(MAX_HANDSHAKES);
+        let accepting = tokio::spawn(accept_loop(tcp, acceptor, done));
+        Ok(TlsListener {
+            local,
+            ready,
+            accepting,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+/// Accepts connections and hands each to a handshake task; finished sessions go to `done`.
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    done: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, peer)) = tcp.accept().await else {
+            // Out of descriptors and the like: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        if done.is_closed() {
+            return;
+        }
+        let (acceptor, done) = (acceptor.clone(), done.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            // A failed or slow handshake is dropped.
+            if let Ok(Ok(tls)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            {
+                let _ = done.send((tls, peer)).await;
+            }
+        });
     }
 }
 
@@ -91,23 +144,16 @@ impl Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, peer)) = self.tcp.accept().await else {
-                // Out of descriptors and the like: wait rather than spin.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            };
-            // A failed or slow handshake (a plain-HTTP client, a scanner) is dropped.
-            if let Ok(Ok(tls)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await
-            {
-                return (tls, peer);
-            }
+        match self.ready.recv().await {
+            Some(session) => session,
+            // The accepting task ended (it only does when this listener goes): wait for
+            // the server to shut down.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.local)
     }
 }
 
@@ -118,5 +164,54 @@ pub struct AdminPeer(pub SocketAddr);
 impl Connected<IncomingStream<'_, TlsListener>> for AdminPeer {
     fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
         AdminPeer(*stream.remote_addr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    /// A client that connects and never speaks holds one handshake slot, not the listener:
+    /// a real client's session arrives while the silent one is still waiting.
+    #[tokio::test]
+    async fn a_silent_client_does_not_delay_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        generate_self_signed(&cert, &key, &["localhost".to_string()]).unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut listener = TlsListener::new(tcp, acceptor(&cert, &key).unwrap()).unwrap();
+        let addr = Listener::local_addr(&listener).unwrap();
+
+        let _silent = TcpStream::connect(addr).await.unwrap();
+
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(&cert).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let client = tokio::spawn(async move {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let name = "localhost".try_into().unwrap();
+            let mut tls = connector.connect(name, tcp).await.unwrap();
+            tls.write_all(b"ping").await.unwrap();
+            tls.flush().await.unwrap();
+            tls
+        });
+
+        let (mut session, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT / 2, listener.accept())
+            .await
+            .expect("the second client waited for the silent one");
+        let mut got = [0u8; 4];
+        session.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+        drop(client.await.unwrap());
     }
 }
