@@ -191,6 +191,7 @@ pub fn run(mut args: ServeArgs) -> Result<ExitCode> {
         denied_networks: vec![IpNet::V4(ap.subnet.trunc())],
         language: args.analysis.language().to_string(),
         uplink: ap.uplink.is_some().then(|| ap.clone()),
+        host_names: tcheck_webui::http::box_names(&kiosk.host_names),
     };
     let mode = match &args.replay {
         Some(file) => SourceMode::Replay {
@@ -212,6 +213,7 @@ pub fn run(mut args: ServeArgs) -> Result<ExitCode> {
                     db,
                     config_file: args.analysis.config_file().map(Path::to_path_buf),
                     denied_networks: config.denied_networks.clone(),
+                    host_names: config.host_names.clone(),
                     feeds: Arc::new(CliFeeds),
                 },
             })

@@ -213,8 +213,24 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
         "{body}"
     );
     assert_eq!(phase(&url), "idle", "a cross-origin form started a check");
-
     c.close().await.unwrap();
+
+    // DNS rebinding: a site's name made to resolve to the box is not answered, so its
+    // scripts cannot read the page (and its token) as "same origin".
+    let rebound = browser(
+        port,
+        &dir.join("profile-rebind"),
+        800,
+        480,
+        &["--host-resolver-rules=MAP rebind.example 127.0.0.1"],
+    )
+    .await;
+    let rebound_url = url.replace("127.0.0.1", "rebind.example");
+    rebound.goto(&format!("{rebound_url}/")).await.unwrap();
+    let body = rebound.source().await.unwrap();
+    assert!(body.contains("unknown host name"), "{body}");
+    assert!(!body.contains("tcheck-token") && !body.contains("Check a phone"));
+    rebound.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@ pub struct KioskConfig {
     pub networks: Vec<IpNet>,
     /// The longest capture, in minutes.
     pub max_minutes: u64,
+    /// Names the box's pages are reached under besides its addresses, `localhost`, its
+    /// host name and that name under `.local`: requests for other names are refused.
+    pub host_names: Vec<String>,
 }
 
 impl Default for KioskConfig {
@@ -22,6 +25,7 @@ impl Default for KioskConfig {
             language: "en".into(),
             networks: Vec::new(),
             max_minutes: 30,
+            host_names: Vec::new(),
         }
     }
 }
@@ -59,8 +63,27 @@ impl KioskConfig {
         if config.max_minutes == 0 || config.max_minutes > 24 * 60 {
             return Err(format!("{name}: [kiosk]: max_minutes must be 1 to 1440"));
         }
+        if let Some(bad) = config.host_names.iter().find(|n| !is_host_name(n)) {
+            return Err(format!(
+                "{name}: [kiosk]: host_names: {bad:?} is not a host name (letters, digits, \
+                 '-' and '.')"
+            ));
+        }
         Ok(config)
     }
+}
+
+/// A DNS name: labels of letters, digits and `-`, separated by dots.
+fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
@@ -83,6 +106,7 @@ mod tests {
         for (text, needle) in [
             ("[kiosk]\nlanguage = \"xx\"\n", "language"),
             ("[kiosk]\nmax_minutes = 0\n", "max_minutes"),
+            ("[kiosk]\nhost_names = [\"a b\"]\n", "host_names"),
             ("[kiosk]\nnetworks = [\"not a network\"]\n", "kiosk"),
             ("[kiosk]\ncolour = \"red\"\n", "colour"),
             ("[kioks]\nlanguage = \"fr\"\n", "unknown table [kioks]"),

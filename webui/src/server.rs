@@ -43,6 +43,9 @@ pub struct ServerConfig {
     /// The access point's settings, for choosing the box's own Wi-Fi network (its uplink);
     /// none: the kiosk offers no choice.
     pub uplink: Option<tcheck_apctl::ApConfig>,
+    /// The names the kiosk answers to besides IP addresses and `localhost`
+    /// ([`crate::http::box_names`]); a request for any other name is refused.
+    pub host_names: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -171,6 +174,9 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
     };
     if !allowed(&st.config, peer) {
         return refuse(StatusCode::FORBIDDEN, "this address may not use the kiosk");
+    }
+    if !crate::http::host_allowed(req.headers(), &st.config.host_names) {
+        return refuse(StatusCode::MISDIRECTED_REQUEST, "unknown host name");
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         if let Err(why) = same_origin(req.headers(), &st.token) {
@@ -525,6 +531,7 @@ mod tests {
             denied_networks: vec!["10.42.0.0/24".parse().unwrap()],
             language: "en".into(),
             uplink: None,
+            host_names: Vec::new(),
         };
         assert!(allowed(&c, "127.0.0.1".parse().unwrap()));
         assert!(allowed(&c, "::1".parse().unwrap()));

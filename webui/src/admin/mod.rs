@@ -45,6 +45,9 @@ pub struct AdminConfig {
     pub config_file: Option<PathBuf>,
     /// Networks never allowed (the phone's).
     pub denied_networks: Vec<IpNet>,
+    /// The names the backend answers to besides IP addresses and `localhost`
+    /// ([`crate::http::box_names`]); a request for any other name is refused.
+    pub host_names: Vec<String>,
     /// Feed management.
     pub feeds: Arc<dyn Feeds>,
 }
@@ -155,6 +158,9 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
             StatusCode::FORBIDDEN,
             "this address may not use the admin backend",
         );
+    }
+    if !crate::http::host_allowed(req.headers(), &st.config.host_names) {
+        return refuse(StatusCode::MISDIRECTED_REQUEST, "unknown host name");
     }
     let path = req.uri().path().to_string();
     let changes = req.method() != Method::GET && req.method() != Method::HEAD;
