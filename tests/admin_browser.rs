@@ -361,7 +361,8 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
 }
 
 /// Backup and restore through the API (curl, as a script would): the backup is a SQLite
-/// database that restores; a backup without an account is refused.
+/// database that restores; a backup without an account is refused; a password changed from
+/// the command line logs the open session out.
 #[test]
 fn admin_backup_downloads_and_restores() {
     if !Path::new("/usr/bin/curl").is_file() {
@@ -492,6 +493,37 @@ fn admin_backup_downloads_and_restores() {
     ]);
     assert_eq!(code, "400", "{body}");
     assert!(body.contains("lock you out"), "{body}");
+
+    // The password changed from the command line ends the sessions opened with the old one.
+    let (_, code) = curl(&[&format!("{base}/api/v1/analyses")]);
+    assert_eq!(code, "200");
+    let mut passwd = tcheck(&dir)
+        .args(["admin", "passwd", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a new and longer passphrase\n")
+        .unwrap();
+    assert!(passwd.wait().unwrap().success());
+    let (body, code) = curl(&[&format!("{base}/api/v1/analyses")]);
+    assert_eq!(code, "401", "{body}");
+    assert!(body.contains("password has changed"), "{body}");
+    let (body, code) = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"user":"admin","password":"a new and longer passphrase"}"#,
+        &format!("{base}/api/v1/login"),
+    ]);
+    assert_eq!(code, "200", "{body}");
+    let (_, code) = curl(&[&format!("{base}/api/v1/analyses")]);
+    assert_eq!(code, "200");
 }
 
 /// A valid tcheck database without accounts, made by the binary itself.

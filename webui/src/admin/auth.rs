@@ -63,6 +63,9 @@ pub struct Session {
     pub user: String,
     /// The CSRF token of this session.
     pub csrf: String,
+    /// The account's password hash when the session was opened: once the password
+    /// changes (`tcheck admin passwd`), the session is over.
+    pub password_hash: String,
     expires: Instant,
 }
 
@@ -81,8 +84,9 @@ pub fn random_id() -> Option<String> {
 }
 
 impl Sessions {
-    /// Opens a session for `user`: (session id, CSRF token).
-    pub fn open(&self, user: &str) -> Option<(String, String)> {
+    /// Opens a session for `user`, whose password hash is `password_hash`: (session id,
+    /// CSRF token).
+    pub fn open(&self, user: &str, password_hash: &str) -> Option<(String, String)> {
         let id = random_id()?;
         let csrf = random_id()?;
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
@@ -93,6 +97,7 @@ impl Sessions {
             Session {
                 user: user.to_string(),
                 csrf: csrf.clone(),
+                password_hash: password_hash.to_string(),
                 expires: now + SESSION_LIFETIME,
             },
         );
@@ -184,7 +189,7 @@ mod tests {
     #[test]
     fn sessions_open_and_close() {
         let s = Sessions::default();
-        let (id, csrf) = s.open("admin").unwrap();
+        let (id, csrf) = s.open("admin", "$argon2id$x").unwrap();
         assert_eq!(s.get(&id).unwrap().csrf, csrf);
         assert!(s.get("nope").is_none());
         s.close(&id);

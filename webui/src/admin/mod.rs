@@ -171,9 +171,26 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
     }
     let public = path == "/" || path.starts_with("/admin") || path == "/api/v1/login";
     if !public {
-        let Some((_, session)) = session_of(&st, req.headers()) else {
+        let Some((id, session)) = session_of(&st, req.headers()) else {
             return refuse(StatusCode::UNAUTHORIZED, "log in first");
         };
+        // A password changed (or an account removed) since the login ends the session.
+        let user = session.user.clone();
+        let current = match with_store(&st.config.db, move |s| {
+            s.account_hash(&user).map_err(|e| e.to_string())
+        })
+        .await
+        {
+            Ok(h) => h,
+            Err(resp) => return resp,
+        };
+        if current.as_deref() != Some(session.password_hash.as_str()) {
+            st.sessions.close(&id);
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "the password has changed: log in again",
+            );
+        }
         if changes && path != "/api/v1/logout" {
             let sent = req
                 .headers()
@@ -251,8 +268,9 @@ async fn login(
         Err(resp) => return resp,
     };
     let password = req.password;
+    let checked_hash = hash.clone();
     let ok = tokio::task::spawn_blocking(move || {
-        match hash {
+        match checked_hash {
             Some(h) => auth::verify_password(&password, &h),
             None => {
                 // Without such an account, spend the time of a verification all the same,
@@ -268,7 +286,10 @@ async fn login(
         return refuse(StatusCode::UNAUTHORIZED, "wrong name or password");
     }
     st.sessions.succeeded(peer);
-    let Some((id, csrf)) = st.sessions.open(&req.user) else {
+    let Some((id, csrf)) = st
+        .sessions
+        .open(&req.user, hash.as_deref().unwrap_or_default())
+    else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
     };
     let cookie = format!(
