@@ -390,6 +390,18 @@ async fn kiosk_joins_the_boxs_wifi_with_the_on_screen_keyboard() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     screenshot(&c, "8-wifi-list").await;
+    // A scan makes the radio work: not a GET, and not without the page's token.
+    let status = |args: &[&str]| {
+        let o = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(args)
+            .arg(format!("{url}/api/v1/uplink/scan"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(status(&[]), "405");
+    assert_eq!(status(&["-X", "POST"]), "403");
     c.find(Locator::XPath(
         "//ul[@id='wifi-list']//button[span[text()='Shelter Office']]",
     ))

@@ -196,7 +196,10 @@ async function scanWifi() {
   $("wifi-status").textContent = t("wifi.scanning");
   $("wifi-list").replaceChildren();
   try {
-    const resp = await fetch("/api/v1/uplink/networks");
+    const resp = await fetch("/api/v1/uplink/scan", {
+      method: "POST",
+      headers: { "X-Tcheck-Token": token },
+    });
     const data = await resp.json();
     if (!resp.ok) throw new Error(data.error || resp.statusText);
     $("wifi-status").textContent = data.networks.length ? "" : t("wifi.none");

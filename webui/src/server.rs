@@ -53,6 +53,8 @@ struct AppState {
     ctrl: Arc<Controller>,
     config: Arc<ServerConfig>,
     token: Arc<str>,
+    /// Held while a Wi-Fi scan runs.
+    scanning: Arc<tokio::sync::Semaphore>,
 }
 
 /// The application's routes, for [`serve`] and for tests.
@@ -61,6 +63,7 @@ pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
         ctrl,
         config: Arc::new(config),
         token: Arc::from(random_token()),
+        scanning: Arc::new(tokio::sync::Semaphore::new(1)),
     };
     Router::new()
         .route("/", get(index))
@@ -84,7 +87,7 @@ pub fn router(ctrl: Arc<Controller>, config: ServerConfig) -> Router {
         .route("/api/v1/check/capture.pcapng", get(capture))
         .route("/api/v1/usb", get(usb))
         .route("/api/v1/check/save-usb", post(save_usb))
-        .route("/api/v1/uplink/networks", get(uplink_networks))
+        .route("/api/v1/uplink/scan", post(uplink_scan))
         .route("/api/v1/uplink/join", post(uplink_join))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -327,9 +330,13 @@ async fn save_usb(State(st): State<AppState>, body: Option<Json<SaveRequest>>) -
 /// How long a scan is given before its results are read.
 const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-async fn uplink_networks(State(st): State<AppState>) -> Response {
+/// Scans (a POST: it makes the radio work) and lists the networks; one scan at a time.
+async fn uplink_scan(State(st): State<AppState>) -> Response {
     let Some(config) = st.config.uplink.clone() else {
         return refuse(StatusCode::NOT_FOUND, "no Wi-Fi uplink configured");
+    };
+    let Ok(_scanning) = st.scanning.clone().try_acquire_owned() else {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "a scan is already running");
     };
     let r = tokio::task::spawn_blocking(move || {
         let wifi = tcheck_apctl::uplink::WifiManager::open(&config)?;
