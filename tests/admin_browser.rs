@@ -13,6 +13,7 @@ mod common;
 use common::browser::{available, browser, chromedriver, click, screenshot, visible, Killed};
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -393,6 +394,9 @@ fn admin_backup_downloads_and_restores() {
         .status()
         .unwrap()
         .success());
+    let config = dir.join("tcheck.toml");
+    std::fs::write(&config, "[kiosk]\nmax_minutes = 30\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
     let mut server = tcheck(&dir)
         .args([
             "serve",
@@ -407,6 +411,8 @@ fn admin_backup_downloads_and_restores() {
         .arg(&key)
         .arg("--data")
         .arg(dir.join("checks"))
+        .arg("--config")
+        .arg(&config)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -524,6 +530,45 @@ fn admin_backup_downloads_and_restores() {
     assert_eq!(code, "200", "{body}");
     let (_, code) = curl(&[&format!("{base}/api/v1/analyses")]);
     assert_eq!(code, "200");
+
+    // Eight configuration changes at once: the file ends as one of them, whole, with its
+    // permissions, and no temporary file is left.
+    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let texts: Vec<String> = (1..=8)
+        .map(|m| format!("[kiosk]\nmax_minutes = {m}\n"))
+        .collect();
+    std::thread::scope(|scope| {
+        for text in &texts {
+            let (curl, csrf, base) = (&curl, &csrf, &base);
+            scope.spawn(move || {
+                let (body, code) = curl(&[
+                    "-X",
+                    "PUT",
+                    "-H",
+                    "Content-Type: application/json",
+                    "-H",
+                    &format!("X-CSRF-Token: {csrf}"),
+                    "-d",
+                    &serde_json::json!({ "text": text }).to_string(),
+                    &format!("{base}/api/v1/config"),
+                ]);
+                assert_eq!(code, "200", "{body}");
+            });
+        }
+    });
+    let now = std::fs::read_to_string(&config).unwrap();
+    assert!(texts.contains(&now), "{now:?}");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 /// A valid tcheck database without accounts, made by the binary itself.

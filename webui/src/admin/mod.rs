@@ -67,6 +67,8 @@ struct AdminState {
     config: Arc<AdminConfig>,
     sessions: Arc<Sessions>,
     verifying: Arc<tokio::sync::Semaphore>,
+    /// Held while the configuration file is being replaced.
+    config_edit: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The admin routes.
@@ -75,6 +77,7 @@ pub fn router(config: AdminConfig) -> Router {
         config: Arc::new(config),
         sessions: Arc::new(Sessions::default()),
         verifying: Arc::new(tokio::sync::Semaphore::new(2)),
+        config_edit: Arc::new(tokio::sync::Mutex::new(())),
     };
     Router::new()
         .route(
@@ -166,13 +169,13 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
     let changes = req.method() != Method::GET && req.method() != Method::HEAD;
     if changes {
         if let Err(why) = crate::http::same_origin(req.headers(), "https") {
-            return refuse(StatusCode::FORBIDDEN, why);
+            return refuse_unread(req, StatusCode::FORBIDDEN, why).await;
         }
     }
     let public = path == "/" || path.starts_with("/admin") || path == "/api/v1/login";
     if !public {
         let Some((id, session)) = session_of(&st, req.headers()) else {
-            return refuse(StatusCode::UNAUTHORIZED, "log in first");
+            return refuse_unread(req, StatusCode::UNAUTHORIZED, "log in first").await;
         };
         // A password changed (or an account removed) since the login ends the session.
         let user = session.user.clone();
@@ -186,10 +189,12 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
         };
         if current.as_deref() != Some(session.password_hash.as_str()) {
             st.sessions.close(&id);
-            return refuse(
+            return refuse_unread(
+                req,
                 StatusCode::UNAUTHORIZED,
                 "the password has changed: log in again",
-            );
+            )
+            .await;
         }
         if changes && path != "/api/v1/logout" {
             let sent = req
@@ -198,7 +203,8 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !crate::http::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-                return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
+                return refuse_unread(req, StatusCode::FORBIDDEN, "missing or wrong CSRF token")
+                    .await;
             }
         }
         req.extensions_mut().insert(session);
@@ -211,6 +217,27 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
         HeaderValue::from_static("max-age=31536000"),
     );
     resp
+}
+
+/// The most of a refused request's body read (and dropped) before answering: a client
+/// still sending its upload when the connection closes gets a reset instead of the reason
+/// (an expired session during a restore would look like a network failure).
+const REFUSED_BODY_READ: usize = 64 << 20;
+
+/// Refuses `req` after reading what it sends, up to [`REFUSED_BODY_READ`] bytes and for at
+/// most ten seconds.
+async fn refuse_unread(req: Request, status: StatusCode, why: &str) -> Response {
+    use tokio_stream::StreamExt;
+    let mut body = req.into_body().into_data_stream();
+    let mut read = 0usize;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while read <= REFUSED_BODY_READ {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => read += chunk.len(),
+            _ => break,
+        }
+    }
+    refuse(status, why)
 }
 
 #[derive(Clone, Copy)]
@@ -574,6 +601,9 @@ async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>
     if let Err(why) = validate_config(&name, &req.text) {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, why);
     }
+    // One change at a time, from reading the current file to replacing it: two admins
+    // saving at once get one result or the other, each checked against what it replaces.
+    let _editing = st.config_edit.lock().await;
     // The programs the box runs and the paths it writes are not the web's to change: a
     // stolen session must not become code execution.
     let current = tokio::fs::read_to_string(&path).await.unwrap_or_default();
@@ -591,15 +621,30 @@ async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>
             );
         }
     }
-    // A temporary file in the same directory, synced, then renamed over the old one: the
-    // file is the old or the new, never half of either.
+    // A new temporary file in the same directory, with the old file's permissions, synced,
+    // then renamed over the old one: the file is the old or the new, never half of either.
+    let Some(suffix) = auth::random_id() else {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    };
     let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         use std::io::Write;
-        let tmp = path.with_extension("toml.tmp");
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(req.text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
+        let tmp = path.with_extension(format!("toml.{}.tmp", suffix.get(..12).unwrap_or("x")));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let written = (|| {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                f.set_permissions(meta.permissions())?;
+            }
+            f.write_all(req.text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     })
     .await;
     match result {
