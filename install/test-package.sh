@@ -18,7 +18,7 @@ deb=$(ls target/debian/tcheck_*.deb)
 echo "test-package: built $deb ($(du -h "$deb" | cut -f1))"
 
 info=$(dpkg-deb -I "$deb")
-for dep in hostapd dnsmasq-base nftables libpcap0.8 iproute2; do
+for dep in hostapd dnsmasq-base nftables libpcap0.8 iproute2 udisks2 polkitd; do
   grep -q "Depends:.*\b$dep\b" <<<"$info" || fail "Depends lacks $dep"
 done
 grep -q "Recommends:.*chromium" <<<"$info" || fail "Recommends lacks chromium"
@@ -27,12 +27,12 @@ for f in ./usr/bin/tcheck ./etc/tcheck/tcheck.toml \
          ./lib/systemd/system/tcheck-web.service ./lib/systemd/system/tcheck-feeds.service \
          ./lib/systemd/system/tcheck-feeds.timer ./lib/systemd/system/tcheck-kiosk.service \
          ./usr/share/doc/tcheck/copyright ./usr/share/doc/tcheck/tcheck.example.toml \
-         ./usr/share/doc/tcheck/examples/vector.toml; do
+         ./usr/share/doc/tcheck/examples/vector.toml ./usr/share/polkit-1/rules.d/50-tcheck.rules; do
   grep -q " $f\$" <<<"$contents" || fail "$f is not in the package"
 done
 # Nothing else: every file the package installs is one of these, or a doc.
 others=$(awk '{print $6}' <<<"$contents" | grep -v '/$' \
-  | grep -v -E '^\./(usr/bin/tcheck|etc/tcheck/tcheck.toml|lib/systemd/system/tcheck-[a-z-]+\.(service|timer)|usr/share/doc/tcheck/.*)$' || true)
+  | grep -v -E '^\./(usr/bin/tcheck|etc/tcheck/tcheck.toml|lib/systemd/system/tcheck-[a-z-]+\.(service|timer)|usr/share/polkit-1/rules.d/50-tcheck.rules|usr/share/doc/tcheck/.*)$' || true)
 [ -z "$others" ] || fail "unexpected files: $others"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -67,6 +67,44 @@ fi
 runuser -u tcheck -- tcheck feeds update --if-any --db /var/lib/tcheck/tcheck.db >/dev/null \
   || fail "the feeds timer's command fails"
 echo "test-package: installed ($n indicators), units verified"
+
+# The polkit rule, asked of the real polkitd (on a system bus of its own if the machine has
+# none): the tcheck user may mount a removable drive without a password, not a fixed disk;
+# another user may not.
+started=()
+own_bus=0
+if [ ! -S /run/dbus/system_bus_socket ]; then
+  mkdir -p /run/dbus
+  dbus-daemon --system --fork --print-pid >"$tmp/dbus.pid"
+  started+=("$(cat "$tmp/dbus.pid")")
+  own_bus=1
+fi
+if ! pgrep -x polkitd >/dev/null; then
+  /usr/lib/polkit-1/polkitd --no-debug >"$tmp/polkitd.log" 2>&1 &
+  started+=("$!")
+fi
+polkit_answer() { # USER ACTION REMOVABLE -> pkcheck's status for a process of USER
+  setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups sleep 30 &
+  local pid=$! rc=0
+  sleep 0.2
+  pkcheck --action-id "$2" --process "$pid" --detail drive.removable "$3" >/dev/null 2>&1 || rc=$?
+  kill "$pid"
+  echo "$rc"
+}
+for _ in $(seq 50); do
+  pkaction --action-id org.freedesktop.udisks2.filesystem-mount >/dev/null 2>&1 && break
+  sleep 0.1
+done
+mount_action=org.freedesktop.udisks2.filesystem-mount-other-seat
+[ "$(polkit_answer tcheck "$mount_action" true)" = 0 ] \
+  || fail "polkit: tcheck may not mount a USB key ($(cat "$tmp/polkitd.log" 2>/dev/null))"
+[ "$(polkit_answer tcheck org.freedesktop.udisks2.power-off-drive-other-seat true)" = 0 ] \
+  || fail "polkit: tcheck may not power off a USB key"
+[ "$(polkit_answer tcheck "$mount_action" false)" != 0 ] || fail "polkit: tcheck may mount a fixed disk"
+[ "$(polkit_answer nobody "$mount_action" true)" != 0 ] || fail "polkit: nobody may mount"
+for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
+[ "$own_bus" = 0 ] || rm -f /run/dbus/system_bus_socket /run/dbus/pid
+echo "test-package: polkit allows the service to mount and power off USB keys, nothing more"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq tcheck >/dev/null
 for p in /usr/bin/tcheck /etc/tcheck /var/lib/tcheck /lib/systemd/system/tcheck-web.service; do
   [ ! -e "$p" ] || fail "$p left after purge"
