@@ -9,6 +9,7 @@
 #
 # --dry-run prints each step instead of doing it. --password-file reads the admin password
 # from a file (automation); otherwise it is asked for twice on the terminal.
+# TCHECK_SYSFS_NET and TCHECK_IW (tests) replace /sys/class/net and the iw program.
 set -euo pipefail
 
 dry_run=0
@@ -54,7 +55,19 @@ if [ -r /etc/os-release ]; then
   esac
 fi
 
+# What the machine booted into before --kiosk made it graphical.target (restored on
+# uninstall); kept outside /var/lib/tcheck, which the purge removes first.
+previous_target_file=/var/lib/tcheck-install/previous-default.target
+
 if [ "$uninstall" = 1 ]; then
+  if [ -f "$previous_target_file" ]; then
+    previous=$(cat "$previous_target_file")
+    case "$previous" in
+      *.target) run systemctl set-default "$previous" ;;
+      *) say "warning: $previous_target_file does not name a target; default target left" ;;
+    esac
+    run rm -rf "$(dirname "$previous_target_file")"
+  fi
   if dpkg-query -W -f='${Status}' tcheck 2>/dev/null | grep -q "install ok"; then
     run systemctl disable --now tcheck-kiosk.service tcheck-web.service tcheck-feeds.timer
     # purge: the package's postrm removes /etc/tcheck, /var/lib/tcheck and the accounts.
@@ -67,9 +80,11 @@ fi
 
 # The interfaces: the phone's network needs Wi-Fi in access-point mode (or a wired adapter),
 # the box's own way out needs another interface.
+sysfs_net=${TCHECK_SYSFS_NET:-/sys/class/net}
+iw=${TCHECK_IW:-iw}
 wifi=()
 wired=()
-for dev in /sys/class/net/*; do
+for dev in "$sysfs_net"/*; do
   name=$(basename "$dev")
   [ -e "$dev/device" ] || continue          # physical interfaces only
   if [ -d "$dev/wireless" ] || [ -e "$dev/phy80211" ]; then
@@ -79,17 +94,40 @@ for dev in /sys/class/net/*; do
   fi
 done
 say "Wi-Fi interfaces: ${wifi[*]:-none}; wired: ${wired[*]:-none}"
+# Which radios can be an access point: "* AP" among the "Supported interface modes" that
+# `iw phy PHY info` lists. Without iw, every radio is assumed able (and said so).
+can_ap=()
+no_ap=()
+for name in "${wifi[@]}"; do
+  phy=$(cat "$sysfs_net/$name/phy80211/name" 2>/dev/null || true)
+  if ! command -v "$iw" >/dev/null 2>&1 || [ -z "$phy" ]; then
+    say "warning: cannot ask whether $name supports access-point mode (iw missing or no phy); assuming it does"
+    can_ap+=("$name")
+  elif "$iw" phy "$phy" info 2>/dev/null \
+      | awk '/Supported interface modes:/ {m=1; next} m && /^\t[^\t]/ {m=0} m && /\* AP$/ {f=1} END {exit !f}'; then
+    can_ap+=("$name")
+  else
+    no_ap+=("$name")
+  fi
+done
+[ ${#no_ap[@]} -eq 0 ] || say "without access-point mode: ${no_ap[*]}"
 mode=""
-if [ ${#wifi[@]} -ge 2 ]; then
-  # The built-in radio (the first) reaches the internet; the adapter makes the network.
-  mode=wifi; phone=${wifi[1]}; uplink=${wifi[0]}
-elif [ ${#wifi[@]} -ge 1 ] && [ ${#wired[@]} -ge 1 ]; then
-  mode=wifi; phone=${wifi[0]}; uplink=${wired[0]}
+if [ ${#can_ap[@]} -ge 1 ]; then
+  # The phone's network on a radio that can be an access point, the last found (a USB
+  # adapter comes after the built-in radio); the way out on another radio, else on Ethernet.
+  phone=${can_ap[$(( ${#can_ap[@]} - 1 ))]}
+  uplink=""
+  for name in "${wifi[@]}"; do
+    [ "$name" = "$phone" ] || { uplink=$name; break; }
+  done
+  [ -n "$uplink" ] || uplink=${wired[0]:-}
+  [ -z "$uplink" ] || mode=wifi
 elif [ ${#wired[@]} -ge 2 ]; then
   mode=ethernet; phone=${wired[1]}; uplink=${wired[0]}
 fi
 if [ -z "$mode" ]; then
-  msg="tcheck needs two Wi-Fi interfaces, or Wi-Fi plus Ethernet (a USB Wi-Fi adapter that supports access-point mode, or a USB Ethernet adapter for a wired phone)"
+  msg="tcheck needs two Wi-Fi interfaces, or Wi-Fi plus Ethernet, with one radio that supports access-point mode (a USB Wi-Fi adapter that does, or a USB Ethernet adapter for a wired phone)"
+  [ ${#wifi[@]} -eq 0 ] || [ ${#can_ap[@]} -gt 0 ] || msg="$msg; none of ${wifi[*]} supports access-point mode"
   [ "$dry_run" = 1 ] || die "$msg"
   say "warning: $msg; going on (dry run)"
   mode=wifi; phone=wlan1; uplink=wlan0
@@ -155,6 +193,15 @@ run systemctl daemon-reload
 run systemctl enable --now tcheck-web.service tcheck-feeds.timer
 if [ "$kiosk" = 1 ]; then
   run systemctl enable --now tcheck-kiosk.service
+  current=$(systemctl get-default 2>/dev/null || true)
+  if [ -n "$current" ] && [ "$current" != graphical.target ] && [ ! -f "$previous_target_file" ]; then
+    run mkdir -p "$(dirname "$previous_target_file")"
+    if [ "$dry_run" = 1 ]; then
+      say "would note $current in $previous_target_file (restored by --uninstall)"
+    else
+      echo "$current" >"$previous_target_file"
+    fi
+  fi
   run systemctl set-default graphical.target
 fi
 

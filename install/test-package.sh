@@ -47,6 +47,47 @@ grep -q "apt-get install" "$tmp/dry-run.txt" || fail "the dry run does not insta
 grep -q "would run" "$tmp/dry-run.txt" || fail "the dry run did not print its steps"
 echo "test-package: install.sh --dry-run ran"
 
+# The interfaces install.sh picks, on made-up machines: a sysfs tree of interfaces and an
+# iw that prints, for each phy, its supported modes in iw's layout.
+fake_machine() { # DIR then NAME:KIND[:PHY:MODES] ... (KIND wifi or eth; MODES comma-separated)
+  local dir=$1; shift
+  mkdir -p "$dir/net" "$dir/phys"
+  for spec in "$@"; do
+    IFS=: read -r name kind phy modes <<<"$spec"
+    mkdir -p "$dir/net/$name/device"
+    if [ "$kind" = wifi ]; then
+      mkdir -p "$dir/net/$name/wireless" "$dir/net/$name/phy80211"
+      echo "$phy" >"$dir/net/$name/phy80211/name"
+      {
+        printf 'Wiphy %s\n\twiphy index: 0\n\tSupported interface modes:\n' "$phy"
+        tr , '\n' <<<"$modes" | sed 's/^/\t\t * /'
+        printf '\tBand 1:\n\t\tFrequencies:\n\tsoftware interface modes (can always be added):\n\t\t * AP/VLAN\n\t\t * monitor\n'
+      } >"$dir/phys/$phy"
+    else
+      echo 1 >"$dir/net/$name/type"
+    fi
+  done
+  printf '#!/bin/sh\n[ "$1" = phy ] && [ "$3" = info ] && exec cat "%s/phys/$2"\nexit 1\n' "$dir" >"$dir/iw"
+  chmod +x "$dir/iw"
+}
+picks() { # DIR -> what a dry run on that machine says of the interfaces
+  TCHECK_SYSFS_NET="$1/net" TCHECK_IW="$1/iw" bash install/install.sh --dry-run --deb "$deb" \
+    --password-file /dev/null 2>&1 | grep -E "phone's network|access-point mode"
+}
+fake_machine "$tmp/m1" wlan0:wifi:phy0:managed,monitor wlan1:wifi:phy1:managed,AP,monitor
+[[ "$(picks "$tmp/m1")" == *"phone's network: wlan1 (wifi); the box's internet: wlan0"* ]] \
+  || fail "m1: $(picks "$tmp/m1")"
+fake_machine "$tmp/m2" wlan0:wifi:phy0:managed,AP wlan1:wifi:phy1:managed,monitor
+[[ "$(picks "$tmp/m2")" == *"phone's network: wlan0 (wifi); the box's internet: wlan1"* ]] \
+  || fail "m2: $(picks "$tmp/m2")"
+fake_machine "$tmp/m3" eth0:eth wlan0:wifi:phy0:IBSS,managed
+[[ "$(picks "$tmp/m3")" == *"none of wlan0 supports access-point mode"* ]] \
+  || fail "m3: $(picks "$tmp/m3")"
+fake_machine "$tmp/m4" eth0:eth wlan0:wifi:phy0:managed,AP
+[[ "$(picks "$tmp/m4")" == *"phone's network: wlan0 (wifi); the box's internet: eth0"* ]] \
+  || fail "m4: $(picks "$tmp/m4")"
+echo "test-package: install.sh picks the radio that supports access-point mode"
+
 if [ "${TCHECK_REQUIRE_SYSTEM:-0}" != 1 ] || [ "$(id -u)" != 0 ]; then
   echo "test-package: not installed for real (needs root and TCHECK_REQUIRE_SYSTEM=1)"
   exit 0
@@ -105,6 +146,15 @@ mount_action=org.freedesktop.udisks2.filesystem-mount-other-seat
 for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
 [ "$own_bus" = 0 ] || rm -f /run/dbus/system_bus_socket /run/dbus/pid
 echo "test-package: polkit allows the service to mount and power off USB keys, nothing more"
+# The uninstaller puts back the boot target that --kiosk replaced.
+mkdir -p /var/lib/tcheck-install
+echo multi-user.target >/var/lib/tcheck-install/previous-default.target
+out=$(bash install/install.sh --uninstall --dry-run)
+grep -q "would run: systemctl set-default multi-user.target" <<<"$out" \
+  || fail "the uninstaller does not restore the boot target: $out"
+grep -q "would run: env DEBIAN_FRONTEND=noninteractive apt-get purge -y tcheck" <<<"$out" \
+  || fail "the uninstaller does not purge: $out"
+rm -rf /var/lib/tcheck-install
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq tcheck >/dev/null
 for p in /usr/bin/tcheck /etc/tcheck /var/lib/tcheck /lib/systemd/system/tcheck-web.service; do
   [ ! -e "$p" ] || fail "$p left after purge"
