@@ -26,7 +26,7 @@ pub struct AnalyzeArgs {
 
 /// What an analysis runs and writes, whatever its packets come from (a file or a live
 /// capture).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct AnalysisOpts {
     /// Write Zeek-style logs (JSON lines) into this directory.
     #[arg(long, value_name = "DIR")]
@@ -146,6 +146,20 @@ pub struct AnalysisOpts {
 }
 
 impl AnalysisOpts {
+    /// The same options, writing the Zeek-style logs into `logs` and the EVE file to `eve`.
+    pub fn with_outputs(&self, logs: &Path, eve: &Path) -> Self {
+        AnalysisOpts {
+            logs: Some(logs.to_path_buf()),
+            eve: Some(eve.to_path_buf()),
+            ..self.clone()
+        }
+    }
+
+    /// Where the Zeek-style logs go, if anywhere.
+    pub fn logs_dir(&self) -> Option<&Path> {
+        self.logs.as_deref()
+    }
+
     /// The configuration file given with `--config`, if any.
     pub fn config_file(&self) -> Option<&Path> {
         self.config.as_deref()

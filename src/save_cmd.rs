@@ -52,20 +52,25 @@ pub fn run(args: &SaveArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    // The archive holds the logs: those asked for with --logs, else a temporary directory
+    // of them (with the EVE file), removed once the archive is written.
+    let scratch_logs = match args.analysis.logs_dir() {
+        Some(_) => None,
+        None => Some(ScratchDir::new("logs")?),
+    };
+    let analysis = match &scratch_logs {
+        Some(d) => args.analysis.with_outputs(&d.0, &d.0.join("eve.json")),
+        None => args.analysis.clone(),
+    };
     let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;
-    let (_, report) = analyse_source(
-        &args.capture,
-        &mut source,
-        &args.analysis,
-        LiveHooks::default(),
-    )?;
+    let (_, report) = analyse_source(&args.capture, &mut source, &analysis, LiveHooks::default())?;
     let json = serde_json::to_vec_pretty(&report)?;
     let html = crate::report_html::render(&report);
     let contents = Contents {
         report_json: Some(&json),
         report_html: Some(html.as_bytes()),
         capture: Some(&args.capture),
-        logs: None,
+        logs: analysis.logs_dir(),
     };
     let stamp = tcheck_engine::Timestamp::from_parts(
         std::time::SystemTime::now()
@@ -133,4 +138,30 @@ pub fn run(args: &SaveArgs) -> Result<ExitCode> {
         println!("deleted {}", args.capture.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A directory of its own under the temporary directory, removed when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// A new directory (never one that exists), readable by its owner only.
+    fn new(what: &str) -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("tcheck-save-{what}-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| dir.display().to_string())?;
+        Ok(ScratchDir(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

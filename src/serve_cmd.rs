@@ -78,6 +78,7 @@ impl Analyzer for Pipeline {
     fn analyze(
         &self,
         input: &Path,
+        logs: &Path,
         source: &mut (dyn PacketSource + Send),
         on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
         sink: Box<dyn EventSink + Send>,
@@ -105,8 +106,9 @@ impl Analyzer for Pipeline {
             on_detect: Some(on_detect),
             sinks,
         };
+        let opts = self.opts.with_outputs(logs, &logs.join("eve.json"));
         let (_, report) =
-            analyse_source(input, source, &self.opts, hooks).map_err(|e| format!("{e:#}"))?;
+            analyse_source(input, source, &opts, hooks).map_err(|e| format!("{e:#}"))?;
         let json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
         if let Some((base, eve_part)) = spooled {
             publish(&eve_part, &base.with_extension("eve.json"))?;
@@ -230,6 +232,7 @@ pub fn run(mut args: ServeArgs) -> Result<ExitCode> {
         }),
         data,
         max,
+        kiosk.keep_captures,
     );
     tcheck_webui::serve_blocking(ctrl, config, admin, |addr, admin| {
         println!("tcheck: serving the kiosk on http://{addr}/");

@@ -142,6 +142,29 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
         Some("/api/v1/check/report.html")
     );
     screenshot(&c, "4-report").await;
+    // The check's logs (Zeek-style, EVE) are on the box, for the saved archive.
+    let logs_dirs = |dir: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.join("checks"))
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("logs-"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let logs = logs_dirs(&dir);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    for name in ["conn.log", "dns.log", "eve.json"] {
+        assert!(
+            logs[0].join(name).is_file(),
+            "no {name} in {}",
+            logs[0].display()
+        );
+    }
 
     // The spool holds the check's EVE and its report, complete, for a shipper.
     let spool = dir.join("spool");
@@ -194,6 +217,7 @@ async fn kiosk_flow_in_chromium_from_start_to_report() {
     click(&c, "#confirm-yes").await;
     visible(&c, "#screen-idle").await;
     assert_eq!(phase(&url), "idle");
+    assert!(logs_dirs(&dir).is_empty(), "a new check left the logs");
 
     // Another language.
     c.goto(&format!("{url}/?lang=fr")).await.unwrap();

@@ -121,6 +121,15 @@ fn usb_save_writes_an_encrypted_archive_to_a_loop_mounted_key() {
         .read_to_string(&mut report)
         .unwrap();
     assert!(report.contains("drivres-update.info"), "{report}");
+    // The logs are in the archive: Zeek-style and EVE.
+    for name in ["logs/conn.log", "logs/dns.log", "logs/eve.json"] {
+        let mut log = String::new();
+        z.by_name_decrypt(name, b"a long passphrase")
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .read_to_string(&mut log)
+            .unwrap();
+        assert!(!log.is_empty(), "{name} is empty");
+    }
     let mut cap = Vec::new();
     z.by_name_decrypt("capture.pcap", b"a long passphrase")
         .unwrap()

@@ -28,10 +28,12 @@ const SHOWN_DETECTIONS: usize = 50;
 /// report), handed to the server by the binary.
 pub trait Analyzer: Send + Sync {
     /// Analyses `source` (written to `input`), calling `on_detect` for each indicator as it
-    /// appears and handing every event to `sink`; returns the report.
+    /// appears and handing every event to `sink`, and writing the Zeek-style logs and the EVE
+    /// file into the directory `logs` (they go into the saved archive); returns the report.
     fn analyze(
         &self,
         input: &Path,
+        logs: &Path,
         source: &mut (dyn PacketSource + Send),
         on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
         sink: Box<dyn EventSink + Send>,
@@ -164,6 +166,8 @@ struct State {
     error: Option<ErrorView>,
     stop: Option<StopHandle>,
     capture: Option<PathBuf>,
+    /// The check's logs directory (Zeek-style logs, EVE).
+    logs: Option<PathBuf>,
     /// Stopped before the phone joined: back to the start, nothing kept.
     cancelled: bool,
 }
@@ -183,6 +187,7 @@ impl State {
             error: None,
             stop: None,
             capture: None,
+            logs: None,
             cancelled: false,
         }
     }
@@ -207,6 +212,9 @@ pub struct Controller {
     analyzer: Arc<dyn Analyzer>,
     data_dir: PathBuf,
     max_duration: Duration,
+    /// Captures and logs stay on the box after a save or a new check (the operator's
+    /// choice, `[kiosk] keep_captures`); otherwise they are deleted.
+    keep_captures: bool,
     finished: AtomicBool,
     /// A check's thread is still running (its access point may still be coming down): a new
     /// check must wait, or the old one's cleanup would remove the new one's rules.
@@ -223,12 +231,14 @@ impl std::fmt::Debug for Controller {
 }
 
 impl Controller {
-    /// A controller that keeps captures and reports under `data_dir`.
+    /// A controller that keeps captures and reports under `data_dir`; with `keep_captures`,
+    /// they are not deleted after a save or a new check.
     pub fn new(
         mode: SourceMode,
         analyzer: Arc<dyn Analyzer>,
         data_dir: PathBuf,
         max_duration: Duration,
+        keep_captures: bool,
     ) -> Arc<Self> {
         let (updates, _) = broadcast::channel(64);
         Arc::new(Controller {
@@ -238,6 +248,7 @@ impl Controller {
             analyzer,
             data_dir,
             max_duration,
+            keep_captures,
             finished: AtomicBool::new(false),
             running: AtomicBool::new(false),
         })
@@ -293,12 +304,12 @@ impl Controller {
     /// with `passphrase` if given, to the USB key plugged in; then deletes the capture
     /// from the box (a live one: a replayed file is the operator's). Returns where it went.
     pub fn save_to_usb(&self, passphrase: Option<&str>) -> Result<String, String> {
-        let (outcome, capture) = {
+        let (outcome, capture, logs) = {
             let s = self.lock();
             if s.phase != Phase::Report {
                 return Err("no finished check to save".into());
             }
-            (s.report.clone(), s.capture.clone())
+            (s.report.clone(), s.capture.clone(), s.logs.clone())
         };
         let Some(outcome) = outcome else {
             return Err("no report".into());
@@ -314,7 +325,7 @@ impl Controller {
             report_json: Some(&json),
             report_html: Some(outcome.html.as_bytes()),
             capture: capture.as_deref(),
-            logs: None,
+            logs: logs.as_deref(),
         };
         let tmp = self
             .data_dir
@@ -335,9 +346,11 @@ impl Controller {
             });
         let _ = std::fs::remove_file(&tmp);
         let written = result?;
-        if let (Some(c), SourceMode::Live(_)) = (capture, &self.mode) {
-            let _ = std::fs::remove_file(c);
-            self.lock().capture = None;
+        if !self.keep_captures {
+            let mut s = self.lock();
+            let (capture, logs) = (s.capture.take(), s.logs.take());
+            drop(s);
+            self.discard(capture, logs);
         }
         Ok(written)
     }
@@ -422,23 +435,34 @@ impl Controller {
         Ok(())
     }
 
-    /// Clears the finished check: its capture file and its report are deleted.
+    /// Clears the finished check: its capture file and logs are deleted (unless captures
+    /// are kept), and its report.
     pub fn reset(&self) -> Result<(), CheckError> {
-        let capture = {
+        let (capture, logs) = {
             let mut s = self.lock();
             if !matches!(s.phase, Phase::Report | Phase::Error) {
                 return Err(CheckError::NoCheck);
             }
-            let capture = s.capture.take();
+            let files = (s.capture.take(), s.logs.take());
             *s = State::new();
-            capture
+            files
         };
-        // A replayed file is the operator's, not the check's: it stays.
-        if let (Some(p), SourceMode::Live(_)) = (capture, &self.mode) {
-            let _ = std::fs::remove_file(&p);
+        if !self.keep_captures {
+            self.discard(capture, logs);
         }
         self.publish();
         Ok(())
+    }
+
+    /// Deletes a check's files: its logs, and its capture unless it was a replayed file
+    /// (the operator's, not the check's).
+    fn discard(&self, capture: Option<PathBuf>, logs: Option<PathBuf>) {
+        if let (Some(p), SourceMode::Live(_)) = (capture, &self.mode) {
+            let _ = std::fs::remove_file(p);
+        }
+        if let Some(d) = logs {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 
     /// Pushes the counters every second while a check runs (the kiosk's clock and
@@ -572,19 +596,26 @@ impl Controller {
         let sink = Box::new(LiveView {
             controller: Arc::downgrade(self),
         });
-        let result = self.analyzer.analyze(input, source, on_detect, sink);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let logs = self.data_dir.join(format!("logs-{stamp}"));
+        if let Err(e) = std::fs::create_dir_all(&logs) {
+            let why = format!("{}: {e}", logs.display());
+            return self.fail("error.analysis", "error.analysis_advice", why);
+        }
+        self.lock().logs = Some(logs.clone());
+        let result = self.analyzer.analyze(input, &logs, source, on_detect, sink);
         let cancelled = self.lock().cancelled;
         if cancelled {
-            let replayed = matches!(self.mode, SourceMode::Replay { .. });
-            let capture = {
+            // Stopped before the phone joined: nothing is kept, whatever the setting.
+            let (capture, logs) = {
                 let mut s = self.lock();
-                let c = s.capture.take();
+                let files = (s.capture.take(), s.logs.take());
                 *s = State::new();
-                c
+                files
             };
-            if let (Some(p), false) = (capture, replayed) {
-                let _ = std::fs::remove_file(p);
-            }
+            self.discard(capture, logs);
             self.publish();
             return;
         }
@@ -686,5 +717,96 @@ impl EventSink for LiveView {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads the packets and writes one log file: the controller's handling of a check's
+    /// files is what is under test, not the analysis.
+    struct CountingAnalyzer;
+
+    impl Analyzer for CountingAnalyzer {
+        fn analyze(
+            &self,
+            _input: &Path,
+            logs: &Path,
+            source: &mut (dyn PacketSource + Send),
+            _on_detect: Box<dyn FnMut(&LiveDetection) + Send>,
+            _sink: Box<dyn EventSink + Send>,
+        ) -> Result<Outcome, String> {
+            let (mut packets, mut buf) = (0u64, Vec::new());
+            loop {
+                buf.clear();
+                match source.poll_packet(&mut buf) {
+                    Ok(tcheck_engine::source::Poll::Packet(_)) => packets += 1,
+                    Ok(tcheck_engine::source::Poll::Idle) => {}
+                    Ok(tcheck_engine::source::Poll::End) => break,
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            std::fs::write(logs.join("conn.log"), format!("{packets}\n"))
+                .map_err(|e| e.to_string())?;
+            Ok(Outcome {
+                report: serde_json::json!({ "packets": packets }),
+                html: String::new(),
+            })
+        }
+    }
+
+    fn finished_check(data: &Path, keep_captures: bool) -> Arc<Controller> {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sample/sample.pcap");
+        let ctrl = Controller::new(
+            SourceMode::Replay {
+                file: sample,
+                speed: 1000.0,
+            },
+            Arc::new(CountingAnalyzer),
+            data.to_path_buf(),
+            Duration::from_secs(60),
+            keep_captures,
+        );
+        ctrl.start(false).unwrap();
+        // The replay waits, like a quiet phone, once its packets are out: stopped then.
+        let wait_for = |phase: Phase| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while ctrl.snapshot().phase != phase {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{:?}",
+                    ctrl.snapshot().phase
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        wait_for(Phase::Capturing);
+        ctrl.stop().unwrap();
+        wait_for(Phase::Report);
+        ctrl
+    }
+
+    fn logs_dirs(data: &Path) -> usize {
+        std::fs::read_dir(data)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("logs-"))
+            .count()
+    }
+
+    #[test]
+    fn a_new_check_deletes_the_logs_unless_captures_are_kept() {
+        for keep in [false, true] {
+            let data = tempfile::tempdir().unwrap();
+            let ctrl = finished_check(data.path(), keep);
+            assert_eq!(logs_dirs(data.path()), 1);
+            ctrl.reset().unwrap();
+            assert_eq!(
+                logs_dirs(data.path()),
+                usize::from(keep),
+                "keep_captures = {keep}"
+            );
+        }
     }
 }

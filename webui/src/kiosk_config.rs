@@ -14,6 +14,9 @@ pub struct KioskConfig {
     pub networks: Vec<IpNet>,
     /// The longest capture, in minutes.
     pub max_minutes: u64,
+    /// Keep each check's capture and logs on the box after it is saved or a new check
+    /// starts (for an organisation that keeps records); otherwise they are deleted.
+    pub keep_captures: bool,
     /// Names the box's pages are reached under besides its addresses, `localhost`, its
     /// host name and that name under `.local`: requests for other names are refused.
     pub host_names: Vec<String>,
@@ -25,6 +28,7 @@ impl Default for KioskConfig {
             language: "en".into(),
             networks: Vec::new(),
             max_minutes: 30,
+            keep_captures: false,
             host_names: Vec::new(),
         }
     }
