@@ -355,6 +355,39 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
     click(&c, "#ioc-search button").await;
     text_becomes(&c, "#ioc-rows", "uploaded-stalker.example").await;
 
+    // A past analysis (stored by `tcheck analyze` in the same database) with its report:
+    // verdict, device, alerts, connections, and the JSON to download.
+    let o = tcheck(&dir)
+        .arg("analyze")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/sample.pcap"))
+        .arg("--iocs")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/indicators.txt"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    click(&c, "button.tab[data-tab=analyses]").await;
+    text_becomes(&c, "#analysis-rows", "sample.pcap").await;
+    c.find(Locator::Css("#analysis-rows tr"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    visible(&c, "#analysis-report").await;
+    text_becomes(&c, "#analysis-alerts", "drivres-update.info").await;
+    text_becomes(&c, "#analysis-connections", "bro.org").await;
+    text_becomes(&c, "#analysis-device", "public-ea8367e7").await;
+    let href = c
+        .find(Locator::Css("#analysis-json"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(href.starts_with("/api/v1/analyses/"), "{href}");
+    screenshot(&c, "admin-analysis").await;
+
     // Logging out ends the session.
     click(&c, "#logout").await;
     visible(&c, "#login-form").await;

@@ -98,6 +98,25 @@ async function showAnalysis(id) {
       li.textContent = `[${a.level}] ${a.title}${a.domain ? " — " + a.domain : ""}`;
       return li;
     }));
+    const device = r.device || {};
+    $("analysis-device").textContent = [
+      (device.names || []).join(", "),
+      (device.macs || []).join(", "),
+      (device.addresses || []).join(", "),
+    ].filter((x) => x).join(" · ");
+    $("analysis-connections").replaceChildren(...(r.connections || []).map((c) => {
+      const tr = document.createElement("tr");
+      const alerts = Object.entries(c.alerts || {}).map(([level, n]) => `${n} ${level}`).join(", ");
+      for (const v of [c.ip, (c.names || []).join(", "), (c.ports || []).join(", "),
+                       String(c.bytes_up ?? ""), String(c.bytes_down ?? ""), alerts]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $("analysis-json").href = `/api/v1/analyses/${encodeURIComponent(id)}`;
+    $("analysis-json").download = `tcheck-analysis-${id}.json`;
     $("analysis-report").hidden = false;
   } catch (err) { say(err.message); }
 }
@@ -141,6 +160,9 @@ const loaders = {
 function showTab(name) {
   for (const b of document.querySelectorAll("button.tab")) b.classList.toggle("active", b.dataset.tab === name);
   for (const t of document.querySelectorAll(".tab-body")) t.hidden = t.id !== "tab-" + name;
+  // A message belongs to the tab it came from.
+  $("message").textContent = "";
+  $("message").className = "message";
   loaders[name]().catch((err) => say(err.message));
 }
 

@@ -818,18 +818,45 @@ async fn backup(State(st): State<AdminState>) -> Response {
 /// Largest database accepted for a restore.
 const MAX_RESTORE: usize = 512 << 20;
 
-async fn restore(State(st): State<AdminState>, body: Bytes) -> Response {
-    if body.len() > MAX_RESTORE {
-        return refuse(
+/// Writes a request body to a new file `path`, refusing it past `limit` bytes.
+async fn stream_to_file(body: axum::body::Body, path: &Path, limit: usize) -> Result<(), Response> {
+    use tokio::io::AsyncWriteExt;
+    use tokio_stream::StreamExt;
+    let too_large = || {
+        refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "the file is larger than 512 MiB",
-        );
+            format!("the file is larger than {} MiB", limit >> 20),
+        )
+    };
+    let failed = |e: std::io::Error| refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(failed)?;
+    let mut stream = body.into_data_stream();
+    let mut written = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("upload cut off: {e}")))?;
+        written += chunk.len();
+        if written > limit {
+            return Err(too_large());
+        }
+        file.write_all(&chunk).await.map_err(failed)?;
     }
+    file.sync_all().await.map_err(failed)
+}
+
+async fn restore(State(st): State<AdminState>, body: axum::body::Body) -> Response {
     let Some(tmp) = scratch(&st.config.db, "restore") else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
     };
-    if let Err(e) = tokio::fs::write(&tmp.0, &body).await {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    // Streamed to the scratch file as it arrives: a backup is never held in memory (a Pi 3
+    // has 1 GiB). The body limit layer ends the stream past MAX_RESTORE.
+    if let Err(resp) = stream_to_file(body, &tmp.0, MAX_RESTORE).await {
+        return resp;
     }
     let path = tmp.0.clone();
     let r = with_store(&st.config.db, move |s| {
@@ -856,4 +883,28 @@ async fn restore(State(st): State<AdminState>, body: Bytes) -> Response {
             .into_response()
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_upload_is_streamed_to_disk_up_to_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fits = dir.path().join("fits");
+        stream_to_file(axum::body::Body::from(vec![7u8; 100]), &fits, 100)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&fits).unwrap(), vec![7u8; 100]);
+        let large = dir.path().join("large");
+        let refused = stream_to_file(axum::body::Body::from(vec![7u8; 101]), &large, 100)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // An existing file is never written over.
+        let again = stream_to_file(axum::body::Body::from(vec![1u8; 10]), &fits, 100).await;
+        assert!(again.is_err());
+        assert_eq!(std::fs::read(&fits).unwrap(), vec![7u8; 100]);
+    }
 }
