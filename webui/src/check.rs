@@ -503,12 +503,19 @@ impl Controller {
 
     fn run_live(self: &Arc<Self>, mut config: ApConfig, offline: bool, path: PathBuf) {
         config.offline |= offline;
+        // The capture may use the disk's free space but a reserve (the database, the logs,
+        // the system): checked before the access point starts.
+        let max_bytes = match free_bytes(&self.data_dir).and_then(capture_budget) {
+            Ok(b) => b,
+            Err(e) => return self.fail("error.capture", "error.capture_advice", e),
+        };
         let ap = match AccessPoint::start(config.clone()) {
             Ok(ap) => ap,
             Err(e) => return self.fail("error.ap", "error.ap_advice", e.to_string()),
         };
         let options = CaptureOptions {
             max_duration: Some(self.max_duration),
+            max_bytes: Some(max_bytes),
             ..CaptureOptions::new(&config.interface, &path)
         };
         let mut capture = match LiveCapture::open(options) {
@@ -720,9 +727,44 @@ impl EventSink for LiveView {
     }
 }
 
+/// Free space left on the disk for everything but a capture.
+const DISK_RESERVE: u64 = 256 << 20;
+/// The smallest capture worth starting: a few minutes of a phone's traffic.
+const MIN_CAPTURE: u64 = 32 << 20;
+
+/// Bytes available to an unprivileged writer on the filesystem of `dir`.
+fn free_bytes(dir: &Path) -> Result<u64, String> {
+    let st = rustix::fs::statvfs(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// How large a capture may grow with `free` bytes free: all but [`DISK_RESERVE`], or an
+/// error when that leaves less than [`MIN_CAPTURE`].
+fn capture_budget(free: u64) -> Result<u64, String> {
+    let budget = free.saturating_sub(DISK_RESERVE);
+    if budget < MIN_CAPTURE {
+        return Err(format!(
+            "the disk is nearly full ({} MiB free): delete old captures or reports first",
+            free >> 20
+        ));
+    }
+    Ok(budget)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capture_leaves_the_reserve_free() {
+        assert_eq!(capture_budget(10 << 30), Ok((10 << 30) - DISK_RESERVE));
+        assert_eq!(capture_budget(DISK_RESERVE + MIN_CAPTURE), Ok(MIN_CAPTURE));
+        let refused = capture_budget(DISK_RESERVE + MIN_CAPTURE - 1).unwrap_err();
+        assert!(refused.contains("nearly full"), "{refused}");
+        assert!(capture_budget(0).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(free_bytes(dir.path()).unwrap() > 0);
+    }
 
     /// Reads the packets and writes one log file: the controller's handling of a check's
     /// files is what is under test, not the analysis.
