@@ -54,7 +54,7 @@ impl AccessPoint {
         create_private_dir(&dir)?;
         if let Some(old) = State::load(&dir)? {
             if old.supervisor_pid != std::process::id()
-                && Path::new(&format!("/proc/{}", old.supervisor_pid)).exists()
+                && process::is_same_process(old.supervisor_pid, old.supervisor_started)
                 && old
                     .processes
                     .iter()
@@ -76,6 +76,7 @@ impl AccessPoint {
         let mut ap = AccessPoint {
             state: State {
                 supervisor_pid: std::process::id(),
+                supervisor_started: process::start_time(std::process::id()),
                 mode: config.mode,
                 interface: config.interface.clone(),
                 uplink: (!config.offline).then(|| config.uplink.clone()).flatten(),
@@ -306,7 +307,11 @@ pub fn stop_from_state(config: &ApConfig, wait: Duration) -> Result<bool, ApErro
         return Ok(false);
     };
     let supervisor = state.supervisor_pid;
-    if supervisor != std::process::id() && Path::new(&format!("/proc/{supervisor}")).exists() {
+    // Signalled only if it is still the process that wrote the state: after a crash and a
+    // reboot or a long uptime, its pid may belong to anything.
+    if supervisor != std::process::id()
+        && process::is_same_process(supervisor, state.supervisor_started)
+    {
         process::terminate(supervisor, wait);
         let deadline = std::time::Instant::now() + wait;
         while std::time::Instant::now() < deadline && State::load(dir)?.is_some() {

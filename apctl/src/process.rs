@@ -287,6 +287,24 @@ pub fn is_running(pid: u32, program: &Path) -> bool {
     comm.trim() == want
 }
 
+/// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses:
+    // the fields after it follow the last ')'.
+    let after = stat.get(stat.rfind(')')? + 1..)?;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is still the process that was recorded with `started` (see
+/// [`start_time`]); without a recorded time, whether `pid` exists at all.
+pub fn is_same_process(pid: u32, started: Option<u64>) -> bool {
+    match started {
+        Some(t) => start_time(pid) == Some(t),
+        None => Path::new(&format!("/proc/{pid}")).exists(),
+    }
+}
+
 /// Sends SIGTERM, then SIGKILL after `grace`, to a process that is not our child.
 pub fn terminate(pid: u32, grace: Duration) {
     let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
@@ -311,6 +329,30 @@ mod tests {
 
     fn sh() -> PathBuf {
         PathBuf::from("/bin/sh")
+    }
+
+    /// A process is known by its pid and start time: the same pid with another start time
+    /// (a reused pid) is another process.
+    #[test]
+    fn a_reused_pid_is_not_the_recorded_process() {
+        let me = std::process::id();
+        let started = start_time(me).expect("our own start time");
+        assert!(is_same_process(me, Some(started)));
+        assert!(!is_same_process(me, Some(started + 1)));
+        assert!(is_same_process(me, None));
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.1")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let child_started = start_time(pid).unwrap();
+        assert!(child_started >= started);
+        child.wait().unwrap();
+        assert!(
+            !is_same_process(pid, Some(child_started)),
+            "a reaped child is gone"
+        );
+        assert_eq!(start_time(u32::MAX), None);
     }
 
     #[test]

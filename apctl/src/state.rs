@@ -28,6 +28,10 @@ pub struct ProcessEntry {
 pub struct State {
     /// The process that supervises the access point (`tcheck ap start`, the web server).
     pub supervisor_pid: u32,
+    /// When that process started (clock ticks since boot, `/proc/PID/stat`): a pid reused
+    /// by another process after a crash is then never taken for the supervisor.
+    #[serde(default)]
+    pub supervisor_started: Option<u64>,
     /// Wi-Fi or Ethernet.
     pub mode: Mode,
     /// The phone's interface.
@@ -97,6 +101,7 @@ mod tests {
         assert_eq!(State::load(dir.path()).unwrap(), None);
         let s = State {
             supervisor_pid: 42,
+            supervisor_started: Some(7),
             mode: Mode::Ethernet,
             interface: "eth1".into(),
             uplink: Some("eth0".into()),
