@@ -114,6 +114,7 @@ echo "test-package: installed ($n indicators), units verified"
 # another user may not.
 started=()
 own_bus=0
+trap 'for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 if [ ! -S /run/dbus/system_bus_socket ]; then
   mkdir -p /run/dbus
   dbus-daemon --system --fork --print-pid >"$tmp/dbus.pid"
@@ -124,11 +125,12 @@ if ! pgrep -x polkitd >/dev/null; then
   /usr/lib/polkit-1/polkitd --no-debug >"$tmp/polkitd.log" 2>&1 &
   started+=("$!")
 fi
-polkit_answer() { # USER ACTION REMOVABLE -> pkcheck's status for a process of USER
+polkit_answer() { # USER ACTION REMOVABLE BUS -> pkcheck's status for a process of USER
   setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups sleep 30 &
   local pid=$! rc=0
   sleep 0.2
-  pkcheck --action-id "$2" --process "$pid" --detail drive.removable "$3" >/dev/null 2>&1 || rc=$?
+  pkcheck --action-id "$2" --process "$pid" --detail drive.removable "$3" \
+    --detail drive.removable.bus "$4" >/dev/null 2>&1 || rc=$?
   kill "$pid"
   echo "$rc"
 }
@@ -137,15 +139,18 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 mount_action=org.freedesktop.udisks2.filesystem-mount-other-seat
-[ "$(polkit_answer tcheck "$mount_action" true)" = 0 ] \
+[ "$(polkit_answer tcheck "$mount_action" true usb)" = 0 ] \
   || fail "polkit: tcheck may not mount a USB key ($(cat "$tmp/polkitd.log" 2>/dev/null))"
-[ "$(polkit_answer tcheck org.freedesktop.udisks2.power-off-drive-other-seat true)" = 0 ] \
-  || fail "polkit: tcheck may not power off a USB key"
-[ "$(polkit_answer tcheck "$mount_action" false)" != 0 ] || fail "polkit: tcheck may mount a fixed disk"
-[ "$(polkit_answer nobody "$mount_action" true)" != 0 ] || fail "polkit: nobody may mount"
+[ "$(polkit_answer tcheck "$mount_action" false usb)" != 0 ] || fail "polkit: tcheck may mount a fixed disk"
+[ "$(polkit_answer tcheck "$mount_action" true sdio)" != 0 ] || fail "polkit: tcheck may mount an SD card"
+[ "$(polkit_answer tcheck org.freedesktop.udisks2.power-off-drive-other-seat true usb)" != 0 ] \
+  || fail "polkit: tcheck may power off a drive"
+[ "$(polkit_answer tcheck org.freedesktop.udisks2.filesystem-unmount-others true usb)" != 0 ] \
+  || fail "polkit: tcheck may unmount others' filesystems"
+[ "$(polkit_answer nobody "$mount_action" true usb)" != 0 ] || fail "polkit: nobody may mount"
 for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
 [ "$own_bus" = 0 ] || rm -f /run/dbus/system_bus_socket /run/dbus/pid
-echo "test-package: polkit allows the service to mount and power off USB keys, nothing more"
+echo "test-package: polkit lets the service mount USB keys, nothing more"
 # The uninstaller puts back the boot target that --kiosk replaced.
 mkdir -p /var/lib/tcheck-install
 echo multi-user.target >/var/lib/tcheck-install/previous-default.target

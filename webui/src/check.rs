@@ -215,6 +215,8 @@ pub struct Controller {
     /// Captures and logs stay on the box after a save or a new check (the operator's
     /// choice, `[kiosk] keep_captures`); otherwise they are deleted.
     keep_captures: bool,
+    /// A save to the USB key is running: the check's files must stay as they are.
+    saving: AtomicBool,
     finished: AtomicBool,
     /// A check's thread is still running (its access point may still be coming down): a new
     /// check must wait, or the old one's cleanup would remove the new one's rules.
@@ -249,6 +251,7 @@ impl Controller {
             data_dir,
             max_duration,
             keep_captures,
+            saving: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             running: AtomicBool::new(false),
         })
@@ -304,6 +307,11 @@ impl Controller {
     /// with `passphrase` if given, to the USB key plugged in; then deletes the capture
     /// from the box (a live one: a replayed file is the operator's). Returns where it went.
     pub fn save_to_usb(&self, passphrase: Option<&str>) -> Result<String, String> {
+        // One save at a time, and no new check while it runs (it reads the files).
+        if self.saving.swap(true, Ordering::SeqCst) {
+            return Err("a save is already running".into());
+        }
+        let _saving = ClearOnDrop(&self.saving);
         let (outcome, capture, logs) = {
             let s = self.lock();
             if s.phase != Phase::Report {
@@ -348,9 +356,14 @@ impl Controller {
         let written = result?;
         if !self.keep_captures {
             let mut s = self.lock();
-            let (capture, logs) = (s.capture.take(), s.logs.take());
-            drop(s);
-            self.discard(capture, logs);
+            // Only the files just saved (the check cannot have changed meanwhile, but a
+            // deletion is checked twice).
+            if s.capture == capture && s.logs == logs {
+                s.capture = None;
+                s.logs = None;
+                drop(s);
+                self.discard(capture, logs);
+            }
         }
         Ok(written)
     }
@@ -390,15 +403,25 @@ impl Controller {
         if self.running.swap(true, Ordering::SeqCst) {
             return Err(CheckError::Busy);
         }
-        {
+        if self.saving.load(Ordering::SeqCst) {
+            self.running.store(false, Ordering::SeqCst);
+            return Err(CheckError::Busy);
+        }
+        let (capture, logs) = {
             let mut s = self.lock();
             if !matches!(s.phase, Phase::Idle | Phase::Error) {
                 self.running.store(false, Ordering::SeqCst);
                 return Err(CheckError::Busy);
             }
+            // A failed check's files go as at a reset.
+            let files = (s.capture.take(), s.logs.take());
             *s = State::new();
             s.phase = Phase::Starting;
             s.offline = offline;
+            files
+        };
+        if !self.keep_captures {
+            self.discard(capture, logs);
         }
         self.publish();
         let me = self.clone();
@@ -438,6 +461,9 @@ impl Controller {
     /// Clears the finished check: its capture file and logs are deleted (unless captures
     /// are kept), and its report.
     pub fn reset(&self) -> Result<(), CheckError> {
+        if self.saving.load(Ordering::SeqCst) {
+            return Err(CheckError::Busy);
+        }
         let (capture, logs) = {
             let mut s = self.lock();
             if !matches!(s.phase, Phase::Report | Phase::Error) {
@@ -727,6 +753,15 @@ impl EventSink for LiveView {
     }
 }
 
+/// Clears a flag when dropped.
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Free space left on the disk for everything but a capture.
 const DISK_RESERVE: u64 = 256 << 20;
 /// The smallest capture worth starting: a few minutes of a phone's traffic.
@@ -738,10 +773,12 @@ fn free_bytes(dir: &Path) -> Result<u64, String> {
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
-/// How large a capture may grow with `free` bytes free: all but [`DISK_RESERVE`], or an
-/// error when that leaves less than [`MIN_CAPTURE`].
+/// How large a capture may grow with `free` bytes free: half of what is left above
+/// [`DISK_RESERVE`] (the other half for its logs and the archive a save builds beside it,
+/// which barely compresses encrypted traffic), or an error when that is less than
+/// [`MIN_CAPTURE`].
 fn capture_budget(free: u64) -> Result<u64, String> {
-    let budget = free.saturating_sub(DISK_RESERVE);
+    let budget = free.saturating_sub(DISK_RESERVE) / 2;
     if budget < MIN_CAPTURE {
         return Err(format!(
             "the disk is nearly full ({} MiB free): delete old captures or reports first",
@@ -757,9 +794,12 @@ mod tests {
 
     #[test]
     fn a_capture_leaves_the_reserve_free() {
-        assert_eq!(capture_budget(10 << 30), Ok((10 << 30) - DISK_RESERVE));
-        assert_eq!(capture_budget(DISK_RESERVE + MIN_CAPTURE), Ok(MIN_CAPTURE));
-        let refused = capture_budget(DISK_RESERVE + MIN_CAPTURE - 1).unwrap_err();
+        assert_eq!(capture_budget(10 << 30), Ok(((10 << 30) - DISK_RESERVE) / 2));
+        assert_eq!(
+            capture_budget(DISK_RESERVE + 2 * MIN_CAPTURE),
+            Ok(MIN_CAPTURE)
+        );
+        let refused = capture_budget(DISK_RESERVE + 2 * MIN_CAPTURE - 1).unwrap_err();
         assert!(refused.contains("nearly full"), "{refused}");
         assert!(capture_budget(0).is_err());
         let dir = tempfile::tempdir().unwrap();
@@ -835,6 +875,20 @@ mod tests {
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with("logs-"))
             .count()
+    }
+
+    /// While a save reads the check's files, "New check" is refused and nothing is deleted.
+    #[test]
+    fn no_new_check_while_a_save_runs() {
+        let data = tempfile::tempdir().unwrap();
+        let ctrl = finished_check(data.path(), false);
+        ctrl.saving.store(true, Ordering::SeqCst);
+        assert!(matches!(ctrl.reset(), Err(CheckError::Busy)));
+        assert!(matches!(ctrl.start(false), Err(CheckError::Busy)));
+        assert_eq!(logs_dirs(data.path()), 1);
+        ctrl.saving.store(false, Ordering::SeqCst);
+        ctrl.reset().unwrap();
+        assert_eq!(logs_dirs(data.path()), 0);
     }
 
     #[test]
