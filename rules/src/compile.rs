@@ -42,10 +42,22 @@ pub(crate) struct Prefilter {
     directions: [bool; 2],
 }
 
+/// Patterns longer than this get a fallback overlapping automaton (shorter ones bound the
+/// restarted search's work to this many times the data).
+const OVERLAP_FALLBACK_LEN: usize = 8;
+/// Work, in multiples of the data's length plus a constant, after which the overlapping
+/// automaton takes over.
+const WALK_BUDGET_FACTOR: usize = 4;
+const WALK_BUDGET_BASE: usize = 4096;
+
 /// One automaton of a [`Prefilter`].
 #[derive(Debug)]
 struct PatternSearch {
     ac: AhoCorasick,
+    /// The same patterns, overlapping search (see `each_occurring`).
+    overlapping: Option<AhoCorasick>,
+    /// The longest pattern's length.
+    longest: usize,
     /// How far into the buffer its patterns may end (`None`: anywhere).
     limit: Option<usize>,
     /// For each of its patterns, the prefilter's distinct pattern (index into `rules`).
@@ -92,8 +104,23 @@ impl PatternSearch {
                     .build(&patterns)
             })
             .ok()?;
+        // Hostile data can make the restarted search slow (a long run of bytes that keeps
+        // a long pattern's prefix alive at every start): past a budget of work the search
+        // goes on with an overlapping automaton, linear whatever the data.
+        let longest = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let overlapping = if longest > OVERLAP_FALLBACK_LEN {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(nocase)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .ok()
+        } else {
+            None
+        };
         Some(PatternSearch {
             ac,
+            overlapping,
+            longest,
             limit,
             distinct,
             prefixes,
@@ -108,10 +135,31 @@ impl PatternSearch {
             None => hay,
         };
         let mut at = 0;
+        // Bytes the searches may have walked so far: to each match's end, and past it by
+        // up to the longest pattern (looking for a longer match).
+        let mut walked = 0usize;
+        let budget = hay
+            .len()
+            .saturating_mul(WALK_BUDGET_FACTOR)
+            .saturating_add(WALK_BUDGET_BASE);
         while at < hay.len() {
+            if walked > budget {
+                if let Some(overlapping) = &self.overlapping {
+                    // Every pattern starting at `at` or later; those starting before were
+                    // reported by the restarts.
+                    for m in overlapping.find_overlapping_iter(Input::new(hay).span(at..hay.len()))
+                    {
+                        if let Some(&d) = self.distinct.get(m.pattern().as_usize()) {
+                            report(d as usize);
+                        }
+                    }
+                    return;
+                }
+            }
             let Some(m) = self.ac.find(Input::new(hay).span(at..hay.len())) else {
                 break;
             };
+            walked = walked.saturating_add(m.end() - at + self.longest);
             let id = m.pattern().as_usize();
             let prefixes = self.prefixes.get(id).map(Vec::as_slice).unwrap_or(&[]);
             for &local in std::iter::once(&(id as u32)).chain(prefixes) {
@@ -761,6 +809,22 @@ mod tests {
         );
         assert_eq!(prefilter_candidates(&patterns, b"AB"), vec![7]);
         assert_eq!(prefilter_candidates(&patterns, b"yyy"), Vec::<u32>::new());
+    }
+
+    /// Zeros that keep a long pattern's prefix alive at every start: the search falls back to
+    /// the overlapping automaton, and still finds what is there.
+    #[test]
+    fn a_hostile_run_falls_back_and_still_finds_everything() {
+        let long: Vec<u8> = [vec![0u8; 200], b"END".to_vec()].concat();
+        let patterns: Vec<TestPattern> = vec![
+            (vec![0, 0, 0], false, None),
+            (long, false, None),
+            (b"tail".to_vec(), false, None),
+        ];
+        let hay: Vec<u8> = [vec![0u8; 100_000], b"tail".to_vec()].concat();
+        assert_eq!(prefilter_candidates(&patterns, &hay), vec![0, 2]);
+        let hay: Vec<u8> = [vec![0u8; 100_000], b"END tail".to_vec()].concat();
+        assert_eq!(prefilter_candidates(&patterns, &hay), vec![0, 1, 2]);
     }
 
     proptest::proptest! {

@@ -794,7 +794,10 @@ mod tests {
 
     #[test]
     fn a_capture_leaves_the_reserve_free() {
-        assert_eq!(capture_budget(10 << 30), Ok(((10 << 30) - DISK_RESERVE) / 2));
+        assert_eq!(
+            capture_budget(10 << 30),
+            Ok(((10 << 30) - DISK_RESERVE) / 2)
+        );
         assert_eq!(
             capture_budget(DISK_RESERVE + 2 * MIN_CAPTURE),
             Ok(MIN_CAPTURE)
