@@ -155,6 +155,16 @@ impl AnalysisOpts {
         }
     }
 
+    /// The same options, writing the Zeek-style logs into `logs` and, unless an EVE file
+    /// was asked for elsewhere, the EVE file there too.
+    pub fn with_logs(&self, logs: &Path) -> Self {
+        AnalysisOpts {
+            logs: Some(logs.to_path_buf()),
+            eve: Some(self.eve.clone().unwrap_or_else(|| logs.join("eve.json"))),
+            ..self.clone()
+        }
+    }
+
     /// Where the Zeek-style logs go, if anywhere.
     pub fn logs_dir(&self) -> Option<&Path> {
         self.logs.as_deref()

@@ -59,7 +59,7 @@ pub fn run(args: &SaveArgs) -> Result<ExitCode> {
         None => Some(ScratchDir::new("logs")?),
     };
     let analysis = match &scratch_logs {
-        Some(d) => args.analysis.with_outputs(&d.0, &d.0.join("eve.json")),
+        Some(d) => args.analysis.with_logs(&d.0),
         None => args.analysis.clone(),
     };
     let mut source = FileSource::open(&args.capture).map_err(anyhow::Error::from)?;

@@ -200,7 +200,10 @@ async function scanWifi() {
       method: "POST",
       headers: { "X-Tcheck-Token": token },
     });
-    const data = await resp.json();
+    // Refusals are plain text (403, 404, 429), a scan's failure JSON.
+    const body = await resp.text();
+    let data = {};
+    try { data = JSON.parse(body); } catch (err) { data = { error: body.trim() }; }
     if (!resp.ok) throw new Error(data.error || resp.statusText);
     $("wifi-status").textContent = data.networks.length ? "" : t("wifi.none");
     list($("wifi-list"), data.networks, (n) => {

@@ -335,10 +335,12 @@ async fn uplink_scan(State(st): State<AppState>) -> Response {
     let Some(config) = st.config.uplink.clone() else {
         return refuse(StatusCode::NOT_FOUND, "no Wi-Fi uplink configured");
     };
-    let Ok(_scanning) = st.scanning.clone().try_acquire_owned() else {
+    let Ok(scanning) = st.scanning.clone().try_acquire_owned() else {
         return refuse(StatusCode::TOO_MANY_REQUESTS, "a scan is already running");
     };
+    // The permit goes with the work: a client that leaves does not free it early.
     let r = tokio::task::spawn_blocking(move || {
+        let _scanning = scanning;
         let wifi = tcheck_apctl::uplink::WifiManager::open(&config)?;
         wifi.scan()?;
         std::thread::sleep(SCAN_WAIT);

@@ -185,7 +185,14 @@ async fn guard(State(st): State<AdminState>, mut req: Request, next: Next) -> Re
         .await
         {
             Ok(h) => h,
-            Err(resp) => return resp,
+            Err(_) => {
+                return refuse_unread(
+                    req,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the account database cannot be read",
+                )
+                .await
+            }
         };
         if current.as_deref() != Some(session.password_hash.as_str()) {
             st.sessions.close(&id);
@@ -603,7 +610,7 @@ async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>
     }
     // One change at a time, from reading the current file to replacing it: two admins
     // saving at once get one result or the other, each checked against what it replaces.
-    let _editing = st.config_edit.lock().await;
+    let editing = st.config_edit.clone().lock_owned().await;
     // The programs the box runs and the paths it writes are not the web's to change: a
     // stolen session must not become code execution.
     let current = tokio::fs::read_to_string(&path).await.unwrap_or_default();
@@ -626,7 +633,9 @@ async fn config_put(State(st): State<AdminState>, Json(req): Json<ConfigRequest>
     let Some(suffix) = auth::random_id() else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
     };
+    // The lock goes with the write: a client that leaves does not release it early.
     let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let _editing = editing;
         use std::io::Write;
         let tmp = path.with_extension(format!("toml.{}.tmp", suffix.get(..12).unwrap_or("x")));
         let mut f = std::fs::OpenOptions::new()
@@ -854,7 +863,7 @@ async fn restore(State(st): State<AdminState>, body: axum::body::Body) -> Respon
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
     };
     // Streamed to the scratch file as it arrives: a backup is never held in memory (a Pi 3
-    // has 1 GiB). The body limit layer ends the stream past MAX_RESTORE.
+    // has 1 GiB), and refused past MAX_RESTORE.
     if let Err(resp) = stream_to_file(body, &tmp.0, MAX_RESTORE).await {
         return resp;
     }
