@@ -67,9 +67,10 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
 
 /// A TCP listener whose connections are TLS sessions.
 ///
-/// Handshakes run in their own tasks, at most [`MAX_HANDSHAKES`] at once and each for at
-/// most [`HANDSHAKE_TIMEOUT`]: a client that connects and says nothing (a scanner, a plain
-/// HTTP client) delays nobody else.
+/// Handshakes run in their own tasks, at most [`MAX_HANDSHAKES`] at once,
+/// [`MAX_HANDSHAKES_PER_PEER`] per address, and each for at most [`HANDSHAKE_TIMEOUT`]: a
+/// client that connects and says nothing (a scanner, a plain HTTP client) delays nobody
+/// else, and one address cannot take every slot.
 pub struct TlsListener {
     local: SocketAddr,
     ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
@@ -114,6 +115,7 @@ async fn accept_loop(
     done: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    let per_peer = Arc::new(PeerHandshakes::default());
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
@@ -126,9 +128,14 @@ async fn accept_loop(
         if done.is_closed() {
             return;
         }
+        // One address may not hold every slot: its connections past its share are closed.
+        let Some(counted) = PeerHandshakes::begin(&per_peer, peer.ip()) else {
+            continue;
+        };
         let (acceptor, done) = (acceptor.clone(), done.clone());
         tokio::spawn(async move {
             let _slot = slot;
+            let _counted = counted;
             // A failed or slow handshake is dropped.
             if let Ok(Ok(tls)) =
                 tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
@@ -136,6 +143,41 @@ async fn accept_loop(
                 let _ = done.send((tls, peer)).await;
             }
         });
+    }
+}
+
+/// Handshakes one address may have in progress at once.
+pub const MAX_HANDSHAKES_PER_PEER: usize = 8;
+
+/// Handshakes in progress, by address.
+#[derive(Debug, Default)]
+struct PeerHandshakes(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One handshake counted against its address until dropped.
+struct Counted(Arc<PeerHandshakes>, std::net::IpAddr);
+
+impl PeerHandshakes {
+    /// Counts a handshake from `ip`, unless it has [`MAX_HANDSHAKES_PER_PEER`] already.
+    fn begin(me: &Arc<Self>, ip: std::net::IpAddr) -> Option<Counted> {
+        let mut n = me.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = n.entry(ip).or_insert(0);
+        if *count >= MAX_HANDSHAKES_PER_PEER {
+            return None;
+        }
+        *count += 1;
+        Some(Counted(me.clone(), ip))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut n = self.0 .0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = n.get_mut(&self.1) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                n.remove(&self.1);
+            }
+        }
     }
 }
 
@@ -213,5 +255,42 @@ mod tests {
         session.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"ping");
         drop(client.await.unwrap());
+    }
+
+    /// One address holding its share of silent connections gets the next one closed at
+    /// once; another address is still served.
+    #[tokio::test]
+    async fn one_address_cannot_take_every_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        generate_self_signed(&cert, &key, &["localhost".to_string()]).unwrap();
+        let tcp = TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let _listener = TlsListener::new(tcp, acceptor(&cert, &key).unwrap()).unwrap();
+        let from = |ip: &str| {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            async move {
+                let s = tokio::net::TcpSocket::new_v4().unwrap();
+                s.bind(SocketAddr::new(ip, 0)).unwrap();
+                s.connect(SocketAddr::new("127.0.0.1".parse().unwrap(), port))
+                    .await
+                    .unwrap()
+            }
+        };
+        let mut silent = Vec::new();
+        for _ in 0..MAX_HANDSHAKES_PER_PEER {
+            silent.push(from("127.0.0.2").await);
+        }
+        // Closed by the server: the read ends (0 bytes or a reset) well before the
+        // handshake timeout.
+        let mut extra = from("127.0.0.2").await;
+        let mut buf = [0u8; 1];
+        let ended = tokio::time::timeout(HANDSHAKE_TIMEOUT / 2, extra.read(&mut buf)).await;
+        assert!(matches!(ended, Ok(Ok(0)) | Ok(Err(_))), "{ended:?}");
+        // Another address still gets a handshake slot: its connection stays open.
+        let mut other = from("127.0.0.3").await;
+        let waited = tokio::time::timeout(Duration::from_millis(500), other.read(&mut buf)).await;
+        assert!(waited.is_err(), "the other address was closed: {waited:?}");
+        drop(silent);
     }
 }
