@@ -146,15 +146,6 @@ pub struct AnalysisOpts {
 }
 
 impl AnalysisOpts {
-    /// The same options, writing the Zeek-style logs into `logs` and the EVE file to `eve`.
-    pub fn with_outputs(&self, logs: &Path, eve: &Path) -> Self {
-        AnalysisOpts {
-            logs: Some(logs.to_path_buf()),
-            eve: Some(eve.to_path_buf()),
-            ..self.clone()
-        }
-    }
-
     /// The same options, writing the Zeek-style logs into `logs` and, unless an EVE file
     /// was asked for elsewhere, the EVE file there too.
     pub fn with_logs(&self, logs: &Path) -> Self {

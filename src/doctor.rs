@@ -414,19 +414,10 @@ fn disk(r: &mut Report) {
         .into_iter()
         .find(|d| Path::new(d).exists())
         .unwrap_or(".");
-    let Ok(o) = Command::new("df").args(["-P", "-k", dir]).output() else {
+    let Ok(free) = tcheck_webui::check::free_bytes(Path::new(dir)) else {
         return;
     };
-    let text = String::from_utf8_lossy(&o.stdout);
-    let Some(avail_kib) = text
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
-        return;
-    };
-    let mib = avail_kib / 1024;
+    let mib = free >> 20;
     if mib < 500 {
         r.problem(
             "disk",

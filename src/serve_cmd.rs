@@ -106,7 +106,7 @@ impl Analyzer for Pipeline {
             on_detect: Some(on_detect),
             sinks,
         };
-        let opts = self.opts.with_outputs(logs, &logs.join("eve.json"));
+        let opts = self.opts.with_logs(logs);
         let (_, report) =
             analyse_source(input, source, &opts, hooks).map_err(|e| format!("{e:#}"))?;
         let json = serde_json::to_value(&report).map_err(|e| e.to_string())?;

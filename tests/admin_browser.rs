@@ -27,6 +27,24 @@ fn tcheck(dir: &Path) -> Command {
     c
 }
 
+/// Sets the admin account's password with `tcheck admin passwd` (as the installer does).
+fn set_password(dir: &Path, password: &str) {
+    let mut passwd = tcheck(dir)
+        .args(["admin", "passwd", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(passwd.wait().unwrap().success());
+}
+
 async fn text_becomes(c: &Client, css: &str, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -61,20 +79,7 @@ async fn admin_login_import_whitelist_config_and_csrf_in_chromium() {
     }
     let dir = common::tempdir("admin-browser");
     // The installer's steps: an account (no default password) and a certificate.
-    let mut passwd = tcheck(&dir)
-        .args(["admin", "passwd", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    passwd
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    assert!(passwd.wait().unwrap().success());
+    set_password(&dir, "correct horse battery");
     let (cert, key) = (dir.join("admin.pem"), dir.join("admin.key"));
     let o = tcheck(&dir)
         .args(["admin", "cert", "--cert"])
@@ -404,20 +409,7 @@ fn admin_backup_downloads_and_restores() {
         return;
     }
     let dir = common::tempdir("admin-backup");
-    let mut passwd = tcheck(&dir)
-        .args(["admin", "passwd", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    passwd
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    assert!(passwd.wait().unwrap().success());
+    set_password(&dir, "correct horse battery");
     let (cert, key) = (dir.join("a.pem"), dir.join("a.key"));
     assert!(tcheck(&dir)
         .args(["admin", "cert", "--cert"])
@@ -536,20 +528,7 @@ fn admin_backup_downloads_and_restores() {
     // The password changed from the command line ends the sessions opened with the old one.
     let (_, code) = curl(&[&format!("{base}/api/v1/analyses")]);
     assert_eq!(code, "200");
-    let mut passwd = tcheck(&dir)
-        .args(["admin", "passwd", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    passwd
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a new and longer passphrase\n")
-        .unwrap();
-    assert!(passwd.wait().unwrap().success());
+    set_password(&dir, "a new and longer passphrase");
     let (body, code) = curl(&[&format!("{base}/api/v1/analyses")]);
     assert_eq!(code, "401", "{body}");
     assert!(body.contains("password has changed"), "{body}");

@@ -215,13 +215,20 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
+    /// A self-signed certificate for `localhost` in a temporary directory: (directory,
+    /// certificate, key).
+    fn certificate() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        generate_self_signed(&cert, &key, &["localhost".to_string()]).unwrap();
+        (dir, cert, key)
+    }
+
     /// A client that connects and never speaks holds one handshake slot, not the listener:
     /// a real client's session arrives while the silent one is still waiting.
     #[tokio::test]
     async fn a_silent_client_does_not_delay_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        generate_self_signed(&cert, &key, &["localhost".to_string()]).unwrap();
+        let (_dir, cert, key) = certificate();
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut listener = TlsListener::new(tcp, acceptor(&cert, &key).unwrap()).unwrap();
         let addr = Listener::local_addr(&listener).unwrap();
@@ -261,9 +268,7 @@ mod tests {
     /// once; another address is still served.
     #[tokio::test]
     async fn one_address_cannot_take_every_slot() {
-        let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        generate_self_signed(&cert, &key, &["localhost".to_string()]).unwrap();
+        let (_dir, cert, key) = certificate();
         let tcp = TcpListener::bind("0.0.0.0:0").await.unwrap();
         let port = tcp.local_addr().unwrap().port();
         let _listener = TlsListener::new(tcp, acceptor(&cert, &key).unwrap()).unwrap();
