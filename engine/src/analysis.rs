@@ -105,12 +105,14 @@ impl Reader<'_> {
     }
 }
 
-/// Runs `shards` over `batch` in parallel and returns the batch's events, sorted.
+/// Runs `shards` over `batch`, in parallel on the current rayon pool when `parallel`, and
+/// returns the batch's events, sorted.
 fn process(
     shards: &mut [Shard],
     parts: &mut [Vec<u32>],
     batch: &Batch,
     config: &Config,
+    parallel: bool,
 ) -> Vec<Event> {
     for p in parts.iter_mut() {
         p.clear();
@@ -123,19 +125,24 @@ fn process(
     }
     let arena = &batch.arena;
     let records = &batch.records;
-    shards
-        .par_iter_mut()
-        .zip(parts.par_iter())
-        .for_each(|(shard, idx)| {
-            for &i in idx {
-                if let Some(r) = records.get(i as usize) {
-                    shard.packet(r, arena, config);
-                }
+    let run_shard = |(shard, idx): (&mut Shard, &Vec<u32>)| {
+        for &i in idx {
+            if let Some(r) = records.get(i as usize) {
+                shard.packet(r, arena, config);
             }
-            if let Some(ts) = batch.last_ts {
-                shard.sweep(ts, batch.last_index, config);
-            }
-        });
+        }
+        if let Some(ts) = batch.last_ts {
+            shard.sweep(ts, batch.last_index, config);
+        }
+    };
+    if parallel {
+        shards
+            .par_iter_mut()
+            .zip(parts.par_iter())
+            .for_each(run_shard);
+    } else {
+        shards.iter_mut().zip(parts.iter()).for_each(run_shard);
+    }
     let total = shards.iter().map(|s| s.events.len()).sum();
     let mut events: Vec<Event> = Vec::with_capacity(total);
     for s in shards.iter_mut() {
@@ -161,22 +168,24 @@ pub fn analyze(
     } else {
         config.threads
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("tcheck-worker-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
     if threads == 1 {
+        // Everything on the caller's thread: no pool, and every event is freed by the
+        // thread that allocated it (a free from another thread costs the allocator more).
         let mut deliver = |events: Vec<Event>| -> Result<()> {
             for e in &events {
                 sink.event(e)?;
             }
             Ok(())
         };
-        let stats = run(source, config, &pool, threads, progress, &mut deliver)?;
+        let stats = run(source, config, None, threads, progress, &mut deliver)?;
         sink.finish()?;
         return Ok(stats);
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tcheck-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(2);
         let writer = std::thread::Builder::new()
@@ -195,7 +204,7 @@ pub fn analyze(
             let _ = tx.send(events);
             Ok(())
         };
-        let result = run(source, config, &pool, threads, progress, &mut deliver);
+        let result = run(source, config, Some(&pool), threads, progress, &mut deliver);
         drop(tx);
         let written = writer
             .join()
@@ -207,10 +216,12 @@ pub fn analyze(
 }
 
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
+/// With a `pool`, the reader fills the next batch while the pool's workers process the
+/// current one; without, both run in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
-    pool: &rayon::ThreadPool,
+    pool: Option<&rayon::ThreadPool>,
     threads: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
     deliver: &mut dyn FnMut(Vec<Event>) -> Result<()>,
@@ -236,18 +247,24 @@ fn run(
     reader.fill(&mut current)?;
     loop {
         let done = current.eof;
-        let (read, events) = pool.install(|| {
-            rayon::join(
-                || {
-                    if done {
-                        Ok(())
-                    } else {
-                        reader.fill(&mut next)
-                    }
-                },
-                || process(&mut shards, &mut parts, &current, config),
-            )
-        });
+        let mut fill_next = || {
+            if done {
+                Ok(())
+            } else {
+                reader.fill(&mut next)
+            }
+        };
+        let (read, events) = match pool {
+            Some(pool) => pool.install(|| {
+                rayon::join(fill_next, || {
+                    process(&mut shards, &mut parts, &current, config, true)
+                })
+            }),
+            None => {
+                let events = process(&mut shards, &mut parts, &current, config, false);
+                (fill_next(), events)
+            }
+        };
         let mut events = events;
         if let Some(f) = alert_filter.as_mut() {
             f.apply(&mut events);
@@ -262,15 +279,14 @@ fn run(
         std::mem::swap(&mut current, &mut next);
     }
     let end = current.last_index + 1;
-    let mut events: Vec<Event> = pool.install(|| {
-        shards
-            .par_iter_mut()
-            .flat_map_iter(|s| {
-                s.finish(end, config);
-                std::mem::take(&mut s.events)
-            })
-            .collect()
-    });
+    let finish = |s: &mut Shard| {
+        s.finish(end, config);
+        std::mem::take(&mut s.events)
+    };
+    let mut events: Vec<Event> = match pool {
+        Some(pool) => pool.install(|| shards.par_iter_mut().flat_map_iter(finish).collect()),
+        None => shards.iter_mut().flat_map(finish).collect(),
+    };
     events.sort_unstable_by_key(|e| e.order);
     if let Some(f) = alert_filter.as_mut() {
         f.apply(&mut events);

@@ -128,12 +128,17 @@ impl EventSink for Summary {
         match &event.kind {
             EventKind::Conn(c) => {
                 *self.flows_by_proto.entry(c.flow.proto_name()).or_insert(0) += 1;
-                let service = if c.services.is_empty() {
-                    "-".to_string()
-                } else {
-                    c.services.join(",")
+                let service: std::borrow::Cow<'_, str> = match c.services.as_slice() {
+                    [] => "-".into(),
+                    [one] => (*one).into(),
+                    several => several.join(",").into(),
                 };
-                *self.flows_by_service.entry(service).or_insert(0) += 1;
+                // Counted in place: a key is allocated only the first time.
+                if let Some(n) = self.flows_by_service.get_mut(service.as_ref()) {
+                    *n += 1;
+                } else {
+                    self.flows_by_service.insert(service.into_owned(), 1);
+                }
             }
             EventKind::DnsMessage(m) => {
                 for q in &m.message.questions {

@@ -135,9 +135,19 @@ pub fn refang(value: &str) -> String {
 
 /// A domain as matched: lower case, without a trailing dot or a leading `*.`.
 pub fn normalise_domain(name: &str) -> String {
+    normalised_domain(name).into_owned()
+}
+
+/// [`normalise_domain`], borrowing `name`'s text when it needs no change (the common case:
+/// names from the wire are mostly lower case already).
+pub fn normalised_domain(name: &str) -> std::borrow::Cow<'_, str> {
     let n = name.trim().trim_end_matches('.');
     let n = n.strip_prefix("*.").unwrap_or(n);
-    n.to_ascii_lowercase()
+    if n.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(n.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(n)
+    }
 }
 
 fn valid_domain(d: &str) -> bool {

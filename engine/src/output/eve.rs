@@ -42,21 +42,7 @@ fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":\"");
     match addr {
-        std::net::IpAddr::V4(a) => {
-            for (i, octet) in a.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                let o = *octet;
-                if o >= 100 {
-                    out.push(b'0' + o / 100);
-                }
-                if o >= 10 {
-                    out.push(b'0' + (o / 10) % 10);
-                }
-                out.push(b'0' + o % 10);
-            }
-        }
+        std::net::IpAddr::V4(a) => super::push_ipv4(out, a),
         std::net::IpAddr::V6(a) => {
             use std::io::Write as _;
             let _ = write!(out, "{a}");

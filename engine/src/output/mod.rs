@@ -77,6 +77,31 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Appends the dotted-quad text of an IPv4 address (what `Display` prints, without the
+/// formatting machinery: addresses are printed for every flow and answer).
+pub(crate) fn push_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if o >= 100 {
+            out.push(b'0' + o / 100);
+        }
+        if o >= 10 {
+            out.push(b'0' + (o / 10) % 10);
+        }
+        out.push(b'0' + o % 10);
+    }
+}
+
+/// The text of an IPv4 address, as `Display` prints it.
+pub(crate) fn ipv4_text(a: std::net::Ipv4Addr) -> String {
+    let mut out = Vec::with_capacity(15);
+    push_ipv4(&mut out, a);
+    // Only ASCII digits and dots were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// A MAC address as `aa:bb:cc:dd:ee:ff`.
 pub(crate) fn mac(m: &[u8; 6]) -> String {
     let h = hex(m);
@@ -106,5 +131,19 @@ mod tests {
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
         assert_eq!(mac(&[0, 0xd0, 3, 0x3b, 0xf4, 0]), "00:d0:03:3b:f4:00");
         assert_eq!(secs(1_500_000), 0.0015);
+    }
+
+    #[test]
+    fn ipv4_text_is_display() {
+        for a in [
+            [0, 0, 0, 0],
+            [9, 10, 99, 100],
+            [255, 255, 255, 255],
+            [192, 168, 1, 20],
+            [10, 0, 100, 7],
+        ] {
+            let ip = std::net::Ipv4Addr::from(a);
+            assert_eq!(ipv4_text(ip), ip.to_string());
+        }
     }
 }

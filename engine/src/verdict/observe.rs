@@ -380,15 +380,21 @@ impl Observations {
         ts: Timestamp,
         flow: Option<u64>,
     ) {
-        let n = crate::ioc::normalise_domain(name);
+        let n = crate::ioc::normalised_domain(name);
         if n.is_empty() {
             return;
         }
-        if !self.names.contains_key(&n) && self.names.len() >= MAX_NAMES {
-            self.dropped += 1;
-            return;
+        // Looked up by reference: the key is allocated only for a new name.
+        if !self.names.contains_key(n.as_ref()) {
+            if self.names.len() >= MAX_NAMES {
+                self.dropped += 1;
+                return;
+            }
+            self.names.insert(n.to_string(), NameObs::default());
         }
-        let e = self.names.entry(n).or_default();
+        let Some(e) = self.names.get_mut(n.as_ref()) else {
+            return;
+        };
         e.sources.insert(source);
         if e.first_seen.is_none_or(|f| ts < f) {
             e.first_seen = Some(ts);
@@ -467,14 +473,14 @@ impl Observations {
     }
 
     pub(super) fn resolve_name(&mut self, name: &str, ip: IpAddr) {
-        let n = crate::ioc::normalise_domain(name);
-        if let Some(e) = self.names.get_mut(&n) {
+        let n = crate::ioc::normalised_domain(name);
+        if let Some(e) = self.names.get_mut(n.as_ref()) {
             e.addresses.insert(ip);
         }
         if self.resolved.contains_key(&ip) || self.resolved.len() < MAX_HOSTS {
             let names = self.resolved.entry(ip).or_default();
-            if names.len() < 64 {
-                names.insert(n);
+            if names.len() < 64 && !names.contains(n.as_ref()) {
+                names.insert(n.into_owned());
             }
         }
     }
@@ -516,6 +522,14 @@ impl Observations {
     }
 }
 
+/// Adds `name`, normalised, to `names`; allocates only when it is new.
+fn insert_name(names: &mut BTreeSet<String>, name: &str) {
+    let n = crate::ioc::normalised_domain(name);
+    if !names.contains(n.as_ref()) {
+        names.insert(n.into_owned());
+    }
+}
+
 impl EventSink for Observations {
     fn event(&mut self, event: &Event) -> crate::Result<()> {
         let ts = event.ts;
@@ -534,7 +548,7 @@ impl EventSink for Observations {
                     let (ip, _, _) = remote_of(&t.flow);
                     if let Some(h) = self.host(ip) {
                         if h.names.len() < 64 {
-                            h.names.insert(crate::ioc::normalise_domain(sni));
+                            insert_name(&mut h.names, sni);
                         }
                     }
                 }
@@ -563,7 +577,7 @@ impl EventSink for Observations {
                     self.name_seen(&host, NameSource::HttpHost, ts, Some(h.flow.id));
                     if let Some(o) = self.host(ip) {
                         if o.names.len() < 64 {
-                            o.names.insert(crate::ioc::normalise_domain(&host));
+                            insert_name(&mut o.names, &host);
                         }
                     }
                 }

@@ -202,7 +202,7 @@ pub fn zeek_answer(r: &Record) -> Option<String> {
         return None;
     }
     Some(match &r.rdata {
-        RData::A(a) => a.to_string(),
+        RData::A(a) => crate::output::ipv4_text(*a),
         RData::Aaaa(a) => a.to_string(),
         RData::Name(n) => n.clone(),
         RData::Mx { exchange, .. } => exchange.clone(),

@@ -358,11 +358,23 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 /// Appends a label to a name's text, escaping what is not printable (Zeek's rendering).
 fn push_label(out: &mut String, label: &[u8]) {
-    if !out.is_empty() {
+    if out.is_empty() {
+        // Most names fit: one allocation rather than a doubling per label (and none for the
+        // root, which has no label).
+        out.reserve(64);
+    } else {
         out.push('.');
     }
+    let printable = |b: u8| b.is_ascii_graphic() || b == b' ';
+    // The common case: a label of printable ASCII, copied as it is.
+    if label.iter().all(|&b| printable(b)) {
+        if let Ok(text) = std::str::from_utf8(label) {
+            out.push_str(text);
+            return;
+        }
+    }
     for &b in label {
-        if b.is_ascii_graphic() || b == b' ' {
+        if printable(b) {
             out.push(char::from(b));
         } else {
             let _ = write!(out, "\\x{b:02x}");

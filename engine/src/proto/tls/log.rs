@@ -244,17 +244,14 @@ impl<'a> ZeekCertFile<'a> {
 /// `abcd...` as `ab:cd:...` (upper-case when `upper`), as Suricata prints serials and
 /// fingerprints.
 pub(crate) fn colon_hex(h: &str, upper: bool) -> String {
-    let s: Vec<String> = h
-        .as_bytes()
-        .chunks(2)
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    let j = s.join(":");
-    if upper {
-        j.to_ascii_uppercase()
-    } else {
-        j
+    let mut out = String::with_capacity(h.len() + h.len() / 2);
+    for (i, c) in h.chars().enumerate() {
+        if i > 0 && i % 2 == 0 {
+            out.push(':');
+        }
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
     }
+    out
 }
 
 fn eve_time(secs: i64) -> String {

@@ -4,7 +4,6 @@
 //! hide the others, then each is decoded with `tls-parser`. The client's fingerprints (JA3,
 //! JA4) and the server's (JA3S) are computed from the framed values.
 
-use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -342,14 +341,34 @@ fn push_joined<T: Into<u32> + Copy>(s: &mut String, v: impl Iterator<Item = T>) 
             s.push('-');
         }
         first = false;
-        let _ = write!(s, "{}", x.into());
+        push_decimal(s, x.into());
+    }
+}
+
+/// Appends the decimal digits of `n` (what `write!(s, "{n}")` does, without the formatting
+/// machinery: fingerprints are computed for every handshake).
+fn push_decimal(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
     }
 }
 
 /// JA3: the string and its MD5.
 pub fn ja3(ch: &ClientHello) -> (String, String) {
     let mut s = String::with_capacity(256);
-    let _ = write!(s, "{},", ch.version);
+    push_decimal(&mut s, u32::from(ch.version));
+    s.push(',');
     push_joined(
         &mut s,
         ch.ciphers.iter().copied().filter(|c| !is_grease(*c)),
@@ -373,7 +392,10 @@ pub fn ja3(ch: &ClientHello) -> (String, String) {
 /// JA3S: the string and its MD5.
 pub fn ja3s(sh: &ServerHello) -> (String, String) {
     let mut s = String::with_capacity(64);
-    let _ = write!(s, "{},{},", sh.version, sh.cipher);
+    push_decimal(&mut s, u32::from(sh.version));
+    s.push(',');
+    push_decimal(&mut s, u32::from(sh.cipher));
+    s.push(',');
     push_joined(
         &mut s,
         sh.extension_types
@@ -391,13 +413,17 @@ fn push_hex_list(s: &mut String, v: &[u16]) {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{x:04x}");
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(DIGITS[usize::from((x >> shift) & 15)]));
+        }
     }
 }
 
+/// The first 12 hex digits of the SHA-256 of `s`.
 fn sha256_12(s: &str) -> String {
-    let h = hex(&Sha256::digest(s.as_bytes()));
-    h.get(..12).unwrap_or("").to_string()
+    let digest = Sha256::digest(s.as_bytes());
+    hex(digest.get(..6).unwrap_or(&[]))
 }
 
 /// JA4 (FoxIO's TLS client fingerprint); `quic` for ClientHellos carried by QUIC.

@@ -288,7 +288,7 @@ fn data<'a>(e: &Entry<'a>) -> Data<'a> {
         return Data::Text(wire_text(s));
     }
     match (&r.rdata, r.rtype) {
-        (RData::A(a), _) => Data::Text(Cow::Owned(a.to_string())),
+        (RData::A(a), _) => Data::Text(Cow::Owned(crate::output::ipv4_text(*a))),
         (RData::Aaaa(a), _) => Data::Text(Cow::Owned(a.to_string())),
         (RData::Name(n), rtype::CNAME | rtype::NS | rtype::PTR) => Data::Text(Cow::Borrowed(n)),
         (RData::Mx { exchange, .. }, _) => Data::Text(Cow::Borrowed(exchange)),
