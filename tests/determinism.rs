@@ -80,3 +80,47 @@ fn one_thread_and_four_threads_write_the_same_bytes() {
     }
     assert!(compared > 300);
 }
+
+/// `tcheck analyze` builds Zeek's DNS transactions only when it writes Zeek's logs; EVE and the
+/// summary must not depend on it.
+#[test]
+fn eve_and_summary_are_the_same_without_zeek_logs() {
+    let sh = shared();
+    let mut all = captures(&sh.join("oracle/zeek/traces"));
+    all.extend(captures(&sh.join("suricata-verify/tests")));
+    let dir = tempdir("without-logs");
+    let eve = dir.join("eve.json");
+    let mut compared = 0;
+    for cap in &all {
+        let with_logs = outputs(cap, "1", &dir);
+        let o = run(&[
+            OsStr::new("analyze"),
+            cap.as_os_str(),
+            OsStr::new("--eve"),
+            eve.as_os_str(),
+            OsStr::new("--threads"),
+            OsStr::new("1"),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", cap.display());
+        let eve_bytes = std::fs::read(&eve).expect("eve");
+        let find = |name: &str| {
+            with_logs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| b.clone())
+                .expect("written")
+        };
+        assert!(
+            find("eve.json") == eve_bytes,
+            "{}: EVE differs without --logs",
+            cap.display()
+        );
+        assert!(
+            find("summary") == o.stdout,
+            "{}: the summary differs without --logs",
+            cap.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 100);
+}

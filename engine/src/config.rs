@@ -80,6 +80,12 @@ pub struct Config {
     /// Networks counted as local (`local_orig`/`local_resp`); Zeek's private address space
     /// by default.
     pub local_nets: Vec<IpNet>,
+    /// Build Zeek's DNS transactions (a query paired with its reply: the records of
+    /// `dns.log`, [`crate::event::EventKind::Dns`]). True by default; a caller whose sinks
+    /// never read them turns this off and saves their cost (about a fifth of the packets of
+    /// a phone's capture are DNS). The per-message events, which EVE, the rules and the
+    /// report use, are built either way.
+    pub dns_transactions: bool,
 }
 
 impl Default for Config {
@@ -92,6 +98,7 @@ impl Default for Config {
             app_memcap: 256 << 20,
             detection: None,
             local_nets: private_address_space(),
+            dns_transactions: true,
         }
     }
 }

@@ -94,3 +94,41 @@ fn a_datagram_too_short_for_dns_is_reported() {
         .iter()
         .any(|e| matches!(&e.kind, EventKind::Anomaly(a) if a.kind == "message_too_short")));
 }
+
+#[test]
+fn without_dns_transactions_only_the_messages_are_built() {
+    let mut query = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+    let mut reply = query.clone();
+    reply[2] = 0x81;
+    reply[3] = 0x80;
+    reply[7] = 1;
+    reply.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, 34]);
+    let frames = [udp_frame(&query), udp_frame(&reply)];
+    let run_with = |dns_transactions: bool| {
+        let mut src = FileSource::from_reader(Path::new("test"), Cursor::new(pcap(&frames)), None)
+            .expect("pcap");
+        let mut sink = Collect::default();
+        let config = Config {
+            threads: 1,
+            dns_transactions,
+            ..Config::default()
+        };
+        analyze(&mut src, &config, &mut sink, &mut |_, _| {}).expect("runs");
+        sink.0
+    };
+    let count = |events: &[Event], dns: bool| {
+        events
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::Dns(_) => dns,
+                EventKind::DnsMessage(_) => !dns,
+                _ => false,
+            })
+            .count()
+    };
+    let with = run_with(true);
+    let without = run_with(false);
+    assert_eq!((count(&with, true), count(&with, false)), (1, 2));
+    assert_eq!((count(&without, true), count(&without, false)), (0, 2));
+}

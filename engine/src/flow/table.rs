@@ -78,9 +78,12 @@ impl Shard {
             events: Vec::new(),
             stats: FlowStats::default(),
             last_sweep: None,
-            cache: crate::proto::cache::Cache::with_budget(
-                (config.app_memcap / SHARDS).max(64 * 1024),
-            ),
+            cache: {
+                let budget = (config.app_memcap / SHARDS).max(64 * 1024);
+                let mut cache = crate::proto::cache::Cache::with_budget(budget);
+                cache.no_dns_transactions = !config.dns_transactions;
+                cache
+            },
         }
     }
 

@@ -70,6 +70,9 @@ pub struct Cache {
     certs: HashMap<Arc<[u8]>, Arc<CertInfo>>,
     /// The parsers' memory budget.
     pub budget: AppBudget,
+    /// Nothing reads Zeek's DNS transactions ([`crate::config::Config::dns_transactions`]
+    /// is off): the DNS parser does not build them.
+    pub no_dns_transactions: bool,
 }
 
 impl Cache {
@@ -81,6 +84,7 @@ impl Cache {
                 cap,
                 ..AppBudget::default()
             },
+            no_dns_transactions: false,
         }
     }
 

@@ -166,22 +166,6 @@ impl DnsState {
         let tx_id = self.next_tx;
         self.next_tx += 1;
 
-        // Zeek's transaction.
-        let queue = if is_query {
-            &mut self.replies
-        } else {
-            &mut self.queries
-        };
-        let matched = if mdns {
-            None
-        } else {
-            queue
-                .iter()
-                .position(|p| p.rec.trans_id == msg.header.id)
-                .and_then(|i| queue.remove(i))
-        };
-        let mut pending = matched.unwrap_or_else(|| new_pending(ctx, &msg));
-        apply(&mut pending.rec, &msg, is_query, netbios, ctx.ts);
         let record = DnsMessageRecord {
             flow: ctx.flow.clone(),
             from_orig,
@@ -199,6 +183,28 @@ impl DnsState {
                 Some(crate::detect::dns_app(&record))
             });
         }
+        if ctx.cache.no_dns_transactions {
+            ctx.emit(ctx.ts, EventKind::DnsMessage(Box::new(record)));
+            return true;
+        }
+        let msg = &record.message;
+
+        // Zeek's transaction.
+        let queue = if is_query {
+            &mut self.replies
+        } else {
+            &mut self.queries
+        };
+        let matched = if mdns {
+            None
+        } else {
+            queue
+                .iter()
+                .position(|p| p.rec.trans_id == msg.header.id)
+                .and_then(|i| queue.remove(i))
+        };
+        let mut pending = matched.unwrap_or_else(|| new_pending(ctx, msg));
+        apply(&mut pending.rec, msg, is_query, netbios, ctx.ts);
         ctx.emit(ctx.ts, EventKind::DnsMessage(Box::new(record)));
         if is_query {
             pending.rec.saw_query = true;

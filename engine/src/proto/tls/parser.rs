@@ -4,7 +4,6 @@
 //! hide the others, then each is decoded with `tls-parser`. The client's fingerprints (JA3,
 //! JA4) and the server's (JA3S) are computed from the framed values.
 
-
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
