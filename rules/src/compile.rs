@@ -2,10 +2,13 @@
 //! what they inspect, each group with a multi-pattern prefilter (Aho-Corasick over the
 //! rules' fast patterns), so that thousands of rules cost little more than a few.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+// The matcher looks groups and port prefilters up for every packet: hashbrown's default
+// hasher (foldhash) costs a fraction of the standard library's SipHash there.
+use hashbrown::HashMap;
 
 use crate::buffers::Buffer;
 use crate::content::Element;

@@ -7,7 +7,6 @@
 //! (see [`crate::threshold`]).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::buffers::Buffer;
@@ -80,7 +79,9 @@ impl<'a> TxBuffers<'a> {
 #[derive(Debug, Default)]
 pub struct FlowState {
     bits: Vec<u16>,
-    tx_alerted: HashSet<(u64, u32)>,
+    /// Hashed with hashbrown's default hasher: std's `RandomState` reads a thread-local
+    /// for every new flow.
+    tx_alerted: hashbrown::HashSet<(u64, u32)>,
     /// A `pass` rule matched: nothing more is inspected in this flow.
     pub passed: bool,
     /// A `drop` rule matched.

@@ -123,8 +123,12 @@ impl fmt::Display for InvalidValue {
 
 /// Undoes the usual defanging: `[.]`, `(.)`, `{.}`, `[dot]`, `hxxp`.
 pub fn refang(value: &str) -> String {
+    let value = value.trim();
+    // Every defanged form has a bracket or `hxxp`; most values have neither.
+    if !value.contains(['[', '(', '{']) && !value.contains("hxxp") {
+        return value.to_string();
+    }
     value
-        .trim()
         .replace("[.]", ".")
         .replace("(.)", ".")
         .replace("{.}", ".")
@@ -141,7 +145,15 @@ pub fn normalise_domain(name: &str) -> String {
 /// [`normalise_domain`], borrowing `name`'s text when it needs no change (the common case:
 /// names from the wire are mostly lower case already).
 pub fn normalised_domain(name: &str) -> std::borrow::Cow<'_, str> {
-    let n = name.trim().trim_end_matches('.');
+    let bytes = name.as_bytes();
+    let plain_end = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic() && *b != b'.');
+    // A name that starts and ends with a visible ASCII character other than a dot has
+    // nothing to trim (the common case); others go through the full Unicode trim.
+    let n = if plain_end(bytes.first()) && plain_end(bytes.last()) {
+        name
+    } else {
+        name.trim().trim_end_matches('.')
+    };
     let n = n.strip_prefix("*.").unwrap_or(n);
     if n.bytes().any(|b| b.is_ascii_uppercase()) {
         std::borrow::Cow::Owned(n.to_ascii_lowercase())
@@ -311,6 +323,30 @@ pub fn is_high_tag(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defanged_values_are_refanged() {
+        assert_eq!(refang(" evil[.]com "), "evil.com");
+        assert_eq!(
+            refang("hxxps://a(.)b{.}c[dot]d[:]8080/"),
+            "https://a.b.c.d:8080/"
+        );
+        assert_eq!(refang("plain.example "), "plain.example");
+        assert_eq!(refang("[2001:db8::1]"), "[2001:db8::1]");
+    }
+
+    #[test]
+    fn domains_are_normalised_and_borrowed_when_unchanged() {
+        assert!(matches!(
+            normalised_domain("a.example"),
+            std::borrow::Cow::Borrowed("a.example")
+        ));
+        assert_eq!(normalised_domain(" *.A.Example. "), "a.example");
+        assert_eq!(normalised_domain("a.example."), "a.example");
+        assert_eq!(normalised_domain(".a.example"), ".a.example");
+        assert_eq!(normalised_domain("\u{a0}a.example"), "a.example");
+        assert_eq!(normalised_domain("..."), "");
+    }
 
     #[test]
     fn values_are_normalised_or_refused() {

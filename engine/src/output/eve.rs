@@ -36,6 +36,14 @@ fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends `"key":"value"` (escaped), with a leading comma.
+fn str_field(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    super::json::string(out, value);
+}
+
 /// Appends `"key":"address"`; IPv4 is formatted by hand (the common case on a hot path).
 fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.extend_from_slice(b",\"");
@@ -82,7 +90,7 @@ impl Header<'_> {
         if let Some(n) = self.pcap_cnt {
             field(out, "pcap_cnt", &n);
         }
-        field(out, "event_type", self.event_type);
+        str_field(out, "event_type", self.event_type);
         let (src, dst) = if self.reverse {
             (self.flow.resp, self.flow.orig)
         } else {
@@ -106,16 +114,16 @@ impl Header<'_> {
             "ip_v",
             &(if self.flow.orig.addr.is_ipv4() { 4 } else { 6 }),
         );
-        field(out, "proto", eve_proto(self.flow.proto));
+        str_field(out, "proto", eve_proto(self.flow.proto));
         if icmp {
             field(out, "icmp_type", &src.port);
             field(out, "icmp_code", &dst.port);
         }
         if let Some(a) = self.app_proto {
-            field(out, "app_proto", a);
+            str_field(out, "app_proto", a);
         }
         if let Some(o) = self.app_proto_orig {
-            field(out, "app_proto_orig", o);
+            str_field(out, "app_proto_orig", o);
         }
     }
 

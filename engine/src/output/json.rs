@@ -64,7 +64,16 @@ impl<'a> Json<'a> {
 
 /// A JSON string.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *out, s);
+    // What serde_json escapes: control characters, the quote and the backslash. A string
+    // with none of them (most names and values) is copied as it is.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// A JSON array of the items, each written by `f`.
@@ -99,5 +108,23 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid");
         assert_eq!(v["a"], "x\"y\n");
         assert_eq!(v["l"][1], "2");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        for s in [
+            "",
+            "plain",
+            "a\"b",
+            "back\\slash",
+            "tab\t",
+            "\u{1}",
+            "é ü \u{7f}",
+            "x\ny",
+        ] {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).expect("a string"), "{s:?}");
+        }
     }
 }
