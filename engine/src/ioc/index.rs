@@ -3,9 +3,11 @@
 //! address. A look-up costs at most one probe per label of the name (or per distinct prefix
 //! length), whatever the number of indicators.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
+// Looked up for every name, address and fingerprint the traffic shows: hashbrown's hasher
+// (foldhash) rather than SipHash.
+use hashbrown::HashMap;
 use ipnet::IpNet;
 
 use super::{normalise_domain, Ioc, IocKind};

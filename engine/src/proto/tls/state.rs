@@ -95,15 +95,36 @@ impl TlsState {
             ctx.anomaly("tls", "memcap");
             return;
         }
-        buf.extend_from_slice(data);
+        if buf.is_empty() {
+            // Nothing held back: the records are read from the segment itself, and only
+            // an incomplete one at its end is copied.
+            let at = self.records(ctx, d, data);
+            if !self.done {
+                buf.extend_from_slice(data.get(at..).unwrap_or(&[]));
+            }
+        } else {
+            buf.extend_from_slice(data);
+            let at = self.records(ctx, d, &buf);
+            buf.drain(..at.min(buf.len()));
+        }
+        if buf.len() <= MAX_BUFFER && !self.done {
+            self.sides[d].buf = buf;
+        } else if !self.done {
+            self.sides[d].failed = true;
+            ctx.anomaly("tls", "record_too_large");
+        }
+    }
+
+    /// Handles the complete records at the start of `input`; returns the bytes they took.
+    fn records(&mut self, ctx: &mut Ctx<'_>, d: usize, input: &[u8]) -> usize {
         let mut at = 0;
-        while let Some(h) = buf.get(at..).and_then(parser::record_header) {
+        while let Some(h) = input.get(at..).and_then(parser::record_header) {
             let Ok(h) = h else {
                 self.sides[d].failed = true;
                 ctx.anomaly("tls", "invalid_record_header");
                 break;
             };
-            let Some(payload) = buf.get(at + 5..at + 5 + h.len) else {
+            let Some(payload) = input.get(at + 5..at + 5 + h.len) else {
                 break;
             };
             self.on_record(ctx, d, h.content_type, payload);
@@ -112,13 +133,7 @@ impl TlsState {
                 break;
             }
         }
-        buf.drain(..at.min(buf.len()));
-        if buf.len() <= MAX_BUFFER && !self.done {
-            self.sides[d].buf = buf;
-        } else if !self.done {
-            self.sides[d].failed = true;
-            ctx.anomaly("tls", "record_too_large");
-        }
+        at
     }
 
     fn on_record(&mut self, ctx: &mut Ctx<'_>, d: usize, kind: u8, payload: &[u8]) {
