@@ -468,6 +468,9 @@ impl AppLayer {
             }
             Parser::Probing(p) => {
                 let d = usize::from(!from_orig);
+                // This chunk's bytes: kept for replay unless the parser is chosen now, when
+                // they are handed to it directly.
+                let mut current: Option<&[u8]> = None;
                 match chunk {
                     Chunk::Data(data) => {
                         let room = PROBE_BYTES.saturating_sub(p.head[d].len());
@@ -482,7 +485,7 @@ impl AppLayer {
                             return;
                         }
                         p.replay_bytes += data.len();
-                        p.replay.push((from_orig, data.to_vec()));
+                        current = Some(data);
                     }
                     Chunk::Gap(_) => p.done[d] = true,
                 }
@@ -491,6 +494,11 @@ impl AppLayer {
                 } else {
                     guess_side(from_orig, &p.head[d])
                 };
+                if !matches!(g, Guess::Http | Guess::Tls | Guess::Xmpp) {
+                    if let Some(data) = current {
+                        p.replay.push((from_orig, data.to_vec()));
+                    }
+                }
                 match g {
                     Guess::NeedMore => {}
                     Guess::Unknown => {
@@ -516,6 +524,9 @@ impl AppLayer {
                         self.set(ctx, next);
                         for (o, bytes) in replay {
                             self.stream(ctx, o, Chunk::Data(&bytes));
+                        }
+                        if let Some(data) = current {
+                            self.stream(ctx, from_orig, Chunk::Data(data));
                         }
                     }
                 }
