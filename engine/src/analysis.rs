@@ -1,10 +1,11 @@
-//! The analysis driver: reads a source in batches, shards packets by flow, runs the shards in
-//! parallel, and hands the events to a sink in an order that does not depend on the thread
-//! count.
+//! The analysis driver: reads a source in batches, shards packets by flow, runs the shards
+//! (in parallel when there is more than one thread), and hands the events to a sink in an
+//! order that does not depend on the thread count.
 //!
 //! A batch is a fixed number of packets (or bytes), so its boundaries depend on the input
-//! only. While the workers process batch *n*, the reader fills batch *n + 1*. At the end of a
-//! batch every shard sweeps its idle flows; the events of the batch are then sorted by
+//! only. With several threads, the reader fills batch *n + 1* while the workers process batch
+//! *n*; with one, both run in turn on the caller's thread. At the end of a batch every shard
+//! sweeps its idle flows; the events of the batch are then sorted by
 //! [`crate::event::EventOrder`] and written.
 
 use rayon::prelude::*;

@@ -12,9 +12,6 @@ use crate::output::EventSink;
 use crate::proto::dns::parser::RData;
 use crate::time::Timestamp;
 
-/// A map looked up for every DNS answer (hashbrown's hasher, not SipHash).
-pub type FastMap<K, V> = hashbrown::HashMap<K, V>;
-
 /// Remote hosts kept at most.
 pub const MAX_HOSTS: usize = 65_536;
 /// Names kept at most.
@@ -258,7 +255,7 @@ pub struct Observations {
     /// The device, from DHCP.
     pub device: DeviceObs,
     /// Addresses DNS answers gave, with the names asked.
-    pub resolved: FastMap<IpAddr, BTreeSet<String>>,
+    pub resolved: HashMap<IpAddr, BTreeSet<String>>,
     /// Entries not kept because a cap was reached.
     pub dropped: u64,
     /// Connections seen.

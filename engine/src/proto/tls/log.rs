@@ -391,3 +391,16 @@ impl<'a> EveTls<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_split_by_colons() {
+        assert_eq!(colon_hex("0a1b2c", true), "0A:1B:2C");
+        assert_eq!(colon_hex("0a1b2c", false), "0a:1b:2c");
+        assert_eq!(colon_hex("abc", false), "ab:c");
+        assert_eq!(colon_hex("", true), "");
+    }
+}

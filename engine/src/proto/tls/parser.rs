@@ -562,6 +562,8 @@ mod tests {
         let j4 = ja4(&ch, false);
         assert!(j4.starts_with("t13d0206h2_"), "{j4}");
         assert_eq!(j4.len(), "t13d0206h2_".len() + 12 + 1 + 12);
+        // sha256("1301,c02f") and sha256("000a,000b,000d,002b_0403,0804"), first 12 digits.
+        assert_eq!(j4, "t13d0206h2_c1929292aa6b_fb71836bce29");
     }
 
     #[test]
