@@ -98,11 +98,22 @@ impl Shard {
             return;
         }
         let mut expired = None;
-        if let Some(flow) = self.flows.get(&pkt.key) {
+        if let Some(flow) = self.flows.get_mut(&pkt.key) {
             if pkt.ts.nanos_since(flow.last) > flow.timeout_nanos(config) {
                 expired = Some(EndReason::Timeout);
             } else if flow.is_reuse(pkt) {
                 expired = Some(EndReason::Reused);
+            } else {
+                // The common case, a packet of a live flow: one look-up.
+                let mut out = FlowOutput {
+                    events: &mut self.events,
+                    cache: &mut self.cache,
+                    order_packet: pkt.index,
+                };
+                flow.packet(pkt, arena, config, &mut self.budget, &mut out);
+                self.stats.stream_refused = self.budget.refused;
+                self.stats.app_refused = self.cache.budget.refused;
+                return;
             }
         }
         if let Some(reason) = expired {
