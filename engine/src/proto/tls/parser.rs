@@ -344,23 +344,10 @@ fn push_joined<T: Into<u32> + Copy>(s: &mut String, v: impl Iterator<Item = T>) 
     }
 }
 
-/// Appends the decimal digits of `n` (what `write!(s, "{n}")` does, without the formatting
-/// machinery: fingerprints are computed for every handshake).
+/// Appends the decimal digits of `n` (fingerprints are computed for every handshake).
 fn push_decimal(s: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    let mut buf = [0u8; 20];
+    s.push_str(crate::output::json::decimal(u64::from(n), &mut buf));
 }
 
 /// JA3: the string and its MD5.
