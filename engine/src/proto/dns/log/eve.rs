@@ -258,7 +258,9 @@ fn entries(msg: &Message, section: Section) -> Vec<Entry<'_>> {
 
 /// What Suricata logs of an entry's data.
 enum Data<'a> {
-    /// `rdata`: an address, a name or text.
+    /// `rdata`: an IPv4 address (written straight into the line, no text allocated).
+    Ipv4(std::net::Ipv4Addr),
+    /// `rdata`: an IPv6 address, a name or text.
     Text(Cow<'a, str>),
     /// `soa`.
     Soa(&'a RData),
@@ -277,7 +279,7 @@ impl Data<'_> {
             Data::Soa(_) => Some("soa"),
             Data::Srv(_) => Some("srv"),
             Data::Sshfp(..) => Some("sshfp"),
-            Data::Text(_) | Data::Nothing => None,
+            Data::Ipv4(_) | Data::Text(_) | Data::Nothing => None,
         }
     }
 }
@@ -288,7 +290,7 @@ fn data<'a>(e: &Entry<'a>) -> Data<'a> {
         return Data::Text(wire_text(s));
     }
     match (&r.rdata, r.rtype) {
-        (RData::A(a), _) => Data::Text(Cow::Owned(crate::output::ipv4_text(*a))),
+        (RData::A(a), _) => Data::Ipv4(*a),
         (RData::Aaaa(a), _) => Data::Text(Cow::Owned(a.to_string())),
         (RData::Name(n), rtype::CNAME | rtype::NS | rtype::PTR) => Data::Text(Cow::Borrowed(n)),
         (RData::Mx { exchange, .. }, _) => Data::Text(Cow::Borrowed(exchange)),
@@ -302,6 +304,13 @@ fn data<'a>(e: &Entry<'a>) -> Data<'a> {
         },
         _ => Data::Nothing,
     }
+}
+
+/// Writes an IPv4 address as a JSON string.
+fn write_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
+    out.push(b'"');
+    crate::output::push_ipv4(out, a);
+    out.push(b'"');
 }
 
 /// Writes the object form of `d` (SOA, SRV, SSHFP).
@@ -359,6 +368,9 @@ fn write_detail(out: &mut Vec<u8>, e: &Entry<'_>) {
         (Data::Text(t), _) => {
             o.str("rdata", t);
         }
+        (Data::Ipv4(a), _) => {
+            o.raw("rdata", |out| write_ipv4(out, *a));
+        }
         (_, Some(key)) => {
             o.raw(key, |out| write_object(out, &d));
         }
@@ -389,6 +401,7 @@ fn write_grouped(out: &mut Vec<u8>, answers: &[Entry<'_>]) {
         g.raw(&suricata_rrtype(t), |out| {
             json::array(out, &items, |out, d| match d {
                 Data::Text(s) => json::string(out, s),
+                Data::Ipv4(a) => write_ipv4(out, *a),
                 other => write_object(out, other),
             })
         });
