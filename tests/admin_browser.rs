@@ -456,24 +456,21 @@ fn admin_backup_downloads_and_restores() {
         .trim_end_matches("/admin")
         .to_string();
     let jar = dir.join("jar");
-    let curl = |args: &[&str]| -> (String, String) {
-        let o = Command::new("curl")
-            .args([
-                "-sk",
-                "-b",
-                jar.to_str().unwrap(),
-                "-c",
-                jar.to_str().unwrap(),
-                "-w",
-                "\n%{http_code}",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
+    // `save`: write the cookies back to the jar. Requests running at once must not: each curl
+    // rewrites the jar as it exits, and another one starting meanwhile reads it half written.
+    let curl_jar = |save: bool, args: &[&str]| -> (String, String) {
+        let jar = jar.to_str().unwrap();
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sk", "-b", jar, "-w", "\n%{http_code}"]);
+        if save {
+            cmd.args(["-c", jar]);
+        }
+        let o = cmd.args(args).output().unwrap();
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         let (body, code) = text.rsplit_once('\n').unwrap();
         (body.to_string(), code.to_string())
     };
+    let curl = |args: &[&str]| curl_jar(true, args);
     let (body, code) = curl(&[
         "-H",
         "Content-Type: application/json",
@@ -554,19 +551,22 @@ fn admin_backup_downloads_and_restores() {
         .collect();
     std::thread::scope(|scope| {
         for text in &texts {
-            let (curl, csrf, base) = (&curl, &csrf, &base);
+            let (curl_jar, csrf, base) = (&curl_jar, &csrf, &base);
             scope.spawn(move || {
-                let (body, code) = curl(&[
-                    "-X",
-                    "PUT",
-                    "-H",
-                    "Content-Type: application/json",
-                    "-H",
-                    &format!("X-CSRF-Token: {csrf}"),
-                    "-d",
-                    &serde_json::json!({ "text": text }).to_string(),
-                    &format!("{base}/api/v1/config"),
-                ]);
+                let (body, code) = curl_jar(
+                    false,
+                    &[
+                        "-X",
+                        "PUT",
+                        "-H",
+                        "Content-Type: application/json",
+                        "-H",
+                        &format!("X-CSRF-Token: {csrf}"),
+                        "-d",
+                        &serde_json::json!({ "text": text }).to_string(),
+                        &format!("{base}/api/v1/config"),
+                    ],
+                );
                 assert_eq!(code, "200", "{body}");
             });
         }
