@@ -235,6 +235,18 @@ impl Flow {
         i64::from(secs) * SEC
     }
 
+    /// Why the flow ends before `pkt` rather than taking it: it was idle past its timeout,
+    /// or `pkt` starts a new connection on its 5-tuple. `None`: `pkt` is the flow's.
+    pub fn ending(&self, pkt: &PacketRecord, config: &Config) -> Option<EndReason> {
+        if pkt.ts.nanos_since(self.last) > self.timeout_nanos(config) {
+            Some(EndReason::Timeout)
+        } else if self.is_reuse(pkt) {
+            Some(EndReason::Reused)
+        } else {
+            None
+        }
+    }
+
     /// Whether a TCP SYN in `pkt` starts a new connection on this 5-tuple.
     pub fn is_reuse(&self, pkt: &PacketRecord) -> bool {
         let (

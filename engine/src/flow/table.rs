@@ -5,6 +5,7 @@
 //! not depend on the number of threads. Limits (flows, stream memory) are per shard: the
 //! configured totals divided by the number of shards.
 
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 
 use super::key::{mix64, table_hasher, FlowKey, TableHasher};
@@ -97,56 +98,41 @@ impl Shard {
             }
             return;
         }
-        let mut expired = None;
-        if let Some(flow) = self.flows.get_mut(&pkt.key) {
-            if pkt.ts.nanos_since(flow.last) > flow.timeout_nanos(config) {
-                expired = Some(EndReason::Timeout);
-            } else if flow.is_reuse(pkt) {
-                expired = Some(EndReason::Reused);
-            } else {
-                // The common case, a packet of a live flow: one look-up.
-                let mut out = FlowOutput {
-                    events: &mut self.events,
-                    cache: &mut self.cache,
-                    order_packet: pkt.index,
-                };
-                flow.packet(pkt, arena, config, &mut self.budget, &mut out);
-                self.stats.stream_refused = self.budget.refused;
-                self.stats.app_refused = self.cache.budget.refused;
-                return;
-            }
+        // A full table makes room first, unless the packet belongs to a flow it holds.
+        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&pkt.key) {
+            self.evict(pkt.index, config);
         }
-        if let Some(reason) = expired {
-            if let Some(old) = self.flows.remove(&pkt.key) {
-                match reason {
-                    EndReason::Reused => self.stats.reused += 1,
-                    _ => self.stats.timed_out += 1,
+        let live_before = self.flows.len();
+        let mut out = FlowOutput {
+            events: &mut self.events,
+            cache: &mut self.cache,
+            order_packet: pkt.index,
+        };
+        // One look-up: the packet's flow, ended and started afresh when it timed out or the
+        // packet reuses its 5-tuple, created when new.
+        let flow = match self.flows.entry(pkt.key) {
+            Entry::Occupied(slot) => {
+                let ending = slot.get().ending(pkt, config);
+                let flow = slot.into_mut();
+                if let Some(reason) = ending {
+                    match reason {
+                        EndReason::Reused => self.stats.reused += 1,
+                        _ => self.stats.timed_out += 1,
+                    }
+                    self.stats.created += 1;
+                    let fresh = Flow::new(pkt, flow_id(&pkt.key, pkt.index), config);
+                    let old = std::mem::replace(flow, fresh);
+                    old.finish(reason, config, &mut self.budget, &mut out);
                 }
-                let mut out = FlowOutput {
-                    events: &mut self.events,
-                    cache: &mut self.cache,
-                    order_packet: pkt.index,
-                };
-                old.finish(reason, config, &mut self.budget, &mut out);
+                flow
             }
-        }
-        if !self.flows.contains_key(&pkt.key) {
-            if self.flows.len() >= self.max_flows {
-                self.evict(pkt.index, config);
+            Entry::Vacant(slot) => {
+                self.stats.created += 1;
+                self.stats.peak_live = self.stats.peak_live.max(live_before as u64 + 1);
+                slot.insert(Flow::new(pkt, flow_id(&pkt.key, pkt.index), config))
             }
-            self.stats.created += 1;
-            let flow = Flow::new(pkt, flow_id(&pkt.key, pkt.index), config);
-            self.flows.insert(pkt.key, flow);
-            self.stats.peak_live = self.stats.peak_live.max(self.flows.len() as u64);
-        }
-        if let Some(flow) = self.flows.get_mut(&pkt.key) {
-            let mut out = FlowOutput {
-                events: &mut self.events,
-                cache: &mut self.cache,
-                order_packet: pkt.index,
-            };
-            flow.packet(pkt, arena, config, &mut self.budget, &mut out);
-        }
+        };
+        flow.packet(pkt, arena, config, &mut self.budget, &mut out);
         self.stats.stream_refused = self.budget.refused;
         self.stats.app_refused = self.cache.budget.refused;
     }
