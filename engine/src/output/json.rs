@@ -60,27 +60,10 @@ impl<'a> Json<'a> {
     }
 }
 
-/// The decimal digits of `v`, written into `buf` (what `Display` prints, at a fraction of the
-/// cost of the formatting machinery: numbers are written for every event).
-pub(crate) fn decimal(v: u64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    let mut v = v;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buf[at..]).unwrap_or("0")
-}
-
-/// Appends the decimal digits of `v`.
+/// Appends the decimal digits of `v` (itoa: numbers are written for every event, and the
+/// formatting machinery costs ~300 instructions a number).
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    out.extend_from_slice(decimal(v, &mut buf).as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A JSON string.

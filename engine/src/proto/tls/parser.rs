@@ -346,8 +346,7 @@ fn push_joined<T: Into<u32> + Copy>(s: &mut String, v: impl Iterator<Item = T>) 
 
 /// Appends the decimal digits of `n` (fingerprints are computed for every handshake).
 fn push_decimal(s: &mut String, n: u32) {
-    let mut buf = [0u8; 20];
-    s.push_str(crate::output::json::decimal(u64::from(n), &mut buf));
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// JA3: the string and its MD5.
@@ -399,10 +398,7 @@ fn push_hex_list(s: &mut String, v: &[u16]) {
         if i > 0 {
             s.push(',');
         }
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for shift in [12, 8, 4, 0] {
-            s.push(char::from(DIGITS[usize::from((x >> shift) & 15)]));
-        }
+        crate::output::push_hex(s, &x.to_be_bytes());
     }
 }
 
