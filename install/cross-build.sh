@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Cross-builds tcheck and its Debian package for a Raspberry Pi on a Debian 12 (amd64)
-# machine, with Debian's cross compilers and the target's libpcap (multiarch); no Docker.
+# machine, with Debian's cross compilers and the target's libpcap; no Docker.
 #
 #   install/cross-build.sh arm64   # 64-bit Raspberry Pi OS (Pi 3, 4, 5)
 #   install/cross-build.sh armhf   # 32-bit Raspberry Pi OS on a Pi 2, 3 or 4 (ARMv7)
 #   install/cross-build.sh arm64 --check
 #
-# Installs what it needs with apt (as root, or through sudo): the cross compiler, the
-# target's libpcap-dev, and with --check qemu-user. Adds the target's standard library with
-# rustup. Leaves the package in target/TRIPLE/debian/. --check runs the cross-built binary
-# under qemu-user on the bundled sample and compares its summary with the host build's,
-# byte for byte. It runs on one thread and prints text: under Debian 12's qemu-user (7.2)
-# a second thread never starts (the guest spins in glibc's pthread_create), and --json
-# hashes the capture on a thread of its own.
+# Installs what it needs with apt (as root, or through sudo): the cross compiler, and with
+# --check qemu-user. The target's libpcap (and, for --check, the libraries it loads) is
+# downloaded with `apt-get download` and unpacked into target/sysroot-ARCH rather than
+# installed: a multiarch install needs every shared library at the very version the build
+# machine runs, so one security index late for the target's architecture breaks it. Adds
+# the target's standard library with rustup. Leaves the package in target/TRIPLE/debian/.
+#
+# --check runs the cross-built binary under qemu-user on the bundled sample and compares
+# its summary, EVE file and Zeek-style logs with the host build's, byte for byte. It runs
+# on one thread and prints text: under Debian 12's qemu-user (7.2) a second thread may
+# never start (the guest spins in glibc's pthread_create), and --json hashes the capture
+# on a thread of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +53,7 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
 fi
 
-packages=(gcc-"$gnu" libc6-dev-"$arch"-cross libpcap-dev:"$arch" pkg-config)
+packages=(gcc-"$gnu" libc6-dev-"$arch"-cross)
 if [ "$check" = 1 ]; then
   packages+=(qemu-user)
 fi
@@ -61,15 +66,38 @@ $SUDO apt-get update -qq || echo "cross-build: apt-get update reported errors; t
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}"
 rustup target add "$triple"
 
-# The C parts (mimalloc, SQLite, ring) and the link use the cross compiler; pkg-config
-# looks in the target's multiarch directory.
+# The target's libpcap, unpacked: the link needs libpcap.so (from the -dev package) and
+# --check needs what libpcap loads (D-Bus and its own dependencies), all but the C
+# library, which the cross toolchain brings, and elogind, an alternative to libsystemd0.
+sysroot=$PWD/target/sysroot-$arch
+debs=$sysroot/debs
+libs=(libpcap0.8:"$arch" libpcap0.8-dev:"$arch")
+if [ "$check" = 1 ]; then
+  mapfile -t runtime < <(apt-cache depends --recurse --no-recommends --no-suggests \
+    --no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
+    libpcap0.8:"$arch" | grep -E "^[a-z0-9]" | grep -vE "^(libc6|libgcc-s1|gcc-12-base|libelogind0):" | sort -u)
+  libs+=("${runtime[@]}")
+fi
+rm -rf "$sysroot"
+mkdir -p "$debs"
+(cd "$debs" && apt-get download "${libs[@]}")
+for deb in "$debs"/*.deb; do
+  dpkg-deb -x "$deb" "$sysroot"
+done
+libdir=$sysroot/usr/lib/$gnu
+pcap_version=$(dpkg-deb -f "$(ls "$debs"/libpcap0.8_*.deb)" Version | sed 's/-.*//')
+
+# The C parts (mimalloc, SQLite, ring) and the link use the cross compiler.
 upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
 lower=$(echo "$triple" | tr '-' '_')
 export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
 export "CC_${lower}=$gnu-gcc"
 export "AR_${lower}=$gnu-ar"
-export PKG_CONFIG_ALLOW_CROSS=1
-export "PKG_CONFIG_PATH_${lower}=/usr/lib/$gnu/pkgconfig"
+# The pcap crate links the library found in LIBPCAP_LIBDIR; the libraries libpcap itself
+# needs are not on this machine, so their symbols are left for the target's loader.
+export LIBPCAP_LIBDIR="$libdir"
+export LIBPCAP_VER="$pcap_version"
+export "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=-Wl,--allow-shlib-undefined"
 
 cargo build --release --locked --target "$triple" -p tcheck
 if ! command -v cargo-deb >/dev/null; then
@@ -80,18 +108,22 @@ ls -l target/"$triple"/debian/*.deb
 
 if [ "$check" = 1 ]; then
   sample=fixtures/sample/sample.pcap
-  cargo build --release --locked -p tcheck
-  host=$(mktemp)
-  cross=$(mktemp)
-  trap 'rm -f "$host" "$cross"' EXIT
-  target/release/tcheck analyze "$sample" --threads 1 > "$host"
-  timeout 600 "$qemu" -L /usr/"$gnu" target/"$triple"/release/tcheck analyze "$sample" \
-    --threads 1 > "$cross"
-  if cmp -s "$host" "$cross"; then
-    echo "cross-build: $triple: the summary of $sample is the same as the host's ($(wc -c < "$host") bytes)"
+  # The host's build links the host's libpcap.
+  env -u LIBPCAP_LIBDIR -u LIBPCAP_VER cargo build --release --locked -p tcheck
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+  mkdir -p "$out"/host/logs "$out"/cross/logs
+  target/release/tcheck analyze "$sample" --threads 1 \
+    --eve "$out"/host/eve.json --logs "$out"/host/logs > "$out"/host/summary.txt
+  timeout 600 "$qemu" -L /usr/"$gnu" -E LD_LIBRARY_PATH="$libdir:$sysroot/lib/$gnu" \
+    target/"$triple"/release/tcheck analyze "$sample" --threads 1 \
+    --eve "$out"/cross/eve.json --logs "$out"/cross/logs > "$out"/cross/summary.txt
+  if diff -r "$out"/host "$out"/cross > "$out"/diff; then
+    echo "cross-build: $triple: the summary, EVE and logs of $sample are the same as the host's" \
+      "($(cat "$out"/host/summary.txt "$out"/host/eve.json "$out"/host/logs/* | wc -c) bytes)"
   else
-    echo "cross-build: $triple: the summary of $sample differs from the host's" >&2
-    diff "$host" "$cross" | head -20 >&2
+    echo "cross-build: $triple: the outputs of $sample differ from the host's" >&2
+    head -c 4000 "$out"/diff >&2
     exit 1
   fi
 fi

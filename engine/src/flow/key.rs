@@ -1,7 +1,7 @@
 //! Flow keys: the bidirectional 5-tuple, canonicalised so both directions of a flow map to
 //! one key, and the symmetric hash that shards flows across workers.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
 /// One side of a flow: an address and a port (ICMP: type or code, as Zeek does).
@@ -67,36 +67,57 @@ impl FlowKey {
         }
     }
 
-    /// A hash that is the same for both directions (the key is canonical) and for every run:
-    /// it decides the shard, so it must not depend on a random seed.
+    /// A hash that is the same for both directions (the key is canonical), for every run and
+    /// on every machine: it decides the shard and the flow id, so it must not depend on a
+    /// random seed, the pointer width or the byte order.
+    ///
+    /// The bytes hashed are the ones `#[derive(Hash)]` fed a hasher on 64-bit little-endian
+    /// machines, where the ids were first defined: addresses as their octets, an enum's
+    /// discriminant and an array's length as 8 bytes. They are written out here because a
+    /// derived hash writes the last two with the width of `usize`, which gave 32-bit ARM
+    /// other flow ids.
     pub fn stable_hash(&self) -> u64 {
-        let mut h = StableHasher::default();
-        self.hash(&mut h);
-        h.finish()
+        let mut h = Fnv1a::default();
+        for end in [&self.lo, &self.hi] {
+            match end.addr {
+                IpAddr::V4(a) => {
+                    h.write(&0u64.to_le_bytes());
+                    h.write(&a.octets());
+                }
+                IpAddr::V6(a) => {
+                    h.write(&1u64.to_le_bytes());
+                    h.write(&a.octets());
+                }
+            }
+            h.write(&end.port.to_le_bytes());
+        }
+        h.write(&[self.proto]);
+        h.write(&(self.vlan.len() as u64).to_le_bytes());
+        for id in self.vlan {
+            h.write(&id.to_le_bytes());
+        }
+        h.write(&[self.depth]);
+        mix64(h.0)
     }
 }
 
-/// FNV-1a with a final avalanche: stable across runs and platforms, good enough to spread
-/// flows over shards (the flow tables themselves use a seeded hasher).
+/// FNV-1a over bytes: stable across runs and platforms; with [`mix64`] after it, good enough
+/// to spread flows over shards (the flow tables themselves use a seeded hasher).
 #[derive(Debug)]
-struct StableHasher(u64);
+struct Fnv1a(u64);
 
-impl Default for StableHasher {
+impl Default for Fnv1a {
     fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Hasher for StableHasher {
+impl Fnv1a {
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
-    }
-
-    fn finish(&self) -> u64 {
-        mix64(self.0)
     }
 }
 
@@ -120,7 +141,11 @@ pub fn table_hasher() -> TableHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::Hasher;
     use std::net::Ipv4Addr;
+
+    const PINNED_V4: u64 = 5_089_976_459_980_758_024;
+    const PINNED_V6: u64 = 16_905_143_303_976_624_860;
 
     fn ep(a: u8, port: u16) -> Endpoint {
         Endpoint {
@@ -136,6 +161,55 @@ mod tests {
         assert_eq!(k1, k2);
         assert_ne!(fwd, rev);
         assert_eq!(k1.stable_hash(), k2.stable_hash());
+    }
+
+    /// The shard and flow id of a key are pinned: they must not change with the machine
+    /// (32-bit ARM computed others while the hash went through `#[derive(Hash)]`).
+    #[test]
+    fn the_stable_hash_is_pinned() {
+        let (k4, _) = FlowKey::of(ep(1, 5000), ep(2, 80), 6);
+        let v6 = |port| Endpoint {
+            addr: "2001:db8::1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port,
+        };
+        let (k6, _) = FlowKey::of(v6(443), v6(50000), 17);
+        let k6 = k6.in_vlans([10, 20, 0], 1);
+        assert_eq!(k4.stable_hash(), PINNED_V4);
+        assert_eq!(k6.stable_hash(), PINNED_V6);
+    }
+
+    /// On 64-bit little-endian machines the hash is the one the derived `Hash` gave, so
+    /// the flow ids printed before it was written out stay the same.
+    #[cfg(all(target_pointer_width = "64", target_endian = "little"))]
+    #[test]
+    fn the_stable_hash_matches_the_derived_one_on_64_bit() {
+        struct Derived(Fnv1a);
+        impl Hasher for Derived {
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.write(bytes);
+            }
+            fn finish(&self) -> u64 {
+                mix64(self.0 .0)
+            }
+        }
+        let v6 = Endpoint {
+            addr: "fe80::1:2"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: 5353,
+        };
+        let keys = [
+            FlowKey::of(ep(1, 5000), ep(2, 80), 6).0,
+            FlowKey::of(ep(9, 53), v6, 17).0.in_vlans([1, 2, 3], 2),
+            FlowKey::of(v6, v6, 58).0,
+        ];
+        for key in keys {
+            let mut derived = Derived(Fnv1a::default());
+            key.hash(&mut derived);
+            assert_eq!(key.stable_hash(), derived.finish(), "{key:?}");
+        }
     }
 
     #[test]
