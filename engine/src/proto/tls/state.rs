@@ -25,6 +25,18 @@ struct Side {
     failed: bool,
     /// Records after a ChangeCipherSpec (or TLS 1.3 application data) are ciphertext.
     encrypted: bool,
+    /// A ciphertext record whose body is still arriving: it is skipped, not buffered, and
+    /// handled (its content type only) once complete.
+    skip: Option<Skip>,
+}
+
+/// The rest of a ciphertext record being skipped.
+#[derive(Debug)]
+struct Skip {
+    /// Its content type.
+    kind: u8,
+    /// Body bytes still to come.
+    left: usize,
 }
 
 /// TLS state of one flow.
@@ -77,13 +89,27 @@ impl TlsState {
         if self.done || self.sides[d].failed {
             return;
         }
-        let data = match chunk {
+        let mut data = match chunk {
             Chunk::Data(data) => data,
             Chunk::Gap(_) => {
                 self.sides[d].failed = true;
                 return;
             }
         };
+        if let Some(skip) = self.sides[d].skip.as_mut() {
+            let n = skip.left.min(data.len());
+            skip.left -= n;
+            data = data.get(n..).unwrap_or(&[]);
+            if skip.left > 0 {
+                return;
+            }
+            let kind = skip.kind;
+            self.sides[d].skip = None;
+            self.on_record(ctx, d, kind, &[]);
+            if self.done || data.is_empty() {
+                return;
+            }
+        }
         let mut buf = std::mem::take(&mut self.sides[d].buf);
         let held = buf.len()
             + data.len()
@@ -125,6 +151,15 @@ impl TlsState {
                 break;
             };
             let Some(payload) = input.get(at + 5..at + 5 + h.len) else {
+                if self.ciphertext(d, h.content_type) {
+                    // Never read: the rest of its body is skipped as it arrives.
+                    let have = input.len().saturating_sub(at + 5);
+                    self.sides[d].skip = Some(Skip {
+                        kind: h.content_type,
+                        left: h.len.saturating_sub(have),
+                    });
+                    at = input.len();
+                }
                 break;
             };
             self.on_record(ctx, d, h.content_type, payload);
@@ -136,9 +171,16 @@ impl TlsState {
         at
     }
 
+    /// Whether a record of type `kind` from direction `d` is ciphertext, whose body is
+    /// never read (a ChangeCipherSpec is always read). Once true for a direction it stays
+    /// true: `encrypted` and `tls13` are never unset.
+    fn ciphertext(&self, d: usize, kind: u8) -> bool {
+        (self.sides[d].encrypted || (self.tls13 && kind == content::APPDATA))
+            && kind != content::CCS
+    }
+
     fn on_record(&mut self, ctx: &mut Ctx<'_>, d: usize, kind: u8, payload: &[u8]) {
-        let ciphertext = self.sides[d].encrypted || (self.tls13 && kind == content::APPDATA);
-        if ciphertext && kind != content::CCS {
+        if self.ciphertext(d, kind) {
             self.sides[d].encrypted = true;
             if self.sides[0].encrypted && self.sides[1].encrypted {
                 self.rec.established = true;
@@ -170,29 +212,46 @@ impl TlsState {
                     ctx.anomaly("tls", "memcap");
                     return;
                 }
-                hsbuf.extend_from_slice(payload);
-                let mut at = 0;
-                while let Some(hdr) = hsbuf.get(at..at + 4) {
-                    let len = (usize::from(hdr[1]) << 16)
-                        | (usize::from(hdr[2]) << 8)
-                        | usize::from(hdr[3]);
-                    if len > parser::MAX_HANDSHAKE {
-                        self.sides[d].failed = true;
-                        ctx.anomaly("tls", "handshake_message_too_large");
+                if hsbuf.is_empty() {
+                    // Nothing held back: the messages are read from the record itself, and
+                    // only an incomplete one at its end is copied.
+                    let Some(at) = self.handshake_messages(ctx, d, payload) else {
                         return;
-                    }
-                    let Some(msg) = hsbuf.get(at..at + 4 + len) else {
-                        break;
                     };
-                    let msg = msg.to_vec();
-                    self.handshake(ctx, d, &msg);
-                    at += 4 + len;
+                    hsbuf.extend_from_slice(payload.get(at..).unwrap_or(&[]));
+                } else {
+                    hsbuf.extend_from_slice(payload);
+                    let Some(at) = self.handshake_messages(ctx, d, &hsbuf) else {
+                        return;
+                    };
+                    hsbuf.drain(..at.min(hsbuf.len()));
                 }
-                hsbuf.drain(..at.min(hsbuf.len()));
                 self.sides[d].hs = hsbuf;
             }
             _ => {}
         }
+    }
+
+    /// Handles the complete handshake messages at the start of `input`; returns the bytes
+    /// they took, or `None` when a message claims more than a handshake message may hold
+    /// (the direction is then given up).
+    fn handshake_messages(&mut self, ctx: &mut Ctx<'_>, d: usize, input: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        while let Some(hdr) = input.get(at..at + 4) {
+            let len =
+                (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+            if len > parser::MAX_HANDSHAKE {
+                self.sides[d].failed = true;
+                ctx.anomaly("tls", "handshake_message_too_large");
+                return None;
+            }
+            let Some(msg) = input.get(at..at + 4 + len) else {
+                break;
+            };
+            self.handshake(ctx, d, msg);
+            at += 4 + len;
+        }
+        Some(at)
     }
 
     /// One complete handshake message (4-byte header included) from direction `d`
@@ -355,5 +414,67 @@ impl TlsState {
         if self.confirmed || !self.rec.history.is_empty() {
             self.emit(ctx);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, FlowId};
+    use crate::flow::key::Endpoint;
+    use crate::time::Timestamp;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn flow() -> FlowId {
+        let end = |a, port| Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, a)),
+            port,
+        };
+        FlowId {
+            id: 1,
+            orig: end(1, 40000),
+            resp: end(2, 443),
+            proto: 6,
+            vlan: [0; 3],
+            macs: [None, None],
+        }
+    }
+
+    /// A ciphertext record spread over several segments is skipped, never buffered, and
+    /// counts when its last byte arrives: the session is established then, not when its
+    /// header came.
+    #[test]
+    fn ciphertext_records_are_skipped_until_complete() {
+        let id = flow();
+        let mut events: Vec<Event> = Vec::new();
+        let mut seq = 0;
+        let mut cache = crate::proto::cache::Cache::default();
+        let mut ctx = Ctx {
+            flow: &id,
+            ts: Timestamp::ZERO,
+            pkt: 1,
+            events: &mut events,
+            seq: &mut seq,
+            cache: &mut cache,
+            detect: None,
+        };
+        let mut tls = TlsState::new(&ctx, false);
+        let ccs = [content::CCS, 3, 3, 0, 1, 1];
+        tls.stream(&mut ctx, false, Chunk::Data(&ccs));
+        let mut record = vec![content::APPDATA, 3, 3, 0x27, 0x10];
+        record.extend(std::iter::repeat_n(0xaa, 10_000));
+        let (first, rest) = record.split_at(3_005);
+        let (second, third) = rest.split_at(5_000);
+        tls.stream(&mut ctx, false, Chunk::Data(first));
+        tls.stream(&mut ctx, false, Chunk::Data(second));
+        assert!(tls.sides[1].buf.is_empty());
+        assert_eq!(tls.sides[1].skip.as_ref().map(|s| s.left), Some(2_000));
+        tls.stream(&mut ctx, true, Chunk::Data(&ccs));
+        assert!(!tls.done, "established only once the record is complete");
+        tls.stream(&mut ctx, false, Chunk::Data(third));
+        assert!(tls.sides[1].skip.is_none());
+        assert!(tls.done);
+        assert!(tls.record().established);
+        assert_eq!(tls.record().history, "iI");
     }
 }
