@@ -64,38 +64,34 @@ impl Timestamp {
 
     /// Suricata's EVE rendering into `buf`, returned as a string (no allocation).
     pub fn eve_bytes(self, buf: &mut [u8; 31]) -> &str {
-        let (y, mo, d, h, mi, s) = civil(self.secs());
         let micros = self.subsec_nanos() / 1000;
-        if !(0..=9999).contains(&y) {
+        let Some(date_time) = self.date_time() else {
             // Outside four-digit years: the general path.
+            let (y, mo, d, h, mi, s) = civil(self.secs());
             let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000");
             let n = text.len().min(31);
             buf[..n].copy_from_slice(&text.as_bytes()[..n]);
             return std::str::from_utf8(&buf[..n]).unwrap_or("");
-        }
-        fn put(buf: &mut [u8], at: usize, mut v: u32, width: usize) {
-            for i in (0..width).rev() {
-                if let Some(b) = buf.get_mut(at + i) {
-                    *b = b'0' + (v % 10) as u8;
-                }
-                v /= 10;
-            }
-        }
-        put(buf, 0, u32::try_from(y).unwrap_or(0), 4);
-        buf[4] = b'-';
-        put(buf, 5, mo, 2);
-        buf[7] = b'-';
-        put(buf, 8, d, 2);
-        buf[10] = b'T';
-        put(buf, 11, h, 2);
-        buf[13] = b':';
-        put(buf, 14, mi, 2);
-        buf[16] = b':';
-        put(buf, 17, s, 2);
+        };
+        buf[..19].copy_from_slice(&date_time);
         buf[19] = b'.';
-        put(buf, 20, micros, 6);
+        put_digits(buf, 20, micros, 6);
         buf[26..31].copy_from_slice(b"+0000");
         std::str::from_utf8(&buf[..]).unwrap_or("")
+    }
+
+    /// `2016-01-27T21:09:20`, for years 0 to 9999 (the others have no fixed width).
+    pub fn date_time(self) -> Option<[u8; 19]> {
+        let (y, mo, d, h, mi, s) = civil(self.secs());
+        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let mut buf = *b"0000-00-00T00:00:00";
+        put_digits(&mut buf, 0, y, 4);
+        put_digits(&mut buf, 5, mo, 2);
+        put_digits(&mut buf, 8, d, 2);
+        put_digits(&mut buf, 11, h, 2);
+        put_digits(&mut buf, 14, mi, 2);
+        put_digits(&mut buf, 17, s, 2);
+        Some(buf)
     }
 
     /// Suricata's EVE rendering as a new string.
@@ -107,8 +103,28 @@ impl Timestamp {
 
     /// ISO-8601 with seconds only, `2016-01-27T21:09:20Z` (reports, certificate validity).
     pub fn iso_seconds(self) -> String {
-        let (y, mo, d, h, mi, s) = civil(self.secs());
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        match self.date_time() {
+            Some(date_time) => {
+                let mut s = String::with_capacity(20);
+                s.push_str(std::str::from_utf8(&date_time).unwrap_or(""));
+                s.push('Z');
+                s
+            }
+            None => {
+                let (y, mo, d, h, mi, s) = civil(self.secs());
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            }
+        }
+    }
+}
+
+/// Writes the last `width` decimal digits of `v` at `buf[at..]`.
+fn put_digits(buf: &mut [u8], at: usize, mut v: u32, width: usize) {
+    for i in (0..width).rev() {
+        if let Some(b) = buf.get_mut(at + i) {
+            *b = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
     }
 }
 
@@ -155,6 +171,33 @@ mod tests {
             Timestamp::from_nanos(-1).eve(),
             "1969-12-31T23:59:59.999999+0000"
         );
+    }
+
+    /// Seconds-only ISO text, written digit by digit, is what the formatting machinery
+    /// prints.
+    #[test]
+    fn iso_seconds_for_every_kind_of_year() {
+        for secs in [
+            0,
+            -1,
+            951_782_400,
+            4_102_444_799,
+            253_402_300_799,
+            253_402_300_800,
+            -62_167_219_200,
+            -62_167_219_201,
+        ] {
+            // Timestamps hold nanoseconds in an i64 (years 1677 to 2262): the last four
+            // saturate, and what is printed is the time they hold.
+            let t = Timestamp::from_parts(secs, 0);
+            let (y, mo, d, h, mi, s) = civil(t.secs());
+            assert_eq!(
+                t.iso_seconds(),
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+                "{secs}"
+            );
+            assert_eq!(t.date_time().is_some(), (0..=9999).contains(&y), "{secs}");
+        }
     }
 
     #[test]

@@ -96,12 +96,25 @@ pub(crate) struct EveFlow {
     action: Option<&'static str>,
 }
 
+/// A byte serialized as two lowercase hexadecimal digits (`"1b"`), with no allocation.
+struct HexByte(u8);
+
+impl Serialize for HexByte {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let digits = [
+            super::HEX_DIGITS[usize::from(self.0 >> 4)],
+            super::HEX_DIGITS[usize::from(self.0 & 15)],
+        ];
+        serializer.serialize_str(std::str::from_utf8(&digits).unwrap_or("00"))
+    }
+}
+
 /// The `tcp` object of an EVE flow event.
 #[derive(Serialize)]
 pub(crate) struct EveTcp {
-    tcp_flags: String,
-    tcp_flags_ts: String,
-    tcp_flags_tc: String,
+    tcp_flags: HexByte,
+    tcp_flags_ts: HexByte,
+    tcp_flags_tc: HexByte,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     syn: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -160,9 +173,9 @@ impl EveTcp {
             _ => "none",
         };
         Some(EveTcp {
-            tcp_flags: format!("{all:02x}"),
-            tcp_flags_ts: format!("{ts:02x}"),
-            tcp_flags_tc: format!("{tc:02x}"),
+            tcp_flags: HexByte(all),
+            tcp_flags_ts: HexByte(ts),
+            tcp_flags_tc: HexByte(tc),
             syn: all & 0x02 != 0,
             fin: all & 0x01 != 0,
             rst: all & 0x04 != 0,

@@ -66,6 +66,17 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// A JSON string of the lowercase hexadecimal digits of `v`, without leading zeros (what
+/// `format!("{v:x}")` prints, with no allocation).
+pub(crate) fn hex_string(out: &mut Vec<u8>, v: u64) {
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+    out.push(b'"');
+    for i in (0..digits).rev() {
+        out.push(super::HEX_DIGITS[((v >> (4 * i)) & 15) as usize]);
+    }
+    out.push(b'"');
+}
+
 /// A JSON string.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     // What serde_json escapes: control characters, the quote and the backslash. A string
@@ -99,6 +110,15 @@ pub(crate) fn array<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_strings_are_what_format_prints() {
+        for v in [0, 1, 0xf, 0x10, 0x100, 0x8180, 0xffff, u64::MAX, 1 << 63] {
+            let mut out = Vec::new();
+            hex_string(&mut out, v);
+            assert_eq!(out, format!("\"{v:x}\"").into_bytes());
+        }
+    }
 
     #[test]
     fn writes_valid_json() {

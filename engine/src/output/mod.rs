@@ -75,12 +75,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Appends the lower-case hex of bytes.
 pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+        s.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
     }
 }
+
+/// Lowercase hexadecimal digits, by value.
+pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends the dotted-quad text of an IPv4 address (what `Display` prints, without the
 /// formatting machinery: addresses are printed for every flow and answer).

@@ -255,8 +255,11 @@ pub(crate) fn colon_hex(h: &str, upper: bool) -> String {
 }
 
 fn eve_time(secs: i64) -> String {
-    let s = Timestamp::from_parts(secs, 0).iso_seconds();
-    s.trim_end_matches('Z').to_string()
+    let t = Timestamp::from_parts(secs, 0);
+    match t.date_time() {
+        Some(date_time) => String::from_utf8_lossy(&date_time).into_owned(),
+        None => t.iso_seconds().trim_end_matches('Z').to_string(),
+    }
 }
 
 #[derive(Serialize)]

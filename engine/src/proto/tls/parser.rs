@@ -402,10 +402,14 @@ fn push_hex_list(s: &mut String, v: &[u16]) {
     }
 }
 
-/// The first 12 hex digits of the SHA-256 of `s`.
-fn sha256_12(s: &str) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    hex(digest.get(..6).unwrap_or(&[]))
+/// Appends the first 12 hex digits of the SHA-256 of `s`, or twelve zeros for nothing.
+fn push_sha256_12(out: &mut String, s: &str) {
+    if s.is_empty() {
+        out.push_str("000000000000");
+    } else {
+        let digest = Sha256::digest(s.as_bytes());
+        crate::output::push_hex(out, digest.get(..6).unwrap_or(&[]));
+    }
 }
 
 /// JA4 (FoxIO's TLS client fingerprint); `quic` for ClientHellos carried by QUIC.
@@ -443,59 +447,60 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         .copied()
         .filter(|c| !is_grease(*c))
         .collect();
-    let alpn = match ch.alpn.first() {
+    let mut out = String::with_capacity(36);
+    out.push(proto);
+    out.push_str(version);
+    out.push(sni);
+    for n in [ciphers.len().min(99), exts.len().min(99)] {
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    }
+    match ch.alpn.first() {
         Some(p) if !p.is_empty() => {
             let first = p[0];
             let last = p[p.len() - 1];
             if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-                format!("{}{}", char::from(first), char::from(last))
+                out.push(char::from(first));
+                out.push(char::from(last));
             } else {
+                // Not alphanumeric: the first and last hex digits of the value.
                 let h = hex(p);
-                let c: Vec<char> = h.chars().collect();
-                format!("{}{}", c.first().unwrap_or(&'0'), c.last().unwrap_or(&'0'))
+                out.push_str(h.get(..1).unwrap_or("0"));
+                out.push_str(h.get(h.len().saturating_sub(1)..).unwrap_or("0"));
             }
         }
-        _ => "00".to_string(),
-    };
-    let a = format!(
-        "{proto}{version}{sni}{:02}{:02}{alpn}",
-        ciphers.len().min(99),
-        exts.len().min(99)
-    );
+        _ => out.push_str("00"),
+    }
+    out.push('_');
     // Sorting the numbers sorts their fixed-width hex renderings the same way.
-    let b = if ciphers.is_empty() {
-        "000000000000".to_string()
-    } else {
-        let mut sorted = ciphers.clone();
-        sorted.sort_unstable();
-        let mut input = String::with_capacity(sorted.len() * 5);
-        push_hex_list(&mut input, &sorted);
-        sha256_12(&input)
-    };
+    let mut sorted = ciphers;
+    sorted.sort_unstable();
+    let mut input = String::with_capacity(sorted.len() * 5);
+    push_hex_list(&mut input, &sorted);
+    push_sha256_12(&mut out, &input);
+    out.push('_');
     let mut ext_sorted: Vec<u16> = exts
         .iter()
         .copied()
         .filter(|e| *e != 0 && *e != 16)
         .collect();
     ext_sorted.sort_unstable();
-    let c = if ext_sorted.is_empty() {
-        "000000000000".to_string()
-    } else {
-        let sigs: Vec<u16> = ch
+    input.clear();
+    if !ext_sorted.is_empty() {
+        push_hex_list(&mut input, &ext_sorted);
+        let mut sigs = ch
             .signature_algorithms
             .iter()
             .copied()
             .filter(|s| !is_grease(*s))
-            .collect();
-        let mut input = String::with_capacity((ext_sorted.len() + sigs.len()) * 5 + 1);
-        push_hex_list(&mut input, &ext_sorted);
-        if !sigs.is_empty() {
+            .peekable();
+        if sigs.peek().is_some() {
             input.push('_');
-            push_hex_list(&mut input, &sigs);
+            push_hex_list(&mut input, &sigs.collect::<Vec<u16>>());
         }
-        sha256_12(&input)
-    };
-    format!("{a}_{b}_{c}")
+    }
+    push_sha256_12(&mut out, &input);
+    out
 }
 
 #[cfg(test)]

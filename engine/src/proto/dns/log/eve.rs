@@ -452,7 +452,7 @@ fn write_v3(m: &DnsMessageRecord, opts: &DnsEveOptions, out: &mut Vec<u8>) {
         .str("type", if response { "response" } else { "request" })
         .num("tx_id", m.tx_id)
         .num("id", u64::from(h.id))
-        .str("flags", &format!("{:x}", h.flags));
+        .raw("flags", |out| json::hex_string(out, u64::from(h.flags)));
     write_flags(&mut o, h.flags);
     o.num("opcode", u64::from(h.opcode()));
     if response {
@@ -504,7 +504,7 @@ fn write_v2_answer(m: &DnsMessageRecord, opts: &DnsEveOptions, out: &mut Vec<u8>
     o.num("version", 2)
         .str("type", "answer")
         .num("id", u64::from(h.id))
-        .str("flags", &format!("{:x}", h.flags));
+        .raw("flags", |out| json::hex_string(out, u64::from(h.flags)));
     write_flags(&mut o, h.flags);
     o.num("opcode", u64::from(h.opcode()));
     if let Some(q) = msg.questions.first() {
