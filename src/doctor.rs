@@ -70,18 +70,43 @@ impl Report {
 
 /// The first line a program prints about its version (stdout or stderr), or `None` if it
 /// is not installed.
-fn version_of(program: &str, arg: &str) -> Option<String> {
-    let o = Command::new(program)
-        .arg(arg)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
+/// What asking a program for its version gave.
+enum Version {
+    /// It printed this first line and succeeded.
+    Printed(String),
+    /// It ran but failed, with this first line of output.
+    Failed(String),
+    /// It is not installed (or cannot be run).
+    Missing,
+}
+
+fn version_of(program: &str, arg: &str) -> Version {
+    let Ok(o) = Command::new(program).arg(arg).stdin(Stdio::null()).output() else {
+        return Version::Missing;
+    };
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    text.lines().next().map(|l| l.trim().to_string())
+    let first = text
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default();
+    // `hostapd -v` exits 1 after printing its version: a version number counts as success.
+    if o.status.success() || has_version_number(&first) {
+        Version::Printed(first)
+    } else {
+        Version::Failed(first)
+    }
+}
+
+/// Whether `line` holds a dotted version number (`2.10`, `1.0.6`).
+fn has_version_number(line: &str) -> bool {
+    line.as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit())
 }
 
 fn read(path: &str) -> Option<String> {
@@ -113,8 +138,14 @@ fn versions(r: &mut Report) {
         ("chromium", "--version", "chromium"),
     ] {
         match version_of(program, arg) {
-            Some(v) => r.ok("versions", program, v),
-            None => r.problem(
+            Version::Printed(v) => r.ok("versions", program, v),
+            Version::Failed(line) => r.problem(
+                "versions",
+                program,
+                format!("`{program} {arg}` failed: {line}"),
+                format!("sudo apt-get install --reinstall {package}"),
+            ),
+            Version::Missing => r.problem(
                 "versions",
                 program,
                 "not installed",
@@ -128,7 +159,13 @@ fn versions(r: &mut Report) {
 fn interfaces(r: &mut Report) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
-        r.problem("interfaces", "/sys/class/net", "unreadable", "run on Linux");
+        r.problem(
+            "interfaces",
+            "/sys/class/net",
+            "unreadable",
+            "tcheck reads the network interfaces in sysfs: run it on the box itself, not in a \
+             container or chroot without /sys",
+        );
         return out;
     };
     let ap_phys = ap_capable_phys();
@@ -255,14 +292,18 @@ fn configuration(r: &mut Report, path: Option<&Path>, ifaces: &[(String, bool)])
                 "configuration",
                 format!("[ap] {key}"),
                 format!("{iface} does not exist"),
-                format!(
-                    "set [ap] {key} to one of: {}",
-                    ifaces
-                        .iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                if ifaces.is_empty() {
+                    "no network interface was found (see interfaces above)".to_string()
+                } else {
+                    format!(
+                        "set [ap] {key} to one of: {}",
+                        ifaces
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
             );
         }
     }
@@ -480,4 +521,27 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_version_number;
+
+    /// First lines the programs print, as seen on Debian 12 (and under qemu-user, where
+    /// `nft` cannot open its netlink socket).
+    #[test]
+    fn version_lines_are_told_from_errors() {
+        assert!(has_version_number("hostapd v2.10"));
+        assert!(has_version_number(
+            "Dnsmasq version 2.90  Copyright (c) 2000-2024 Simon Kelley"
+        ));
+        assert!(has_version_number("nftables v1.0.6 (Lester Gooch #5)"));
+        assert!(has_version_number(
+            "ip utility, iproute2-6.1.0, libbpf 1.1.2"
+        ));
+        assert!(!has_version_number(
+            "mnl.c:60: Unable to initialize Netlink socket: Protocol not supported"
+        ));
+        assert!(!has_version_number(""));
+    }
 }
