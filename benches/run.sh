@@ -11,8 +11,8 @@
 #   --capture FILE  benchmark this capture instead of generating one
 #   --runs N        timed runs of each configuration; the median is reported (default 3)
 #   --threads N     thread count of the "all cores" run (default: nproc)
-#   --tcheck BIN    the binary to measure (default: target/release/tcheck)
-#   --build         run `cargo build --release` even if the binary exists
+#   --tcheck BIN    the binary to measure (default: target/dist/tcheck, the shipped build)
+#   --build         run `cargo build --profile dist` even if the binary exists
 #   --json          print JSON instead of the table
 #
 # Needs python3, tcpdump and GNU time (Debian: apt-get install tcpdump time).
@@ -24,7 +24,7 @@ replicas=160
 capture=""
 runs=3
 threads="$(nproc)"
-tcheck="$repo/target/release/tcheck"
+tcheck="$repo/target/dist/tcheck"
 build=0
 json=()
 
@@ -60,7 +60,7 @@ if [ -z "$capture" ]; then
 fi
 
 if [ "$build" = 1 ] || [ ! -x "$tcheck" ]; then
-    (cd "$repo" && cargo build --release --bin tcheck)
+    (cd "$repo" && cargo build --profile dist --bin tcheck)
 fi
 
 exec python3 "$repo/benches/lib/throughput.py" --capture "$capture" --tcheck "$tcheck" \

@@ -99,11 +99,11 @@ export LIBPCAP_LIBDIR="$libdir"
 export LIBPCAP_VER="$pcap_version"
 export "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=-Wl,--allow-shlib-undefined"
 
-cargo build --release --locked --target "$triple" -p tcheck
+cargo build --profile dist --locked --target "$triple" -p tcheck
 if ! command -v cargo-deb >/dev/null; then
   cargo install --locked cargo-deb
 fi
-cargo deb --no-build --strip --target "$triple" -p tcheck
+cargo deb --no-build --profile dist --strip --target "$triple" -p tcheck
 ls -l target/"$triple"/debian/*.deb
 
 if [ "$check" = 1 ]; then
@@ -116,7 +116,7 @@ if [ "$check" = 1 ]; then
   target/release/tcheck analyze "$sample" --threads 1 \
     --eve "$out"/host/eve.json --logs "$out"/host/logs > "$out"/host/summary.txt
   timeout 600 "$qemu" -L /usr/"$gnu" -E LD_LIBRARY_PATH="$libdir:$sysroot/lib/$gnu" \
-    target/"$triple"/release/tcheck analyze "$sample" --threads 1 \
+    target/"$triple"/dist/tcheck analyze "$sample" --threads 1 \
     --eve "$out"/cross/eve.json --logs "$out"/cross/logs > "$out"/cross/summary.txt
   if diff -r "$out"/host "$out"/cross > "$out"/diff; then
     echo "cross-build: $triple: the summary, EVE and logs of $sample are the same as the host's" \

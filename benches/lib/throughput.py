@@ -9,6 +9,12 @@ cache. Reported: the median wall time, MB/s (10^6 bytes of capture file per seco
 packets/s, the median CPU time (user + system; on a shared machine it moves less than the
 wall time), the largest peak RSS of the runs, and the time relative to the tcpdump floor.
 No threshold, no pass/fail: the figures are printed, not judged.
+
+Every tcheck run writes a new EVE file: the previous run's is removed first, untimed. Writing
+over a large file that exists makes ext4 (auto_da_alloc) start writing the new one back when
+it is closed, in the writer's time: about 70 ms for a 125 MB EVE file on the machine of
+benches/README.md, which belong to the file system, not to the analysis. (Suricata appends
+to its eve.json by default.)
 """
 
 import argparse
@@ -49,6 +55,10 @@ def main():
     runs = {name: [] for name, _, _ in configs}
     for i in range(a.runs):
         for name, cmd, out in configs:
+            if "--eve" in cmd:
+                eve = cmd[cmd.index("--eve") + 1]
+                if os.path.exists(eve):
+                    os.remove(eve)
             r = measure.run_timed(cmd, stdout_path=out)
             runs[name].append(r)
             print(f"run {i + 1}/{a.runs} {name}: {r['seconds']:.3f} s, "
