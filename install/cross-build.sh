@@ -57,8 +57,11 @@ packages=(gcc-"$gnu" libc6-dev-"$arch"-cross)
 if [ "$check" = 1 ]; then
   packages+=(qemu-user)
 fi
+# The target's architecture is known to apt only while its packages are downloaded.
+added_arch=0
 if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
   $SUDO dpkg --add-architecture "$arch"
+  added_arch=1
 fi
 # A mirror caught mid-sync fails one index now and then; the install below says whether
 # what is needed could be found anyway.
@@ -81,6 +84,12 @@ fi
 rm -rf "$sysroot"
 mkdir -p "$debs"
 (cd "$debs" && apt-get download "${libs[@]}")
+if [ "$added_arch" = 1 ]; then
+  # Nothing of that architecture is installed: this machine's apt goes back to its own
+  # (an index of the target's caught mid-sync would otherwise fail every later update).
+  $SUDO dpkg --remove-architecture "$arch"
+  $SUDO apt-get update -qq || true
+fi
 for deb in "$debs"/*.deb; do
   dpkg-deb -x "$deb" "$sysroot"
 done
