@@ -6,7 +6,6 @@
 //! decoded ends the parse of its section with an anomaly flag; what came before is kept.
 //! Only a message shorter than its 12-byte header is an error.
 
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Pointer jumps allowed while reading one name.
@@ -356,36 +355,42 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// Appends a label to a name's text, escaping what is not printable (Zeek's rendering).
-fn push_label(out: &mut String, label: &[u8]) {
+/// Appends a label to a name's text, escaping what is not printable (Zeek's rendering):
+/// only ASCII is ever written, so the name is text once complete.
+fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     if out.is_empty() {
         // Most names fit: one allocation rather than a doubling per label (and none for the
         // root, which has no label).
         out.reserve(64);
     } else {
-        out.push('.');
+        out.push(b'.');
     }
     let printable = |b: u8| b.is_ascii_graphic() || b == b' ';
     // The common case: a label of printable ASCII, copied as it is.
     if label.iter().all(|&b| printable(b)) {
-        if let Ok(text) = std::str::from_utf8(label) {
-            out.push_str(text);
-            return;
-        }
+        out.extend_from_slice(label);
+        return;
     }
     for &b in label {
         if printable(b) {
-            out.push(char::from(b));
+            out.push(b);
         } else {
-            let _ = write!(out, "\\x{b:02x}");
+            out.extend_from_slice(b"\\x");
+            out.push(crate::output::HEX_DIGITS[usize::from(b >> 4)]);
+            out.push(crate::output::HEX_DIGITS[usize::from(b & 15)]);
         }
     }
+}
+
+/// The text of a name built by [`push_label`] (ASCII, so always valid).
+fn name_text(name: Vec<u8>) -> String {
+    String::from_utf8(name).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Reads a (possibly compressed) name at `pos` of `msg`; returns it and the position after
 /// it in the original byte stream.
 pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usize)> {
-    let mut name = String::new();
+    let mut name = Vec::new();
     let mut at = pos;
     let mut end_after: Option<usize> = None;
     let mut jumps = 0;
@@ -397,7 +402,7 @@ pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usi
         match len & 0xc0 {
             0x00 => {
                 if len == 0 {
-                    return Some((name, end_after.unwrap_or(at + 1)));
+                    return Some((name_text(name), end_after.unwrap_or(at + 1)));
                 }
                 let l = usize::from(len);
                 let label = msg.get(at + 1..at + 1 + l)?;
@@ -791,8 +796,9 @@ mod tests {
 
     #[test]
     fn non_printable_labels_are_escaped() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         push_label(&mut out, b"a\x00b");
-        assert_eq!(out, "a\\x00b");
+        push_label(&mut out, b"\xff\x7f c");
+        assert_eq!(name_text(out), "a\\x00b.\\xff\\x7f c");
     }
 }
