@@ -227,7 +227,10 @@ fn run(
     progress: &mut dyn FnMut(u64, Option<u64>),
     deliver: &mut dyn FnMut(Vec<Event>) -> Result<()>,
 ) -> Result<RunStats> {
-    let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(config)).collect();
+    let certs = crate::proto::cache::SharedCerts::default();
+    let mut shards: Vec<Shard> = (0..SHARDS)
+        .map(|_| Shard::new(config, std::sync::Arc::clone(&certs)))
+        .collect();
     let mut parts: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
     let mut reader = Reader {
         source,

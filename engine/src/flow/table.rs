@@ -71,7 +71,8 @@ fn flow_id(key: &FlowKey, first_packet: u64) -> u64 {
 }
 
 impl Shard {
-    pub fn new(config: &Config) -> Self {
+    /// A shard of a run whose shards share the certificates parsed in `certs`.
+    pub fn new(config: &Config, certs: crate::proto::cache::SharedCerts) -> Self {
         Shard {
             flows: HashMap::with_hasher(table_hasher()),
             budget: MemBudget::new((config.stream.memcap / SHARDS).max(64 * 1024)),
@@ -81,7 +82,7 @@ impl Shard {
             last_sweep: None,
             cache: {
                 let budget = (config.app_memcap / SHARDS).max(64 * 1024);
-                let mut cache = crate::proto::cache::Cache::with_budget(budget);
+                let mut cache = crate::proto::cache::Cache::with_budget(budget, certs);
                 cache.no_dns_transactions = !config.dns_transactions;
                 cache
             },

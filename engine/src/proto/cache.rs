@@ -6,19 +6,35 @@
 //! dissecting that flow (counted). Memory is thus bounded by configuration: live flows times
 //! the free allowance, plus the memcap.
 //!
-//! Certificates: Servers send the same
-//! chains over and over; parsing and hashing a certificate costs more than the rest of a TLS
-//! handshake, so each distinct DER is parsed once per shard. The cache only saves work: what
-//! it returns is exactly what parsing would, so outputs do not depend on it.
+//! Certificates: servers send the same chains over and over; parsing and hashing a
+//! certificate costs more than the rest of a TLS handshake, so each distinct DER is parsed
+//! once per run: the shards share one [`CertCache`]. The cache only saves work: what it
+//! returns is exactly what parsing would, so outputs do not depend on it (nor on the order
+//! in which threads fill it). It holds at most [`MAX_CERTS`] certificates and
+//! [`MAX_CERT_BYTES`] of DER, and is emptied when either would be exceeded.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hashbrown::HashMap;
 
 use super::tls::x509::{cert_info, CertInfo};
 
-/// Certificates remembered per shard at most; the cache is emptied when full.
-const MAX_CERTS: usize = 2048;
+/// Certificates remembered at most.
+pub const MAX_CERTS: usize = 2048;
+
+/// Bytes of DER remembered at most.
+pub const MAX_CERT_BYTES: usize = 16 << 20;
+
+/// Certificates already parsed, shared by the shards of a run.
+#[derive(Debug, Default)]
+pub struct CertCache {
+    certs: HashMap<Arc<[u8]>, Arc<CertInfo>>,
+    /// Bytes of DER held.
+    bytes: usize,
+}
+
+/// A handle on a run's certificate cache.
+pub type SharedCerts = Arc<Mutex<CertCache>>;
 
 /// Bytes a parser may buffer per flow without reserving.
 pub const FREE_PER_FLOW: usize = 4096;
@@ -67,7 +83,7 @@ impl Charge {
 /// Per-shard shared state.
 #[derive(Debug, Default)]
 pub struct Cache {
-    certs: HashMap<Arc<[u8]>, Arc<CertInfo>>,
+    certs: SharedCerts,
     /// The parsers' memory budget.
     pub budget: AppBudget,
     /// Nothing reads Zeek's DNS transactions ([`crate::config::Config::dns_transactions`]
@@ -76,10 +92,10 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Shared state with a budget of `cap` bytes.
-    pub fn with_budget(cap: usize) -> Self {
+    /// Shared state with a budget of `cap` bytes, sharing the certificates of `certs`.
+    pub fn with_budget(cap: usize, certs: SharedCerts) -> Self {
         Cache {
-            certs: HashMap::new(),
+            certs,
             budget: AppBudget {
                 cap,
                 ..AppBudget::default()
@@ -90,22 +106,88 @@ impl Cache {
 
     /// The facts of certificate `der`, parsed once.
     pub fn cert(&mut self, der: &[u8]) -> (Arc<[u8]>, Arc<CertInfo>) {
-        if let Some((k, v)) = self.certs.get_key_value(der) {
+        // A thread that panicked holding the lock left a cache that is still consistent
+        // (every entry is inserted whole), so a poisoned lock is used as it is.
+        let lock = || self.certs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((k, v)) = lock().certs.get_key_value(der) {
             return (Arc::clone(k), Arc::clone(v));
         }
-        if self.certs.len() >= MAX_CERTS {
-            self.certs.clear();
-        }
+        // Parsed outside the lock: the other shards' threads do not wait for it.
         let key: Arc<[u8]> = Arc::from(der);
         let info = Arc::new(cert_info(der));
-        self.certs.insert(Arc::clone(&key), Arc::clone(&info));
+        lock().insert(&key, &info);
         (key, info)
+    }
+}
+
+impl CertCache {
+    fn insert(&mut self, der: &Arc<[u8]>, info: &Arc<CertInfo>) {
+        if self.certs.contains_key(der.as_ref()) {
+            return;
+        }
+        if self.certs.len() >= MAX_CERTS || self.bytes + der.len() > MAX_CERT_BYTES {
+            self.certs.clear();
+            self.bytes = 0;
+        }
+        if der.len() <= MAX_CERT_BYTES {
+            self.bytes += der.len();
+            self.certs.insert(Arc::clone(der), Arc::clone(info));
+        }
+    }
+
+    /// Certificates held.
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+
+    /// Bytes of DER held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distinct certificates, however many and however large, never hold more than the
+    /// caps; a certificate seen again is not parsed again.
+    #[test]
+    fn the_certificate_cache_is_bounded() {
+        let shared = SharedCerts::default();
+        let mut a = Cache::with_budget(1 << 20, Arc::clone(&shared));
+        let mut b = Cache::with_budget(1 << 20, Arc::clone(&shared));
+        let (first, _) = a.cert(b"not a certificate");
+        let (again, _) = b.cert(b"not a certificate");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the shards share what was parsed"
+        );
+        for i in 0..3 * MAX_CERTS {
+            let mut der = vec![0u8; 40_000];
+            der[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            a.cert(&der);
+            let held = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            assert!(held.len() <= MAX_CERTS);
+            assert!(held.bytes() <= MAX_CERT_BYTES);
+        }
+        // Larger than the whole cache: parsed, returned, not kept.
+        let huge = vec![1u8; MAX_CERT_BYTES + 1];
+        let (der, _) = a.cert(&huge);
+        assert_eq!(der.len(), huge.len());
+        assert!(
+            shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .bytes()
+                <= MAX_CERT_BYTES
+        );
+    }
 
     #[test]
     fn charges_are_bounded_and_released() {
