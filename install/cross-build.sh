@@ -57,8 +57,18 @@ packages=(gcc-"$gnu" libc6-dev-"$arch"-cross)
 if [ "$check" = 1 ]; then
   packages+=(qemu-user)
 fi
-# The target's architecture is known to apt only while its packages are downloaded.
+# The target's architecture is known to apt only while its packages are downloaded, even
+# when a step fails: nothing of it is installed, and this machine's apt goes back to its own
+# (an index of the target's caught mid-sync would otherwise fail every later update).
 added_arch=0
+forget_arch() {
+  if [ "$added_arch" = 1 ]; then
+    added_arch=0
+    $SUDO dpkg --remove-architecture "$arch"
+    $SUDO apt-get update -qq || true
+  fi
+}
+trap forget_arch EXIT
 if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
   $SUDO dpkg --add-architecture "$arch"
   added_arch=1
@@ -76,20 +86,17 @@ sysroot=$PWD/target/sysroot-$arch
 debs=$sysroot/debs
 libs=(libpcap0.8:"$arch" libpcap0.8-dev:"$arch")
 if [ "$check" = 1 ]; then
-  mapfile -t runtime < <(apt-cache depends --recurse --no-recommends --no-suggests \
-    --no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
-    libpcap0.8:"$arch" | grep -E "^[a-z0-9]" | grep -vE "^(libc6|libgcc-s1|gcc-12-base|libelogind0):" | sort -u)
+  deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+    --no-breaks --no-replaces --no-enhances --no-pre-depends libpcap0.8:"$arch")
+  mapfile -t runtime < <(echo "$deps" | grep -E "^[a-z0-9]" \
+    | grep -vE "^(libc6|libgcc-s1|gcc-12-base|libelogind0):" | sort -u)
+  [ "${#runtime[@]}" -gt 0 ] || { echo "cross-build: no dependencies found for libpcap0.8:$arch" >&2; exit 1; }
   libs+=("${runtime[@]}")
 fi
 rm -rf "$sysroot"
 mkdir -p "$debs"
 (cd "$debs" && apt-get download "${libs[@]}")
-if [ "$added_arch" = 1 ]; then
-  # Nothing of that architecture is installed: this machine's apt goes back to its own
-  # (an index of the target's caught mid-sync would otherwise fail every later update).
-  $SUDO dpkg --remove-architecture "$arch"
-  $SUDO apt-get update -qq || true
-fi
+forget_arch
 for deb in "$debs"/*.deb; do
   dpkg-deb -x "$deb" "$sysroot"
 done
@@ -120,7 +127,7 @@ if [ "$check" = 1 ]; then
   # The host's build links the host's libpcap.
   env -u LIBPCAP_LIBDIR -u LIBPCAP_VER cargo build --release --locked -p tcheck
   out=$(mktemp -d)
-  trap 'rm -rf "$out"' EXIT
+  trap 'rm -rf "$out"; forget_arch' EXIT
   mkdir -p "$out"/host/logs "$out"/cross/logs
   target/release/tcheck analyze "$sample" --threads 1 \
     --eve "$out"/host/eve.json --logs "$out"/host/logs > "$out"/host/summary.txt

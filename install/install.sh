@@ -139,7 +139,7 @@ if [ -z "$deb" ]; then
   here=$(cd "$(dirname "$0")/.." && pwd)
   deb=$(ls -t "$here"/tcheck_*.deb "$here"/target/debian/tcheck_*.deb 2>/dev/null | head -1 || true)
 fi
-[ -n "$deb" ] && [ -f "$deb" ] || die "no tcheck_*.deb found (build it with: cargo deb), or give --deb FILE"
+[ -n "$deb" ] && [ -f "$deb" ] || die "no tcheck_*.deb found (build it with: cargo deb --profile dist --strip), or give --deb FILE"
 case "$deb" in /*) ;; *) deb="$PWD/$deb" ;; esac
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb"
 

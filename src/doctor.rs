@@ -68,8 +68,6 @@ impl Report {
     }
 }
 
-/// The first line a program prints about its version (stdout or stderr), or `None` if it
-/// is not installed.
 /// What asking a program for its version gave.
 enum Version {
     /// It printed this first line and succeeded.
@@ -80,6 +78,7 @@ enum Version {
     Missing,
 }
 
+/// Runs `program arg` and reads the first line it prints (stdout, then stderr).
 fn version_of(program: &str, arg: &str) -> Version {
     let Ok(o) = Command::new(program).arg(arg).stdin(Stdio::null()).output() else {
         return Version::Missing;
@@ -94,7 +93,11 @@ fn version_of(program: &str, arg: &str) -> Version {
         .next()
         .map(|l| l.trim().to_string())
         .unwrap_or_default();
-    // `hostapd -v` exits 1 after printing its version: a version number counts as success.
+    if first.is_empty() {
+        return Version::Failed("it printed nothing".to_string());
+    }
+    // `hostapd -v` exits 1 after printing its version ("hostapd v2.10"): a failure that
+    // printed a version counts as success.
     if o.status.success() || has_version_number(&first) {
         Version::Printed(first)
     } else {
@@ -102,11 +105,24 @@ fn version_of(program: &str, arg: &str) -> Version {
     }
 }
 
-/// Whether `line` holds a dotted version number (`2.10`, `1.0.6`).
+/// Whether `line` announces a version: `v2.10`, `version 2.90` (not just any dotted
+/// number, which error messages hold too: `libpcap.so.0.8`, addresses, times).
 fn has_version_number(line: &str) -> bool {
-    line.as_bytes()
-        .windows(3)
-        .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit())
+    let lower = line.to_ascii_lowercase();
+    let dotted = |s: &str| {
+        let b = s.as_bytes();
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        digits > 0
+            && b.get(digits) == Some(&b'.')
+            && b.get(digits + 1).is_some_and(u8::is_ascii_digit)
+    };
+    lower
+        .split_whitespace()
+        .any(|w| w.strip_prefix('v').is_some_and(dotted))
+        || lower
+            .split("version ")
+            .skip(1)
+            .any(|rest| dotted(rest.trim_start()))
 }
 
 fn read(path: &str) -> Option<String> {
@@ -536,11 +552,14 @@ mod tests {
             "Dnsmasq version 2.90  Copyright (c) 2000-2024 Simon Kelley"
         ));
         assert!(has_version_number("nftables v1.0.6 (Lester Gooch #5)"));
-        assert!(has_version_number(
-            "ip utility, iproute2-6.1.0, libbpf 1.1.2"
-        ));
         assert!(!has_version_number(
             "mnl.c:60: Unable to initialize Netlink socket: Protocol not supported"
+        ));
+        assert!(!has_version_number(
+            "hostapd: error while loading shared libraries: libpcap.so.0.8: cannot open"
+        ));
+        assert!(!has_version_number(
+            "[0101/120000.123456:ERROR:main.cc(12)] no display"
         ));
         assert!(!has_version_number(""));
     }

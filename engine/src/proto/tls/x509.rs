@@ -308,7 +308,9 @@ pub fn cert_info(der: &[u8]) -> CertInfo {
                 }
                 _ => {}
             }
-            if info.san_dns.len() + info.san_uri.len() + info.san_email.len() > 1024 {
+            let names =
+                info.san_dns.len() + info.san_uri.len() + info.san_email.len() + info.san_ip.len();
+            if names > 1024 {
                 break;
             }
         }
