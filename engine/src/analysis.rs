@@ -6,7 +6,9 @@
 //! only. With several threads, the reader fills batch *n + 1* while the workers process batch
 //! *n*; with one, both run in turn on the caller's thread. At the end of a batch every shard
 //! sweeps its idle flows; the events of the batch are then sorted by
-//! [`crate::event::EventOrder`] and written.
+//! [`crate::event::EventOrder`] and written. With several threads, a sink that writes EVE
+//! has each batch's lines rendered by the workers (in runs of consecutive events, so the
+//! order is kept), and its thread only writes them.
 
 use rayon::prelude::*;
 
@@ -14,6 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::flow::table::{FlowStats, Shard, SHARDS};
+use crate::output::eve::{EveRenderer, RenderedEve};
 use crate::output::EventSink;
 use crate::packet::{DecodeStats, Decoder, PacketRecord};
 use crate::source::{PacketSource, Poll, SourceWarning};
@@ -172,13 +175,10 @@ pub fn analyze(
     if threads == 1 {
         // Everything on the caller's thread: no pool, and every event is freed by the
         // thread that allocated it (a free from another thread costs the allocator more).
-        let mut deliver = |events: Vec<Event>| -> Result<()> {
-            for e in &events {
-                sink.event(e)?;
-            }
-            Ok(())
+        let mut deliver = |events: Vec<Event>, _: Option<RenderedEve>| -> Result<()> {
+            sink.batch(&events, None)
         };
-        let stats = run(source, config, None, threads, progress, &mut deliver)?;
+        let stats = run(source, config, None, None, threads, progress, &mut deliver)?;
         sink.finish()?;
         return Ok(stats);
     }
@@ -187,25 +187,33 @@ pub fn analyze(
         .thread_name(|i| format!("tcheck-worker-{i}"))
         .build()
         .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
+    // The workers render the EVE lines; the output thread only writes them.
+    let eve = sink.eve_renderer();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Event>, Option<RenderedEve>)>(2);
         let writer = std::thread::Builder::new()
             .name("tcheck-output".into())
             .spawn_scoped(scope, move || -> Result<()> {
-                for batch in rx {
-                    for e in &batch {
-                        sink.event(e)?;
-                    }
+                for (batch, eve) in rx {
+                    sink.batch(&batch, eve.as_ref())?;
                 }
                 sink.finish()
             })
             .map_err(|e| Error::Config(format!("cannot start the output thread: {e}")))?;
-        let mut deliver = |events: Vec<Event>| -> Result<()> {
+        let mut deliver = |events: Vec<Event>, eve: Option<RenderedEve>| -> Result<()> {
             // A closed channel means the writer stopped on an error, which join reports.
-            let _ = tx.send(events);
+            let _ = tx.send((events, eve));
             Ok(())
         };
-        let result = run(source, config, Some(&pool), threads, progress, &mut deliver);
+        let result = run(
+            source,
+            config,
+            Some(&pool),
+            eve.as_ref(),
+            threads,
+            progress,
+            &mut deliver,
+        );
         drop(tx);
         let written = writer
             .join()
@@ -218,15 +226,23 @@ pub fn analyze(
 
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
 /// With a `pool`, the reader fills the next batch while the pool's workers process the
-/// current one; without, both run in turn on the caller's thread.
+/// current one, and the workers then render the batch's EVE lines with `eve`, if given;
+/// without, both run in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
     pool: Option<&rayon::ThreadPool>,
+    eve: Option<&EveRenderer>,
     threads: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
-    deliver: &mut dyn FnMut(Vec<Event>) -> Result<()>,
+    deliver: &mut dyn FnMut(Vec<Event>, Option<RenderedEve>) -> Result<()>,
 ) -> Result<RunStats> {
+    let render = |events: &[Event]| match (pool, eve) {
+        (Some(pool), Some(renderer)) => {
+            Some(pool.install(|| RenderedEve::render(renderer, events)))
+        }
+        _ => None,
+    };
     let certs = crate::proto::cache::SharedCerts::default();
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard::new(config, std::sync::Arc::clone(&certs)))
@@ -274,7 +290,8 @@ fn run(
             f.apply(&mut events);
         }
         stats.events += events.len() as u64;
-        deliver(events)?;
+        let rendered = render(&events);
+        deliver(events, rendered)?;
         progress(reader.source.position(), reader.source.total_size());
         read?;
         if done {
@@ -296,7 +313,8 @@ fn run(
         f.apply(&mut events);
     }
     stats.events += events.len() as u64;
-    deliver(events)?;
+    let rendered = render(&events);
+    deliver(events, rendered)?;
     for s in &shards {
         stats.flows.add(&s.stats);
     }

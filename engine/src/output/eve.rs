@@ -187,7 +187,7 @@ pub struct EveOptions {
 }
 
 /// Renders events as EVE lines, one event at a time (some events give several lines).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EveRenderer {
     line: Vec<u8>,
     options: EveOptions,
@@ -222,6 +222,39 @@ impl EveWriter {
             },
         })
     }
+}
+
+/// The EVE lines of a batch of events, rendered by the workers: the batch cut into runs of
+/// consecutive events, each run's lines in one buffer, in order.
+#[derive(Debug, Default)]
+pub struct RenderedEve {
+    /// The runs' lines.
+    pub runs: Vec<Vec<u8>>,
+}
+
+impl RenderedEve {
+    /// Renders `events` with copies of `renderer`, runs of [`Self::RUN`] events in parallel
+    /// on the current rayon pool.
+    pub fn render(renderer: &EveRenderer, events: &[Event]) -> Self {
+        use rayon::prelude::*;
+        let runs = events
+            .par_chunks(Self::RUN)
+            .map(|run| {
+                let mut r = renderer.clone();
+                let mut out = Vec::with_capacity(run.len() * 512);
+                for e in run {
+                    if r.render(e) {
+                        out.extend_from_slice(r.line());
+                    }
+                }
+                out
+            })
+            .collect();
+        RenderedEve { runs }
+    }
+
+    /// Events per run.
+    pub const RUN: usize = 512;
 }
 
 impl EveRenderer {
@@ -409,6 +442,29 @@ pub(crate) fn render_for_fuzzing(event: &Event, out: &mut Vec<u8>) {
 }
 
 impl EventSink for EveWriter {
+    fn eve_renderer(&self) -> Option<EveRenderer> {
+        Some(EveRenderer {
+            line: Vec::new(),
+            options: self.renderer.options.clone(),
+        })
+    }
+
+    fn batch(&mut self, events: &[Event], eve: Option<&RenderedEve>) -> Result<()> {
+        let Some(rendered) = eve else {
+            for e in events {
+                self.event(e)?;
+            }
+            return Ok(());
+        };
+        for run in &rendered.runs {
+            self.out.write_all(run).map_err(|source| Error::Output {
+                path: self.path.clone(),
+                cause: source,
+            })?;
+        }
+        Ok(())
+    }
+
     fn event(&mut self, event: &Event) -> Result<()> {
         if !self.renderer.render(event) {
             return Ok(());

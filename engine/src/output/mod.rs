@@ -18,6 +18,23 @@ pub trait EventSink {
     /// One event.
     fn event(&mut self, event: &Event) -> crate::Result<()>;
 
+    /// A renderer of the EVE lines this sink writes, if it writes EVE. With several threads
+    /// the workers render each batch with a copy of it, in parallel, and hand the lines to
+    /// [`EventSink::batch`]: the output thread then only writes them.
+    fn eve_renderer(&self) -> Option<eve::EveRenderer> {
+        None
+    }
+
+    /// A batch of events, in output order, with their EVE lines when the workers rendered
+    /// them (with a copy of this sink's [`EventSink::eve_renderer`]).
+    fn batch(&mut self, events: &[Event], eve: Option<&eve::RenderedEve>) -> crate::Result<()> {
+        let _ = eve;
+        for e in events {
+            self.event(e)?;
+        }
+        Ok(())
+    }
+
     /// No more events: flush.
     fn finish(&mut self) -> crate::Result<()> {
         Ok(())
@@ -54,6 +71,21 @@ impl EventSink for Fanout<'_> {
     fn event(&mut self, event: &Event) -> crate::Result<()> {
         for s in &mut self.sinks {
             s.event(event)?;
+        }
+        Ok(())
+    }
+
+    /// The renderer of its one EVE sink; none when several sinks write EVE (each would
+    /// need lines of its own).
+    fn eve_renderer(&self) -> Option<eve::EveRenderer> {
+        let mut renderers = self.sinks.iter().filter_map(|s| s.eve_renderer());
+        let first = renderers.next()?;
+        renderers.next().is_none().then_some(first)
+    }
+
+    fn batch(&mut self, events: &[Event], eve: Option<&eve::RenderedEve>) -> crate::Result<()> {
+        for s in &mut self.sinks {
+            s.batch(events, eve)?;
         }
         Ok(())
     }
