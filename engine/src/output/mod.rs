@@ -83,9 +83,22 @@ impl EventSink for Fanout<'_> {
         renderers.next().is_none().then_some(first)
     }
 
+    /// Each event goes through every sink in turn, as without rendering: sinks that share
+    /// state (the kiosk's detections and names) see a batch event by event, together. The
+    /// EVE sink, when its lines were rendered, writes them first, whole.
     fn batch(&mut self, events: &[Event], eve: Option<&eve::RenderedEve>) -> crate::Result<()> {
-        for s in &mut self.sinks {
+        let writes_eve: Vec<bool> = self
+            .sinks
+            .iter()
+            .map(|s| eve.is_some() && s.eve_renderer().is_some())
+            .collect();
+        for (s, _) in self.sinks.iter_mut().zip(&writes_eve).filter(|(_, w)| **w) {
             s.batch(events, eve)?;
+        }
+        for e in events {
+            for (s, _) in self.sinks.iter_mut().zip(&writes_eve).filter(|(_, w)| !**w) {
+                s.event(e)?;
+            }
         }
         Ok(())
     }
@@ -170,6 +183,62 @@ mod tests {
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
         assert_eq!(mac(&[0, 0xd0, 3, 0x3b, 0xf4, 0]), "00:d0:03:3b:f4:00");
         assert_eq!(secs(1_500_000), 0.0015);
+    }
+
+    /// Records which sink saw which event, in order.
+    struct Recorder {
+        name: char,
+        log: std::sync::Arc<std::sync::Mutex<Vec<(char, u64)>>>,
+    }
+
+    impl EventSink for Recorder {
+        fn event(&mut self, event: &Event) -> crate::Result<()> {
+            if let Ok(mut log) = self.log.lock() {
+                log.push((self.name, event.pcap_cnt));
+            }
+            Ok(())
+        }
+    }
+
+    /// With or without EVE lines rendered by the workers, a batch goes through the sinks
+    /// event by event, each event through all of them in turn.
+    #[test]
+    fn a_fanout_interleaves_its_sinks_per_event() {
+        let events: Vec<Event> = (1..=3)
+            .map(|n| Event {
+                order: crate::event::EventOrder {
+                    packet: n,
+                    flow: 0,
+                    seq: 0,
+                },
+                ts: crate::time::Timestamp::ZERO,
+                pcap_cnt: n,
+                kind: crate::event::EventKind::Anomaly(Box::new(crate::event::AnomalyRecord {
+                    flow: None,
+                    layer: "decode",
+                    kind: "test",
+                    addrs: None,
+                })),
+            })
+            .collect();
+        for rendered in [None, Some(eve::RenderedEve::default())] {
+            let log = std::sync::Arc::default();
+            let mut a = Recorder {
+                name: 'a',
+                log: std::sync::Arc::clone(&log),
+            };
+            let mut b = Recorder {
+                name: 'b',
+                log: std::sync::Arc::clone(&log),
+            };
+            let mut fanout = Fanout::new();
+            fanout.push(&mut a);
+            fanout.push(&mut b);
+            assert!(fanout.batch(&events, rendered.as_ref()).is_ok());
+            let seen = log.lock().map(|l| l.clone()).unwrap_or_default();
+            let want = vec![('a', 1), ('b', 1), ('a', 2), ('b', 2), ('a', 3), ('b', 3)];
+            assert_eq!(seen, want);
+        }
     }
 
     #[test]
