@@ -78,20 +78,49 @@ pub fn packet(data: &[u8]) {
     }
 }
 
-fn flow(proto: u8, resp_port: u16) -> FlowId {
-    FlowId {
-        id: 1,
-        orig: Endpoint {
-            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-            port: 40000,
-        },
-        resp: Endpoint {
-            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
-            port: resp_port,
-        },
-        proto,
-        vlan: [0; 3],
-        macs: [None, None],
+/// What a parser needs when it runs outside a flow table (fuzzing, parser tests): a flow
+/// from 10.0.0.1:40000 to 10.0.0.2, the events it emits, their sequence and a cache.
+pub(crate) struct Detached {
+    flow: FlowId,
+    /// The events emitted so far.
+    pub events: Vec<Event>,
+    seq: u64,
+    cache: crate::proto::cache::Cache,
+}
+
+impl Detached {
+    /// A flow of transport `proto` to port `resp_port`.
+    pub(crate) fn new(proto: u8, resp_port: u16) -> Self {
+        let end = |last, port| Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)),
+            port,
+        };
+        Detached {
+            flow: FlowId {
+                id: 1,
+                orig: end(1, 40000),
+                resp: end(2, resp_port),
+                proto,
+                vlan: [0; 3],
+                macs: [None, None],
+            },
+            events: Vec::new(),
+            seq: 0,
+            cache: crate::proto::cache::Cache::default(),
+        }
+    }
+
+    /// The parsers' context, at the first packet and time zero.
+    pub(crate) fn ctx(&mut self) -> Ctx<'_> {
+        Ctx {
+            flow: &self.flow,
+            ts: Timestamp::ZERO,
+            pkt: 1,
+            events: &mut self.events,
+            seq: &mut self.seq,
+            cache: &mut self.cache,
+            detect: None,
+        }
     }
 }
 
@@ -109,20 +138,9 @@ fn conversation(data: &[u8]) -> Vec<(bool, &[u8])> {
 
 /// Runs a stream parser of the application layer over a TCP conversation on `port`.
 fn stream(data: &[u8], port: u16) {
-    let id = flow(6, port);
-    let mut events = Vec::new();
-    let mut seq = 0;
-    let mut cache = crate::proto::cache::Cache::default();
+    let mut run = Detached::new(6, port);
+    let mut ctx = run.ctx();
     let mut app = crate::proto::AppLayer::new(6, 40000, port);
-    let mut ctx = Ctx {
-        flow: &id,
-        ts: Timestamp::ZERO,
-        pkt: 1,
-        events: &mut events,
-        seq: &mut seq,
-        cache: &mut cache,
-        detect: None,
-    };
     for (orig, piece) in conversation(data) {
         if piece.first() == Some(&0xfd) {
             app.stream(&mut ctx, orig, Chunk::Gap(u64::from(piece.len() as u32)));
@@ -131,34 +149,25 @@ fn stream(data: &[u8], port: u16) {
         }
     }
     app.finish(&mut ctx);
-    let mut out = Vec::new();
-    for e in &events {
-        crate::output::eve::render_for_fuzzing(e, &mut out);
-    }
+    render(&run.events);
 }
 
 /// Runs a datagram parser over a UDP conversation on `port`.
 fn datagrams(data: &[u8], port: u16) {
-    let id = flow(17, port);
-    let mut events = Vec::new();
-    let mut seq = 0;
-    let mut cache = crate::proto::cache::Cache::default();
+    let mut run = Detached::new(17, port);
+    let mut ctx = run.ctx();
     let mut app = crate::proto::AppLayer::new(17, 40000, port);
-    let mut ctx = Ctx {
-        flow: &id,
-        ts: Timestamp::ZERO,
-        pkt: 1,
-        events: &mut events,
-        seq: &mut seq,
-        cache: &mut cache,
-        detect: None,
-    };
     for (orig, piece) in conversation(data) {
         app.datagram(&mut ctx, orig, piece);
     }
     app.finish(&mut ctx);
+    render(&run.events);
+}
+
+/// Renders events as EVE lines (the renderers are fuzzed too).
+fn render(events: &[Event]) {
     let mut out = Vec::new();
-    for e in &events {
+    for e in events {
         crate::output::eve::render_for_fuzzing(e, &mut out);
     }
 }

@@ -420,44 +420,15 @@ impl TlsState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, FlowId};
-    use crate::flow::key::Endpoint;
-    use crate::time::Timestamp;
-    use std::net::{IpAddr, Ipv4Addr};
-
-    fn flow() -> FlowId {
-        let end = |a, port| Endpoint {
-            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, a)),
-            port,
-        };
-        FlowId {
-            id: 1,
-            orig: end(1, 40000),
-            resp: end(2, 443),
-            proto: 6,
-            vlan: [0; 3],
-            macs: [None, None],
-        }
-    }
+    use crate::fuzzing::Detached;
 
     /// A ciphertext record spread over several segments is skipped, never buffered, and
     /// counts when its last byte arrives: the session is established then, not when its
     /// header came.
     #[test]
     fn ciphertext_records_are_skipped_until_complete() {
-        let id = flow();
-        let mut events: Vec<Event> = Vec::new();
-        let mut seq = 0;
-        let mut cache = crate::proto::cache::Cache::default();
-        let mut ctx = Ctx {
-            flow: &id,
-            ts: Timestamp::ZERO,
-            pkt: 1,
-            events: &mut events,
-            seq: &mut seq,
-            cache: &mut cache,
-            detect: None,
-        };
+        let mut run = Detached::new(6, 443);
+        let mut ctx = run.ctx();
         let mut tls = TlsState::new(&ctx, false);
         let ccs = [content::CCS, 3, 3, 0, 1, 1];
         tls.stream(&mut ctx, false, Chunk::Data(&ccs));
