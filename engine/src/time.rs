@@ -65,25 +65,18 @@ impl Timestamp {
     /// Suricata's EVE rendering into `buf`, returned as a string (no allocation).
     pub fn eve_bytes(self, buf: &mut [u8; 31]) -> &str {
         let micros = self.subsec_nanos() / 1000;
-        let Some(date_time) = self.date_time() else {
-            // Outside four-digit years: the general path.
-            let (y, mo, d, h, mi, s) = civil(self.secs());
-            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000");
-            let n = text.len().min(31);
-            buf[..n].copy_from_slice(&text.as_bytes()[..n]);
-            return std::str::from_utf8(&buf[..n]).unwrap_or("");
-        };
-        buf[..19].copy_from_slice(&date_time);
+        buf[..19].copy_from_slice(&self.date_time());
         buf[19] = b'.';
         put_digits(buf, 20, micros, 6);
         buf[26..31].copy_from_slice(b"+0000");
         std::str::from_utf8(&buf[..]).unwrap_or("")
     }
 
-    /// `2016-01-27T21:09:20`, for years 0 to 9999 (the others have no fixed width).
-    pub fn date_time(self) -> Option<[u8; 19]> {
+    /// `2016-01-27T21:09:20`. A timestamp holds nanoseconds in an i64, years 1677 to 2262:
+    /// the year always has four digits.
+    pub fn date_time(self) -> [u8; 19] {
         let (y, mo, d, h, mi, s) = civil(self.secs());
-        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let y = u32::try_from(y).unwrap_or(0);
         let mut buf = *b"0000-00-00T00:00:00";
         put_digits(&mut buf, 0, y, 4);
         put_digits(&mut buf, 5, mo, 2);
@@ -91,7 +84,7 @@ impl Timestamp {
         put_digits(&mut buf, 11, h, 2);
         put_digits(&mut buf, 14, mi, 2);
         put_digits(&mut buf, 17, s, 2);
-        Some(buf)
+        buf
     }
 
     /// Suricata's EVE rendering as a new string.
@@ -103,18 +96,10 @@ impl Timestamp {
 
     /// ISO-8601 with seconds only, `2016-01-27T21:09:20Z` (reports, certificate validity).
     pub fn iso_seconds(self) -> String {
-        match self.date_time() {
-            Some(date_time) => {
-                let mut s = String::with_capacity(20);
-                s.push_str(std::str::from_utf8(&date_time).unwrap_or(""));
-                s.push('Z');
-                s
-            }
-            None => {
-                let (y, mo, d, h, mi, s) = civil(self.secs());
-                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-            }
-        }
+        let mut s = String::with_capacity(20);
+        s.push_str(std::str::from_utf8(&self.date_time()).unwrap_or(""));
+        s.push('Z');
+        s
     }
 }
 
@@ -196,7 +181,10 @@ mod tests {
                 format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
                 "{secs}"
             );
-            assert_eq!(t.date_time().is_some(), (0..=9999).contains(&y), "{secs}");
+            // The year has four digits however far the input reaches, and the EVE
+            // timestamp holds the same date and time.
+            assert!((1677..=2262).contains(&y), "{secs}: {y}");
+            assert_eq!(t.eve().get(..19), t.iso_seconds().get(..19), "{secs}");
         }
     }
 

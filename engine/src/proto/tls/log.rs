@@ -255,11 +255,7 @@ pub(crate) fn colon_hex(h: &str, upper: bool) -> String {
 }
 
 fn eve_time(secs: i64) -> String {
-    let t = Timestamp::from_parts(secs, 0);
-    match t.date_time() {
-        Some(date_time) => String::from_utf8_lossy(&date_time).into_owned(),
-        None => t.iso_seconds().trim_end_matches('Z').to_string(),
-    }
+    String::from_utf8_lossy(&Timestamp::from_parts(secs, 0).date_time()).into_owned()
 }
 
 #[derive(Serialize)]
