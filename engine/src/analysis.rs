@@ -188,7 +188,7 @@ pub fn analyze(
         .build()
         .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
     // The workers render the EVE lines; the output thread only writes them.
-    let eve = sink.eve_renderer();
+    let eve = sink.eve_renderer().cloned();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Event>, Option<RenderedEve>)>(2);
         let writer = std::thread::Builder::new()

@@ -442,11 +442,8 @@ pub(crate) fn render_for_fuzzing(event: &Event, out: &mut Vec<u8>) {
 }
 
 impl EventSink for EveWriter {
-    fn eve_renderer(&self) -> Option<EveRenderer> {
-        Some(EveRenderer {
-            line: Vec::new(),
-            options: self.renderer.options.clone(),
-        })
+    fn eve_renderer(&self) -> Option<&EveRenderer> {
+        Some(&self.renderer)
     }
 
     fn batch(&mut self, events: &[Event], eve: Option<&RenderedEve>) -> Result<()> {

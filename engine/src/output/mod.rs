@@ -18,10 +18,10 @@ pub trait EventSink {
     /// One event.
     fn event(&mut self, event: &Event) -> crate::Result<()>;
 
-    /// A renderer of the EVE lines this sink writes, if it writes EVE. With several threads
-    /// the workers render each batch with a copy of it, in parallel, and hand the lines to
-    /// [`EventSink::batch`]: the output thread then only writes them.
-    fn eve_renderer(&self) -> Option<eve::EveRenderer> {
+    /// The renderer of the EVE lines this sink writes, if it writes EVE. With several
+    /// threads the workers render each batch with copies of it, in parallel, and hand the
+    /// lines to [`EventSink::batch`]: the output thread then only writes them.
+    fn eve_renderer(&self) -> Option<&eve::EveRenderer> {
         None
     }
 
@@ -77,7 +77,7 @@ impl EventSink for Fanout<'_> {
 
     /// The renderer of its one EVE sink; none when several sinks write EVE (each would
     /// need lines of its own).
-    fn eve_renderer(&self) -> Option<eve::EveRenderer> {
+    fn eve_renderer(&self) -> Option<&eve::EveRenderer> {
         let mut renderers = self.sinks.iter().filter_map(|s| s.eve_renderer());
         let first = renderers.next()?;
         renderers.next().is_none().then_some(first)
