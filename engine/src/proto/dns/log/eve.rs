@@ -175,25 +175,26 @@ impl Line {
 }
 
 /// The EVE lines of a message under these options (none when it is not logged).
-pub(crate) fn lines(m: &DnsMessageRecord, opts: &DnsEveOptions) -> Vec<Line> {
+pub(crate) fn lines(m: &DnsMessageRecord, opts: &DnsEveOptions) -> impl Iterator<Item = Line> {
     // NetBIOS name service is not DNS to Suricata: it has no parser for it.
-    if super::super::is_netbios(&m.flow) || !opts.logs(&m.message) {
-        return Vec::new();
-    }
-    if opts.version != 2 {
-        return vec![Line::Message];
-    }
-    if m.message.header.qr() {
-        return vec![Line::Answer];
-    }
-    // Suricata stops at the first question whose type is not logged.
-    m.message
-        .questions
-        .iter()
-        .take_while(|q| opts.rrtype_enabled(q.qtype))
-        .enumerate()
-        .map(|(i, _)| Line::Query(i))
-        .collect()
+    let logged = !super::super::is_netbios(&m.flow) && opts.logs(&m.message);
+    let (single, queries) = if !logged {
+        (None, 0)
+    } else if opts.version != 2 {
+        (Some(Line::Message), 0)
+    } else if m.message.header.qr() {
+        (Some(Line::Answer), 0)
+    } else {
+        // Suricata stops at the first question whose type is not logged.
+        let logged_questions = m
+            .message
+            .questions
+            .iter()
+            .take_while(|q| opts.rrtype_enabled(q.qtype))
+            .count();
+        (None, logged_questions)
+    };
+    single.into_iter().chain((0..queries).map(Line::Query))
 }
 
 /// Writes the `dns` object of one line.
@@ -234,33 +235,66 @@ fn rcode_text(rcode: u8) -> Cow<'static, str> {
 
 /// One entry of `answers` or `authorities`: a record, or one character-string of a TXT
 /// record (Suricata lists each string as an answer of its own).
+#[derive(Clone, Copy)]
 struct Entry<'a> {
     rec: &'a Record,
     txt: Option<&'a [u8]>,
 }
 
-/// The entries of the records of a section.
-fn entries(msg: &Message, section: Section) -> Vec<Entry<'_>> {
-    let mut out = Vec::new();
-    for rec in msg.section(section) {
-        match &rec.rdata {
-            RData::Txt(strings) if rec.rtype == rtype::TXT && !strings.is_empty() => {
-                out.extend(strings.iter().map(|s| Entry {
+/// The entries of the records of one section, in order (an iterator, so that writing a
+/// message allocates no list of them).
+#[derive(Clone)]
+struct Entries<'a> {
+    records: std::slice::Iter<'a, Record>,
+    section: Section,
+    /// The TXT record being listed, and the index of its next string.
+    txt: Option<(&'a Record, &'a [Vec<u8>], usize)>,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        if let Some((rec, strings, i)) = self.txt {
+            if let Some(s) = strings.get(i) {
+                self.txt = Some((rec, strings, i + 1));
+                return Some(Entry {
                     rec,
                     txt: Some(s.as_slice()),
-                }));
+                });
             }
-            _ => out.push(Entry { rec, txt: None }),
+            self.txt = None;
+        }
+        let rec = self.records.find(|r| r.section == self.section)?;
+        match &rec.rdata {
+            RData::Txt(strings) if rec.rtype == rtype::TXT && !strings.is_empty() => {
+                self.txt = Some((rec, strings, 1));
+                Some(Entry {
+                    rec,
+                    txt: strings.first().map(Vec::as_slice),
+                })
+            }
+            _ => Some(Entry { rec, txt: None }),
         }
     }
-    out
+}
+
+/// The entries of the records of a section.
+fn entries(msg: &Message, section: Section) -> Entries<'_> {
+    Entries {
+        records: msg.records.iter(),
+        section,
+        txt: None,
+    }
 }
 
 /// What Suricata logs of an entry's data.
 enum Data<'a> {
     /// `rdata`: an IPv4 address (written straight into the line, no text allocated).
     Ipv4(std::net::Ipv4Addr),
-    /// `rdata`: an IPv6 address, a name or text.
+    /// `rdata`: an IPv6 address (written straight into the line).
+    Ipv6(std::net::Ipv6Addr),
+    /// `rdata`: a name or text.
     Text(Cow<'a, str>),
     /// `soa`.
     Soa(&'a RData),
@@ -279,7 +313,7 @@ impl Data<'_> {
             Data::Soa(_) => Some("soa"),
             Data::Srv(_) => Some("srv"),
             Data::Sshfp(..) => Some("sshfp"),
-            Data::Ipv4(_) | Data::Text(_) | Data::Nothing => None,
+            Data::Ipv4(_) | Data::Ipv6(_) | Data::Text(_) | Data::Nothing => None,
         }
     }
 }
@@ -291,7 +325,7 @@ fn data<'a>(e: &Entry<'a>) -> Data<'a> {
     }
     match (&r.rdata, r.rtype) {
         (RData::A(a), _) => Data::Ipv4(*a),
-        (RData::Aaaa(a), _) => Data::Text(Cow::Owned(a.to_string())),
+        (RData::Aaaa(a), _) => Data::Ipv6(*a),
         (RData::Name(n), rtype::CNAME | rtype::NS | rtype::PTR) => Data::Text(Cow::Borrowed(n)),
         (RData::Mx { exchange, .. }, _) => Data::Text(Cow::Borrowed(exchange)),
         (RData::Txt(_), rtype::TXT) => Data::Text(Cow::Borrowed("")),
@@ -311,6 +345,13 @@ fn write_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
     out.push(b'"');
     crate::output::push_ipv4(out, a);
     out.push(b'"');
+}
+
+/// Writes an IPv6 address as a JSON string (as `Display` prints it).
+fn write_ipv6(out: &mut Vec<u8>, a: std::net::Ipv6Addr) {
+    use std::io::Write as _;
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "\"{a}\"");
 }
 
 /// Writes the object form of `d` (SOA, SRV, SSHFP).
@@ -371,6 +412,9 @@ fn write_detail(out: &mut Vec<u8>, e: &Entry<'_>) {
         (Data::Ipv4(a), _) => {
             o.raw("rdata", |out| write_ipv4(out, *a));
         }
+        (Data::Ipv6(a), _) => {
+            o.raw("rdata", |out| write_ipv6(out, *a));
+        }
         (_, Some(key)) => {
             o.raw(key, |out| write_object(out, &d));
         }
@@ -380,29 +424,40 @@ fn write_detail(out: &mut Vec<u8>, e: &Entry<'_>) {
 }
 
 /// Writes the data of the answers grouped by record type, types in order of appearance.
-fn write_grouped(out: &mut Vec<u8>, answers: &[Entry<'_>]) {
-    let mut types: Vec<u16> = Vec::new();
-    for e in answers {
-        if !types.contains(&e.rec.rtype) {
-            types.push(e.rec.rtype);
-        }
-    }
+fn write_grouped(out: &mut Vec<u8>, answers: Entries<'_>) {
     let mut g = Json::object(out);
-    for t in types {
-        let items: Vec<Data<'_>> = answers
-            .iter()
+    // The types met so far: most answers have one or two, and a few are kept without
+    // allocating; a list is made only past them.
+    let mut few = [0u16; 8];
+    let mut met = 0;
+    let mut more: Vec<u16> = Vec::new();
+    for e in answers.clone() {
+        let t = e.rec.rtype;
+        let seen = few.get(..met).is_some_and(|f| f.contains(&t)) || more.contains(&t);
+        if seen {
+            continue;
+        }
+        match few.get_mut(met) {
+            Some(slot) => {
+                *slot = t;
+                met += 1;
+            }
+            None => more.push(t),
+        }
+        let items = answers
+            .clone()
             .filter(|e| e.rec.rtype == t)
-            .map(data)
-            .filter(|d| !matches!(d, Data::Nothing))
-            .collect();
-        if items.is_empty() {
+            .map(|e| data(&e))
+            .filter(|d| !matches!(d, Data::Nothing));
+        if items.clone().next().is_none() {
             continue;
         }
         g.raw(&suricata_rrtype(t), |out| {
-            json::array(out, &items, |out, d| match d {
-                Data::Text(s) => json::string(out, s),
-                Data::Ipv4(a) => write_ipv4(out, *a),
-                other => write_object(out, other),
+            json::array(out, items, |out, d| match d {
+                Data::Text(s) => json::string(out, &s),
+                Data::Ipv4(a) => write_ipv4(out, a),
+                Data::Ipv6(a) => write_ipv6(out, a),
+                other => write_object(out, &other),
             })
         });
     }
@@ -428,17 +483,21 @@ fn write_flags(o: &mut Json<'_>, flags: u16) {
 /// Writes `answers` and `grouped` as the formats ask, then `authorities`.
 fn write_records(o: &mut Json<'_>, msg: &Message, opts: &DnsEveOptions) {
     let answers = entries(msg, Section::Answer);
-    if !answers.is_empty() {
+    if answers.clone().next().is_some() {
         if opts.detailed {
-            o.raw("answers", |out| json::array(out, &answers, write_detail));
+            o.raw("answers", |out| {
+                json::array(out, answers.clone(), |out, e| write_detail(out, &e))
+            });
         }
         if opts.grouped {
-            o.raw("grouped", |out| write_grouped(out, &answers));
+            o.raw("grouped", |out| write_grouped(out, answers));
         }
     }
     let auth = entries(msg, Section::Authority);
-    if !auth.is_empty() {
-        o.raw("authorities", |out| json::array(out, &auth, write_detail));
+    if auth.clone().next().is_some() {
+        o.raw("authorities", |out| {
+            json::array(out, auth, |out, e| write_detail(out, &e))
+        });
     }
 }
 
@@ -458,12 +517,11 @@ fn write_v3(m: &DnsMessageRecord, opts: &DnsEveOptions, out: &mut Vec<u8>) {
     if response {
         o.str("rcode", &rcode_text(h.rcode()));
     }
-    let queries: Vec<_> = msg
+    let queries = msg
         .questions
         .iter()
-        .filter(|q| opts.rrtype_enabled(q.qtype))
-        .collect();
-    if !queries.is_empty() {
+        .filter(|q| opts.rrtype_enabled(q.qtype));
+    if queries.clone().next().is_some() {
         o.raw("queries", |out| {
             json::array(out, queries, |out, q| {
                 let mut qo = Json::object(out);
@@ -554,7 +612,6 @@ mod tests {
 
     fn render(m: &DnsMessageRecord, opts: &DnsEveOptions) -> Vec<serde_json::Value> {
         lines(m, opts)
-            .into_iter()
             .map(|l| {
                 let mut out = Vec::new();
                 write(m, l, opts, &mut out);
@@ -585,7 +642,7 @@ mod tests {
             grouped: false,
             ..DnsEveOptions::default()
         };
-        assert_eq!(lines(&m, &opts), vec![Line::Answer]);
+        assert_eq!(lines(&m, &opts).collect::<Vec<_>>(), vec![Line::Answer]);
         assert!(!Line::Answer.packet_direction());
         let v = render(&m, &opts);
         assert_eq!(v[0]["type"], "answer");
@@ -601,18 +658,24 @@ mod tests {
             responses: false,
             ..DnsEveOptions::default()
         };
-        assert!(lines(&m, &no_responses).is_empty());
+        assert_eq!(lines(&m, &no_responses).count(), 0);
         let mx_only = DnsEveOptions {
             types: DnsEveOptions::rrtype_by_name("MX").map(|t| BTreeSet::from([t])),
             ..DnsEveOptions::default()
         };
-        assert!(lines(&m, &mx_only).is_empty());
+        assert_eq!(lines(&m, &mx_only).count(), 0);
         let txt_only = DnsEveOptions {
             types: Some(BTreeSet::from([rtype::TXT])),
             ..DnsEveOptions::default()
         };
-        assert_eq!(lines(&m, &txt_only), vec![Line::Message]);
-        assert!(lines(&record(&txt_and_null(), 137), &DnsEveOptions::default()).is_empty());
+        assert_eq!(
+            lines(&m, &txt_only).collect::<Vec<_>>(),
+            vec![Line::Message]
+        );
+        assert_eq!(
+            lines(&record(&txt_and_null(), 137), &DnsEveOptions::default()).count(),
+            0
+        );
     }
 
     #[test]
