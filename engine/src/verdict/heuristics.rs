@@ -191,7 +191,7 @@ pub(super) fn ioc_alerts(
         let key = (ioc.kind, ioc.value.clone(), ioc.source.clone());
         out.entry(key).or_insert_with(|| make(ioc));
     };
-    for (name, n) in &obs.names {
+    for (name, n) in obs.names_in_order() {
         for ioc in iocs.match_domain(name) {
             add(ioc, &mut |ioc| {
                 let how: Vec<String> = n
@@ -583,7 +583,7 @@ pub(super) fn traffic_alerts(
         }
     }
     if s.on("suspicious_tld") && !s.suspicious_tlds.is_empty() {
-        for (name, n) in &obs.names {
+        for (name, n) in obs.names_in_order() {
             let tld = name.rsplit('.').next().unwrap_or("");
             if !s.suspicious_tlds.contains(tld) || whitelist.domain(name).is_some() {
                 continue;

@@ -236,8 +236,9 @@ pub struct DeviceObs {
 pub struct Observations {
     /// Remote hosts by address.
     pub hosts: BTreeMap<IpAddr, HostObs>,
-    /// Names by name (lower case, no trailing dot).
-    pub names: BTreeMap<String, NameObs>,
+    /// Names by name (lower case, no trailing dot). A hash map: a name is looked up for
+    /// every question and answer; [`Observations::names_in_order`] lists them sorted.
+    pub names: HashMap<String, NameObs, ahash::RandomState>,
     /// Name servers seen in NS records.
     pub nameservers: BTreeMap<String, NameObs>,
     /// Server certificates by SHA-1.
@@ -255,7 +256,7 @@ pub struct Observations {
     /// The device, from DHCP.
     pub device: DeviceObs,
     /// Addresses DNS answers gave, with the names asked.
-    pub resolved: HashMap<IpAddr, BTreeSet<String>>,
+    pub resolved: HashMap<IpAddr, BTreeSet<String>, ahash::RandomState>,
     /// Entries not kept because a cap was reached.
     pub dropped: u64,
     /// Connections seen.
@@ -402,6 +403,14 @@ impl Observations {
         if let Some(id) = flow {
             push_id(&mut e.flow_ids, id);
         }
+    }
+
+    /// The names seen, sorted (the report lists them, and picks among them, in this
+    /// order, whatever order the map holds them in).
+    pub fn names_in_order(&self) -> Vec<(&String, &NameObs)> {
+        let mut names: Vec<(&String, &NameObs)> = self.names.iter().collect();
+        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        names
     }
 
     fn host(&mut self, ip: IpAddr) -> Option<&mut HostObs> {
