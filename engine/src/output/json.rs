@@ -77,11 +77,38 @@ pub(crate) fn hex_string(out: &mut Vec<u8>, v: u64) {
     out.push(b'"');
 }
 
+/// Whether `b` is a byte JSON writes as it is (not a control character, quote or
+/// backslash: what serde_json escapes).
+fn plain_byte(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\'
+}
+
+/// Whether no byte of `s` needs an escape. Eight bytes at a time: a string is checked for
+/// every value of every event, and a byte-by-byte loop cost more than the copy.
+fn plain(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `x` is below `n` (n <= 128; exact for the question "some").
+    let below = |x: u64, n: u64| x.wrapping_sub(n * ONES) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let control = below(x, 0x20);
+        let quote = below(x ^ (u64::from(b'"') * ONES), 1);
+        let backslash = below(x ^ (u64::from(b'\\') * ONES), 1);
+        if control | quote | backslash != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| plain_byte(b))
+}
+
 /// A JSON string.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
-    // What serde_json escapes: control characters, the quote and the backslash. A string
-    // with none of them (most names and values) is copied as it is.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // A string with nothing to escape (most names and values) is copied as it is.
+    if plain(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -141,6 +168,43 @@ mod tests {
             push_u64(&mut out, v);
             assert_eq!(out, v.to_string().into_bytes());
         }
+    }
+
+    #[test]
+    fn the_word_check_agrees_with_the_byte_check() {
+        // Every byte value at every position of a word, and across the word boundary.
+        for len in [1usize, 7, 8, 9, 16, 17] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(
+                        plain(&s),
+                        s.iter().all(|&c| plain_byte(c)),
+                        "{b:#x} at {at}"
+                    );
+                }
+            }
+        }
+        // Words mixing the bytes next to the limits, where a borrow from one byte could
+        // hide or fake another (xorshift, fixed seed).
+        let edges = [
+            0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xff,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let s: Vec<u8> = (0..8)
+                .map(|i| edges[((state >> (i * 5)) % 12) as usize])
+                .collect();
+            assert_eq!(plain(&s), s.iter().all(|&c| plain_byte(c)), "{s:x?}");
+        }
+        // UTF-8 (bytes above 0x7f) next to the bytes that need escapes.
+        assert!(plain("naïve ünïcödé".as_bytes()));
+        assert!(!plain("ünïcödé\u{1f}xxxxxxxx".as_bytes()));
+        assert!(!plain("ünïcödé\"xxxxxxxx".as_bytes()));
     }
 
     #[test]
