@@ -4,8 +4,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::json::Json;
 use super::{mac, secs};
 use crate::event::ConnRecord;
+use crate::time::Timestamp;
 
 /// A row of Zeek's `conn.log`.
 #[derive(Serialize)]
@@ -80,82 +82,77 @@ impl<'a> ZeekConn<'a> {
 }
 
 /// The `flow` object of an EVE flow event.
-#[derive(Serialize)]
-pub(crate) struct EveFlow {
-    pkts_toserver: u64,
-    pkts_toclient: u64,
-    bytes_toserver: u64,
-    bytes_toclient: u64,
-    start: String,
-    end: String,
-    age: i64,
-    state: &'static str,
-    reason: &'static str,
-    alerted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'static str>,
-}
-
-/// A byte serialized as two lowercase hexadecimal digits (`"1b"`), with no allocation.
-struct HexByte(u8);
-
-impl Serialize for HexByte {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let digits = [
-            super::HEX_DIGITS[usize::from(self.0 >> 4)],
-            super::HEX_DIGITS[usize::from(self.0 & 15)],
-        ];
-        serializer.serialize_str(std::str::from_utf8(&digits).unwrap_or("00"))
-    }
-}
-
-/// The `tcp` object of an EVE flow event.
-#[derive(Serialize)]
-pub(crate) struct EveTcp {
-    tcp_flags: HexByte,
-    tcp_flags_ts: HexByte,
-    tcp_flags_tc: HexByte,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    syn: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    fin: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    rst: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    psh: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ack: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    urg: bool,
+pub(crate) struct EveFlow<'a> {
+    c: &'a ConnRecord,
     state: &'static str,
 }
 
-impl EveFlow {
-    pub(crate) fn new(c: &ConnRecord) -> Self {
-        let closed = matches!(
-            c.conn_state,
-            "SF" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH"
-        );
-        let state = match (c.flow.proto, closed) {
+/// Whether a connection state is one Suricata calls `closed`.
+fn closed(conn_state: &str) -> bool {
+    matches!(
+        conn_state,
+        "SF" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH"
+    )
+}
+
+impl<'a> EveFlow<'a> {
+    pub(crate) fn new(c: &'a ConnRecord) -> Self {
+        let state = match (c.flow.proto, closed(c.conn_state)) {
             (6, true) => "closed",
             (6, false) if c.conn_state == "S0" => "new",
             _ if c.resp_pkts > 0 => "established",
             _ => "new",
         };
-        EveFlow {
-            pkts_toserver: c.orig_pkts,
-            pkts_toclient: c.resp_pkts,
-            bytes_toserver: c.orig_wire_bytes,
-            bytes_toclient: c.resp_wire_bytes,
-            start: c.start.eve(),
-            end: c.last_seen.eve(),
-            age: c.last_seen.secs() - c.start.secs(),
-            state,
-            reason: c.reason.eve(),
-            alerted: c.alerted,
-            action: c.action,
-        }
+        EveFlow { c, state }
     }
+
+    /// Writes the `flow` object (the fields and order Suricata writes).
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        let c = self.c;
+        let mut o = Json::object(out);
+        o.num("pkts_toserver", c.orig_pkts)
+            .num("pkts_toclient", c.resp_pkts)
+            .num("bytes_toserver", c.orig_wire_bytes)
+            .num("bytes_toclient", c.resp_wire_bytes)
+            .raw("start", |out| timestamp(out, c.start))
+            .raw("end", |out| timestamp(out, c.last_seen))
+            .raw("age", |out| {
+                let age = c.last_seen.secs() - c.start.secs();
+                out.extend_from_slice(itoa::Buffer::new().format(age).as_bytes());
+            })
+            .str("state", self.state)
+            .str("reason", c.reason.eve())
+            .bool("alerted", c.alerted);
+        if let Some(action) = c.action {
+            o.str("action", action);
+        }
+        o.close();
+    }
+}
+
+/// A timestamp as an EVE JSON string.
+fn timestamp(out: &mut Vec<u8>, t: Timestamp) {
+    let mut buf = [0u8; 31];
+    out.push(b'"');
+    out.extend_from_slice(t.eve_bytes(&mut buf).as_bytes());
+    out.push(b'"');
+}
+
+/// A byte as two lowercase hex digits, in a JSON string.
+fn hex_byte(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(&[
+        b'"',
+        super::HEX_DIGITS[usize::from(b >> 4)],
+        super::HEX_DIGITS[usize::from(b & 15)],
+        b'"',
+    ]);
+}
+
+/// Suricata's EVE `tcp` object of a flow: the flags seen each way, and the state.
+pub(crate) struct EveTcp {
+    to_server: u8,
+    to_client: u8,
+    state: &'static str,
 }
 
 impl EveTcp {
@@ -163,26 +160,41 @@ impl EveTcp {
         if c.flow.proto != 6 {
             return None;
         }
-        let [ts, tc] = c.tcp_flags;
-        let all = ts | tc;
+        let [to_server, to_client] = c.tcp_flags;
         let state = match c.conn_state {
-            "SF" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH" => "closed",
+            s if closed(s) => "closed",
             "S0" => "syn_sent",
             "S1" => "established",
             "S2" | "S3" | "SH" | "SHR" => "fin_wait1",
             _ => "none",
         };
         Some(EveTcp {
-            tcp_flags: HexByte(all),
-            tcp_flags_ts: HexByte(ts),
-            tcp_flags_tc: HexByte(tc),
-            syn: all & 0x02 != 0,
-            fin: all & 0x01 != 0,
-            rst: all & 0x04 != 0,
-            psh: all & 0x08 != 0,
-            ack: all & 0x10 != 0,
-            urg: all & 0x20 != 0,
+            to_server,
+            to_client,
             state,
         })
+    }
+
+    /// Writes the `tcp` object: the flags as hex, each flag seen as `true`, the state.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        let all = self.to_server | self.to_client;
+        let mut o = Json::object(out);
+        o.raw("tcp_flags", |out| hex_byte(out, all))
+            .raw("tcp_flags_ts", |out| hex_byte(out, self.to_server))
+            .raw("tcp_flags_tc", |out| hex_byte(out, self.to_client));
+        for (name, bit) in [
+            ("syn", 0x02),
+            ("fin", 0x01),
+            ("rst", 0x04),
+            ("psh", 0x08),
+            ("ack", 0x10),
+            ("urg", 0x20),
+        ] {
+            if all & bit != 0 {
+                o.bool(name, true);
+            }
+        }
+        o.str("state", self.state);
+        o.close();
     }
 }

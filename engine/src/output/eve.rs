@@ -514,21 +514,15 @@ impl EveRenderer {
                     flow_id: true,
                 };
                 let flow = EveFlow::new(c);
-                let traffic = (!c.flowbits.is_empty() || !c.flowvars.is_empty()).then(|| {
-                    let mut t = Vec::new();
-                    write_traffic(&mut t, &c.flowbits, &c.flowvars);
-                    t
-                });
-                let done = match EveTcp::new(c) {
-                    Some(tcp) => self.emit(&header, &[("flow", &flow), ("tcp", &tcp)]),
-                    None => self.emit(&header, &[("flow", &flow)]),
-                };
-                if let Some(t) = traffic {
-                    // Spliced in before the closing brace and newline.
-                    let at = self.line.len().saturating_sub(2);
-                    self.line.splice(at..at, t);
-                }
-                done
+                let tcp = EveTcp::new(c);
+                emit_line(&mut self.line, &self.options, &header, "flow", |out| {
+                    flow.write(out);
+                    if let Some(tcp) = &tcp {
+                        out.extend_from_slice(b",\"tcp\":");
+                        tcp.write(out);
+                    }
+                    write_traffic(out, &c.flowbits, &c.flowvars);
+                })
             }
             EventKind::DnsMessage(m) => {
                 let opts = &self.options.dns;
