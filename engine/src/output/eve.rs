@@ -583,7 +583,12 @@ impl EveRenderer {
                         let v = crate::proto::tls::log::eve_tls_custom(t, custom);
                         self.emit(&header, &[("tls", &v)])
                     }
-                    None => self.emit(&header, &[("tls", &crate::proto::tls::log::EveTls::new(t))]),
+                    None => {
+                        let tls = crate::proto::tls::log::EveTls::new(t);
+                        emit_line(&mut self.line, &self.options, &header, "tls", |out| {
+                            tls.write(out)
+                        })
+                    }
                 }
             }
             EventKind::Quic(q) => {
@@ -726,11 +731,8 @@ impl EveRenderer {
                 );
             }
             Some(AlertApp::Tls(t)) => {
-                field(
-                    &mut self.line,
-                    "tls",
-                    &crate::proto::tls::log::EveTls::new(t),
-                );
+                self.line.extend_from_slice(b",\"tls\":");
+                crate::proto::tls::log::EveTls::new(t).write(&mut self.line);
             }
             Some(AlertApp::Dns(m)) => {
                 self.line.extend_from_slice(b",\"dns\":");

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{names, CertInfo, TlsRecord, X509Record};
+use crate::output::json::{self, Json};
 use crate::time::Timestamp;
 
 /// A row of Zeek's `ssl.log`.
@@ -389,11 +390,106 @@ impl<'a> EveTls<'a> {
             session_resumed: r.resumed.then_some(true),
         }
     }
+
+    /// Writes the object as serde would (same fields, order and escapes), straight into
+    /// the line.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Json::object(out);
+        let opt = |o: &mut Json<'_>, k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                o.str(k, v);
+            }
+        };
+        opt(&mut o, "subject", self.subject);
+        opt(&mut o, "issuerdn", self.issuerdn);
+        opt(&mut o, "serial", self.serial.as_deref());
+        opt(&mut o, "fingerprint", self.fingerprint.as_deref());
+        opt(&mut o, "sni", self.sni);
+        o.str("version", &self.version);
+        opt(&mut o, "notbefore", self.notbefore.as_deref());
+        opt(&mut o, "notafter", self.notafter.as_deref());
+        for (k, ja) in [("ja3", &self.ja3), ("ja3s", &self.ja3s)] {
+            if let Some(ja) = ja {
+                o.raw(k, |out| {
+                    let mut j = Json::object(out);
+                    j.str("hash", ja.hash).str("string", ja.string);
+                    j.close();
+                });
+            }
+        }
+        opt(&mut o, "ja4", self.ja4);
+        for (k, alpns) in [
+            ("client_alpns", &self.client_alpns),
+            ("server_alpns", &self.server_alpns),
+        ] {
+            if !alpns.is_empty() {
+                o.raw(k, |out| {
+                    json::array(out, alpns, |out, a| json::string(out, a))
+                });
+            }
+        }
+        if let Some(resumed) = self.session_resumed {
+            o.bool("session_resumed", resumed);
+        }
+        o.close();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written `tls` object is byte for byte what serde writes, with every field
+    /// present or absent and strings that need escapes.
+    #[test]
+    fn the_tls_object_is_what_serde_writes() {
+        let flow = crate::event::FlowId {
+            id: 1,
+            orig: crate::flow::key::Endpoint {
+                addr: IpAddr::from([10, 0, 0, 1]),
+                port: 40_000,
+            },
+            resp: crate::flow::key::Endpoint {
+                addr: IpAddr::from([10, 0, 0, 2]),
+                port: 443,
+            },
+            proto: 6,
+            vlan: [0; 3],
+            macs: [None, None],
+        };
+        let bare = TlsRecord::empty(flow, Timestamp::from_parts(1_700_000_000, 0), false);
+        let cert = CertInfo {
+            parsed: true,
+            subject_eve: "CN=a \"quoted\" \\ name\u{1}, O=Ünïcode".into(),
+            issuer_eve: "CN=issuer".into(),
+            serial_der: "00ff10".into(),
+            sha1: "0a1b2c3d".into(),
+            not_before: 1_600_000_000,
+            not_after: 1_800_000_000,
+            ..CertInfo::default()
+        };
+        let mut full = bare.clone();
+        full.version = Some(0x0303);
+        full.server_name = Some("sni.example\ttab".into());
+        full.ja3 = Some("abc".into());
+        full.ja3_string = Some("771,4865-4866,0-23,29,0".into());
+        full.ja3s = Some("def".into());
+        full.ja3s_string = Some("771,4865,43".into());
+        full.ja4 = Some("t13d1516h2_8daaf6152771_02713d6af862".into());
+        full.next_protocol = Some("h2".into());
+        full.resumed = true;
+        full.certs = vec![std::sync::Arc::new(cert)];
+        for r in [&bare, &full] {
+            let eve = EveTls::new(r);
+            let mut written = Vec::new();
+            eve.write(&mut written);
+            let serde = serde_json::to_vec(&eve).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&serde)
+            );
+        }
+    }
 
     #[test]
     fn hex_is_split_by_colons() {
