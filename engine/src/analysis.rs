@@ -26,6 +26,8 @@ use crate::time::Timestamp;
 const BATCH_PACKETS: usize = 16_384;
 /// Captured bytes per batch at most.
 const BATCH_BYTES: usize = 16 << 20;
+/// Room for the packet that takes a batch past [`BATCH_BYTES`] (a full snap length).
+const BATCH_SLACK: usize = 256 << 10;
 
 /// What a run saw, besides its events.
 #[derive(Clone, Debug, Default)]
@@ -43,7 +45,6 @@ pub struct RunStats {
 }
 
 /// A batch of packets: their bytes and their decoded records.
-#[derive(Default)]
 struct Batch {
     arena: Vec<u8>,
     records: Vec<PacketRecord>,
@@ -54,6 +55,18 @@ struct Batch {
 }
 
 impl Batch {
+    /// An empty batch with room for a full one: two batches live through a run, and
+    /// growing them packet by packet copied their bytes over and over at the start.
+    fn new() -> Self {
+        Batch {
+            arena: Vec::with_capacity(BATCH_BYTES + BATCH_SLACK),
+            records: Vec::with_capacity(BATCH_PACKETS),
+            last_index: 0,
+            last_ts: None,
+            eof: false,
+        }
+    }
+
     fn clear(&mut self) {
         self.arena.clear();
         self.records.clear();
@@ -262,8 +275,8 @@ fn run(
         .detection
         .as_ref()
         .map(|_| crate::detect::AlertFilter::default());
-    let mut current = Batch::default();
-    let mut next = Batch::default();
+    let mut current = Batch::new();
+    let mut next = Batch::new();
     reader.fill(&mut current)?;
     loop {
         let done = current.eof;
