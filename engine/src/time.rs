@@ -58,33 +58,33 @@ impl Timestamp {
 
     /// Appends Suricata's EVE rendering, `2016-01-27T21:09:20.613839+0000` (microseconds, UTC).
     pub fn write_eve(self, out: &mut String) {
-        let mut buf = [0u8; 31];
-        out.push_str(self.eve_bytes(&mut buf));
+        let text = self.eve_text();
+        // Only ASCII digits and punctuation were written.
+        out.push_str(std::str::from_utf8(&text).unwrap_or(""));
     }
 
-    /// Suricata's EVE rendering into `buf`, returned as a string (no allocation).
-    pub fn eve_bytes(self, buf: &mut [u8; 31]) -> &str {
-        let micros = self.subsec_nanos() / 1000;
+    /// Suricata's EVE rendering as ASCII bytes (no allocation, no UTF-8 check: the EVE
+    /// writer copies them into its line as they are).
+    pub fn eve_text(self) -> [u8; 31] {
+        let mut buf = *b"0000-00-00T00:00:00.000000+0000";
         buf[..19].copy_from_slice(&self.date_time());
-        buf[19] = b'.';
-        put_digits(buf, 20, micros, 6);
-        buf[26..31].copy_from_slice(b"+0000");
-        std::str::from_utf8(&buf[..]).unwrap_or("")
+        put_digits(&mut buf, 20, self.subsec_nanos() / 1000, 6);
+        buf
     }
 
     /// `2016-01-27T21:09:20`. A timestamp holds nanoseconds in an i64, years 1677 to 2262:
     /// the year always has four digits.
     pub fn date_time(self) -> [u8; 19] {
-        let (y, mo, d, h, mi, s) = civil(self.secs());
-        let y = u32::try_from(y).unwrap_or(0);
-        let mut buf = *b"0000-00-00T00:00:00";
-        put_digits(&mut buf, 0, y, 4);
-        put_digits(&mut buf, 5, mo, 2);
-        put_digits(&mut buf, 8, d, 2);
-        put_digits(&mut buf, 11, h, 2);
-        put_digits(&mut buf, 14, mi, 2);
-        put_digits(&mut buf, 17, s, 2);
-        buf
+        let secs = self.secs();
+        LAST_DATE_TIME.with(|last| {
+            let (at, text) = last.get();
+            if at == Some(secs) {
+                return text;
+            }
+            let text = date_time_of(secs);
+            last.set((Some(secs), text));
+            text
+        })
     }
 
     /// Suricata's EVE rendering as a new string.
@@ -101,6 +101,28 @@ impl Timestamp {
         s.push('Z');
         s
     }
+}
+
+thread_local! {
+    /// The last second [`Timestamp::date_time`] rendered on this thread, and its text: most
+    /// events fall in the second of the event before them, and the calendar costs more
+    /// than the look.
+    static LAST_DATE_TIME: std::cell::Cell<(Option<i64>, [u8; 19])> =
+        const { std::cell::Cell::new((None, [0; 19])) };
+}
+
+/// `2016-01-27T21:09:20` for seconds since the epoch.
+fn date_time_of(secs: i64) -> [u8; 19] {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    let y = u32::try_from(y).unwrap_or(0);
+    let mut buf = *b"0000-00-00T00:00:00";
+    put_digits(&mut buf, 0, y, 4);
+    put_digits(&mut buf, 5, mo, 2);
+    put_digits(&mut buf, 8, d, 2);
+    put_digits(&mut buf, 11, h, 2);
+    put_digits(&mut buf, 14, mi, 2);
+    put_digits(&mut buf, 17, s, 2);
+    buf
 }
 
 /// Writes the last `width` decimal digits of `v` at `buf[at..]`.

@@ -132,9 +132,8 @@ impl<'a> EveFlow<'a> {
 
 /// A timestamp as an EVE JSON string.
 fn timestamp(out: &mut Vec<u8>, t: Timestamp) {
-    let mut buf = [0u8; 31];
     out.push(b'"');
-    out.extend_from_slice(t.eve_bytes(&mut buf).as_bytes());
+    out.extend_from_slice(&t.eve_text());
     out.push(b'"');
 }
 

@@ -36,7 +36,17 @@ fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends `"key":n`, with a leading comma.
+#[inline]
+fn num_field(out: &mut Vec<u8>, key: &str, n: u64) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    super::json::push_u64(out, n);
+}
+
 /// Appends `"key":"value"` (escaped), with a leading comma.
+#[inline]
 fn str_field(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
@@ -45,6 +55,7 @@ fn str_field(out: &mut Vec<u8>, key: &str, value: &str) {
 }
 
 /// Appends `"key":"address"`; IPv4 is formatted by hand (the common case on a hot path).
+#[inline]
 fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
@@ -81,14 +92,13 @@ pub(crate) struct Header<'a> {
 impl Header<'_> {
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"timestamp\":\"");
-        let mut ts = [0u8; 31];
-        out.extend_from_slice(self.ts.eve_bytes(&mut ts).as_bytes());
+        out.extend_from_slice(&self.ts.eve_text());
         out.push(b'"');
         if self.flow_id {
-            field(out, "flow_id", &self.flow.id);
+            num_field(out, "flow_id", self.flow.id);
         }
         if let Some(n) = self.pcap_cnt {
-            field(out, "pcap_cnt", &n);
+            num_field(out, "pcap_cnt", n);
         }
         str_field(out, "event_type", self.event_type);
         let (src, dst) = if self.reverse {
@@ -103,21 +113,21 @@ impl Header<'_> {
         addr_field(out, "src_ip", src.addr);
         let icmp = matches!(self.flow.proto, 1 | 58);
         if !icmp {
-            field(out, "src_port", &src.port);
+            num_field(out, "src_port", u64::from(src.port));
         }
         addr_field(out, "dest_ip", dst.addr);
         if !icmp {
-            field(out, "dest_port", &dst.port);
+            num_field(out, "dest_port", u64::from(dst.port));
         }
-        field(
+        num_field(
             out,
             "ip_v",
-            &(if self.flow.orig.addr.is_ipv4() { 4 } else { 6 }),
+            if self.flow.orig.addr.is_ipv4() { 4 } else { 6 },
         );
         str_field(out, "proto", eve_proto(self.flow.proto));
         if icmp {
-            field(out, "icmp_type", &src.port);
-            field(out, "icmp_code", &dst.port);
+            num_field(out, "icmp_type", u64::from(src.port));
+            num_field(out, "icmp_code", u64::from(dst.port));
         }
         if let Some(a) = self.app_proto {
             str_field(out, "app_proto", a);
