@@ -3,7 +3,8 @@
 //! (the header does not change within it) and caches the answer in the flow's state, as
 //! Suricata keeps a signature group per flow direction.
 
-use std::collections::HashMap;
+// Looked up for every new flow direction: hashbrown's hasher (foldhash) rather than SipHash.
+use hashbrown::HashMap;
 use std::net::IpAddr;
 
 use crate::header::{AddrSet, Header, PortSet};

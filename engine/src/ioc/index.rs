@@ -120,7 +120,7 @@ impl IocSet {
     /// given twice with the same kind, value, tag and source is kept once.
     pub fn new(iocs: impl IntoIterator<Item = Ioc>) -> Self {
         let mut set = IocSet::default();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = hashbrown::HashSet::new();
         for ioc in iocs {
             let key = (
                 ioc.kind,
