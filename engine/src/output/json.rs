@@ -15,6 +15,7 @@ impl<'a> Json<'a> {
         Json { out, first: true }
     }
 
+    #[inline]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -26,6 +27,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":"v"` with `v` escaped.
+    #[inline]
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
         self.key(k);
         string(self.out, v);
@@ -33,6 +35,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":n`.
+    #[inline]
     pub fn num(&mut self, k: &str, v: u64) -> &mut Self {
         self.key(k);
         push_u64(self.out, v);
@@ -40,6 +43,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":true|false`.
+    #[inline]
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);
         self.out
