@@ -281,17 +281,15 @@ pub fn assess(
             alerts: per_host.get(ip).cloned().unwrap_or_default(),
         })
         .collect();
-    connections.sort_by(|a, b| {
-        let rank = |c: &Connection| {
-            (
-                c.alerts.keys().max().copied(),
-                c.alerts.values().sum::<usize>(),
-            )
-        };
-        rank(b)
-            .cmp(&rank(a))
-            .then((b.bytes_up + b.bytes_down).cmp(&(a.bytes_up + a.bytes_down)))
-            .then(a.ip.cmp(&b.ip))
+    // The most alarming first (highest level, then most alerts), then the most traffic,
+    // then by address. The key is computed once per connection, not per comparison.
+    connections.sort_by_cached_key(|c| {
+        (
+            std::cmp::Reverse(c.alerts.keys().max().copied()),
+            std::cmp::Reverse(c.alerts.values().sum::<usize>()),
+            std::cmp::Reverse(c.bytes_up + c.bytes_down),
+            c.ip,
+        )
     });
     let mut names: BTreeSet<String> = settings.device_names.iter().cloned().collect();
     names.extend(obs.device.names.iter().cloned());
