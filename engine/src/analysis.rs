@@ -191,7 +191,7 @@ pub fn analyze(
         let mut deliver = |events: Vec<Event>, _: Option<RenderedEve>| -> Result<()> {
             sink.batch(&events, None)
         };
-        let stats = run(source, config, None, None, threads, progress, &mut deliver)?;
+        let stats = run(source, config, None, threads, progress, &mut deliver)?;
         sink.finish()?;
         return Ok(stats);
     }
@@ -203,12 +203,18 @@ pub fn analyze(
     // The workers render the EVE lines; the output thread only writes them.
     let eve = sink.eve_renderer().cloned();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Event>, Option<RenderedEve>)>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Delivered>(2);
+        // Written batches go back to be freed by the workers, which allocated them: a free
+        // from another thread costs the allocator more, and the output thread is the one
+        // part of the pipeline that does not run in parallel.
+        let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Delivered>();
         let writer = std::thread::Builder::new()
             .name("tcheck-output".into())
             .spawn_scoped(scope, move || -> Result<()> {
                 for (batch, eve) in rx {
                     sink.batch(&batch, eve.as_ref())?;
+                    // Once the batch loop is over nobody takes them back: dropped here.
+                    let _ = spent_tx.send((batch, eve));
                 }
                 sink.finish()
             })
@@ -221,8 +227,11 @@ pub fn analyze(
         let result = run(
             source,
             config,
-            Some(&pool),
-            eve.as_ref(),
+            Some(Parallel {
+                pool: &pool,
+                eve: eve.as_ref(),
+                spent: &spent_rx,
+            }),
             threads,
             progress,
             &mut deliver,
@@ -237,19 +246,33 @@ pub fn analyze(
     })
 }
 
+/// A batch's events and their rendered EVE lines, on their way to the sink (and back).
+type Delivered = (Vec<Event>, Option<RenderedEve>);
+
+/// What a run on several threads has: the workers, the renderer they write EVE lines with
+/// (when the sink writes EVE), and the channel on which the sink hands back the batches it
+/// wrote.
+struct Parallel<'a> {
+    pool: &'a rayon::ThreadPool,
+    eve: Option<&'a EveRenderer>,
+    spent: &'a std::sync::mpsc::Receiver<Delivered>,
+}
+
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
-/// With a `pool`, the reader fills the next batch while the pool's workers process the
-/// current one, and the workers then render the batch's EVE lines with `eve`, if given;
-/// without, both run in turn on the caller's thread.
+/// When `parallel`, the reader fills the next batch while the pool's workers process the
+/// current one, the workers then render the batch's EVE lines, and they free the batches the
+/// sink has written; otherwise everything runs in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
-    pool: Option<&rayon::ThreadPool>,
-    eve: Option<&EveRenderer>,
+    parallel: Option<Parallel<'_>>,
     threads: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
     deliver: &mut dyn FnMut(Vec<Event>, Option<RenderedEve>) -> Result<()>,
 ) -> Result<RunStats> {
+    let pool = parallel.as_ref().map(|p| p.pool);
+    let eve = parallel.as_ref().and_then(|p| p.eve);
+    let spent = parallel.as_ref().map(|p| p.spent);
     let render = |events: &[Event]| match (pool, eve) {
         (Some(pool), Some(renderer)) => {
             Some(pool.install(|| RenderedEve::render(renderer, events)))
@@ -287,11 +310,17 @@ fn run(
                 reader.fill(&mut next)
             }
         };
+        let written: Vec<Delivered> = spent.map(|r| r.try_iter().collect()).unwrap_or_default();
         let (read, events) = match pool {
             Some(pool) => pool.install(|| {
-                rayon::join(fill_next, || {
-                    process(&mut shards, &mut parts, &current, config, true)
-                })
+                rayon::join(
+                    || {
+                        let read = fill_next();
+                        drop(written);
+                        read
+                    },
+                    || process(&mut shards, &mut parts, &current, config, true),
+                )
             }),
             None => {
                 let events = process(&mut shards, &mut parts, &current, config, false);
