@@ -234,7 +234,7 @@ pub(super) fn ioc_alerts(
             });
         }
     }
-    for (ip, h) in &obs.hosts {
+    for (ip, h) in obs.hosts_in_order() {
         for ioc in iocs.match_ip(*ip) {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
@@ -646,7 +646,7 @@ pub(super) fn traffic_alerts(
             out.push(a);
         }
     }
-    for (ip, h) in &obs.hosts {
+    for (ip, h) in obs.hosts_in_order() {
         if is_local(*ip) || whitelisted(obs, whitelist, *ip, None) {
             continue;
         }

@@ -234,8 +234,9 @@ pub struct DeviceObs {
 /// Everything gathered.
 #[derive(Clone, Debug, Default)]
 pub struct Observations {
-    /// Remote hosts by address.
-    pub hosts: BTreeMap<IpAddr, HostObs>,
+    /// Remote hosts by address. A hash map: a host is looked up for every connection;
+    /// [`Observations::hosts_in_order`] lists them sorted.
+    pub hosts: HashMap<IpAddr, HostObs, ahash::RandomState>,
     /// Names by name (lower case, no trailing dot). A hash map: a name is looked up for
     /// every question and answer; [`Observations::names_in_order`] lists them sorted.
     pub names: HashMap<String, NameObs, ahash::RandomState>,
@@ -403,6 +404,14 @@ impl Observations {
         if let Some(id) = flow {
             push_id(&mut e.flow_ids, id);
         }
+    }
+
+    /// The hosts seen, sorted by address (the report lists them, and picks among them, in
+    /// this order, whatever order the map holds them in).
+    pub fn hosts_in_order(&self) -> Vec<(&IpAddr, &HostObs)> {
+        let mut hosts: Vec<(&IpAddr, &HostObs)> = self.hosts.iter().collect();
+        hosts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        hosts
     }
 
     /// The names seen, sorted (the report lists them, and picks among them, in this
