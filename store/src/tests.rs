@@ -181,4 +181,6 @@ fn backup_restores_and_a_damaged_file_is_refused_without_loss() {
     // Another connection sees the restored content.
     let other = Store::open(&dir.join("live.db")).unwrap();
     assert_eq!(other.iocs(None, None, None).unwrap().len(), 1);
+    drop(other);
+    let _ = std::fs::remove_dir_all(&dir);
 }
