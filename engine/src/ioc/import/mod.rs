@@ -6,6 +6,7 @@
 //! are not errors: they are counted in [`Import::skipped`] by kind.
 
 mod echap;
+mod lenient;
 mod misp;
 mod stix;
 mod text;

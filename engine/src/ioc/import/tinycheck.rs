@@ -1,21 +1,30 @@
 //! TinyCheck's feed and whitelist formats (its watchers' JSON).
 
-use super::{json, make, Import, ImportError};
+use super::lenient::{self, Doc, Entry};
+use super::{make, Import, ImportError};
 use crate::ioc::IocKind;
 
-fn field<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    v.get(name).and_then(serde_json::Value::as_str)
+/// Reads a TinyCheck document, its entries under `list`.
+fn read_doc<'a>(source: &str, text: &'a str, list: &'static str) -> Result<Doc<'a>, ImportError> {
+    lenient::doc(text, list).map_err(|e| ImportError {
+        source: source.to_string(),
+        at: format!("line {}, column {}", e.line(), e.column()),
+        what: format!("invalid JSON: {e}"),
+    })
+}
+
+fn field<'a>(e: &'a Entry<'_>, name: &str) -> Option<&'a str> {
+    e.field(name)
 }
 
 /// The feed's `to_delete` list: the `key` of each entry.
 fn to_delete(
-    doc: &serde_json::Value,
+    doc: &Doc<'_>,
     key: &str,
     out: &mut Import,
     err: &dyn Fn(String, String) -> ImportError,
 ) -> Result<(), ImportError> {
-    let list = doc.get("to_delete").and_then(serde_json::Value::as_array);
-    for (i, e) in list.into_iter().flatten().enumerate() {
+    for (i, e) in doc.to_delete.iter().flatten().enumerate() {
         let v =
             field(e, key).ok_or_else(|| err(format!("to_delete[{i}]"), format!("no `{key}`")))?;
         out.to_delete.push(v.to_string());
@@ -25,15 +34,15 @@ fn to_delete(
 
 /// `{"iocs": [{"type", "tag", "tlp", "value"}], "to_delete": [{"value"}]}`.
 pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
-    let doc = json(source, text)?;
+    let doc = read_doc(source, text, "iocs")?;
     let err = |at: String, what: String| ImportError {
         source: source.to_string(),
         at,
         what,
     };
     let list = doc
-        .get("iocs")
-        .and_then(serde_json::Value::as_array)
+        .list
+        .as_ref()
         .ok_or_else(|| err("top level".into(), "no `iocs` array".into()))?;
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
@@ -62,15 +71,15 @@ pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
 
 /// `{"elements": [{"type", "element"}], "to_delete": [{"element"}]}`.
 pub(super) fn whitelist(source: &str, text: &str) -> Result<Import, ImportError> {
-    let doc = json(source, text)?;
+    let doc = read_doc(source, text, "elements")?;
     let err = |at: String, what: String| ImportError {
         source: source.to_string(),
         at,
         what,
     };
     let list = doc
-        .get("elements")
-        .and_then(serde_json::Value::as_array)
+        .list
+        .as_ref()
         .ok_or_else(|| err("top level".into(), "no `elements` array".into()))?;
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
