@@ -1,7 +1,7 @@
 //! A summary of a run, built from its events: flows by protocol and service, the names the
 //! traffic contacted, and what looked wrong. It is data only; the `tcheck` binary renders it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -27,14 +27,26 @@ pub struct Summary {
     pub flows_by_proto: BTreeMap<&'static str, u64>,
     /// Flows by recognised service (`-` for none).
     pub flows_by_service: BTreeMap<String, u64>,
-    /// Names contacted (DNS queries, TLS/QUIC server names, HTTP hosts) and how often.
-    pub names: BTreeMap<String, u64>,
+    /// Names contacted (DNS queries, TLS/QUIC server names, HTTP hosts) and how often. A
+    /// hash map (a name is counted for every query); written sorted by name.
+    #[serde(serialize_with = "sorted")]
+    pub names: HashMap<String, u64, ahash::RandomState>,
     /// Anomalies: malformed packets by reason, reader warnings, limits hit.
     pub anomalies: BTreeMap<String, u64>,
     /// Warnings of the capture reader, with their byte offsets.
     pub warnings: Vec<String>,
     /// Rules that alerted, by signature id.
     pub alerts: BTreeMap<u32, AlertSummary>,
+}
+
+/// Writes a map of counts as an object sorted by key.
+fn sorted<S: serde::Serializer>(
+    map: &HashMap<String, u64, ahash::RandomState>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<(&String, &u64)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    serializer.collect_map(entries)
 }
 
 /// How often a rule alerted, and against what.
