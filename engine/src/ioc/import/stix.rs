@@ -14,10 +14,13 @@ fn comparisons(pattern: &str) -> Vec<(String, String)> {
     let mut rest = pattern;
     while let Some(eq) = rest.find('=') {
         let before = rest[..eq].trim_end();
-        let path_start = before
-            .rfind(|c: char| c == '[' || c == '(' || c.is_whitespace())
-            .map_or(0, |i| i + 1);
-        let path = before[path_start..].to_string();
+        // What follows the last bracket or space (a space may be several bytes long: no
+        // byte arithmetic on its position).
+        let path = before
+            .rsplit(|c: char| c == '[' || c == '(' || c.is_whitespace())
+            .next()
+            .unwrap_or(before)
+            .to_string();
         let after = rest[eq + 1..].trim_start();
         let Some(quoted) = after.strip_prefix('\'') else {
             rest = &rest[eq + 1..];
@@ -172,5 +175,22 @@ mod tests {
                 ("ipv4-addr:value".into(), "1.2.3.4".into())
             ]
         );
+    }
+
+    /// Found by the `iocs` fuzz target: a space of several bytes (U+00A0, U+2028, U+3000)
+    /// before the path made the reader slice inside it and panic.
+    #[test]
+    fn multibyte_spaces_before_a_path_are_spaces() {
+        for space in ['\u{a0}', '\u{85}', '\u{2028}', '\u{3000}'] {
+            let pattern = format!("[{space}domain-name:value='a.example']");
+            assert_eq!(
+                comparisons(&pattern),
+                vec![("domain-name:value".into(), "a.example".into())],
+                "{space:?}"
+            );
+        }
+        let bundle = r#"{"objects":[{"type":"indicator","pattern":"[\u00a0domain-name:value='a.example']"}]}"#;
+        let import = super::bundle("t.stix2", bundle).expect("reads");
+        assert_eq!(import.iocs.len(), 1);
     }
 }
