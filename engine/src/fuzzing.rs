@@ -1,10 +1,10 @@
 //! Entry points for fuzzing: each feeds arbitrary bytes to one parser (or to the whole
-//! engine) the way traffic would reach it. The cargo-fuzz targets in `fuzz/` call these, and
-//! a normal test replays the committed corpus through them, so a crash found once stays
-//! fixed. They return nothing: the property is "no panic, bounded work".
+//! engine) the way traffic, or an indicator file, would reach it. The cargo-fuzz targets in
+//! `fuzz/` call these, and a normal test replays the committed corpus through them, so a crash
+//! found once stays fixed. They return nothing: the property is "no panic, bounded work".
 
 use std::io::Cursor;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use crate::config::Config;
@@ -13,6 +13,8 @@ use crate::decode::{
 };
 use crate::event::{Event, FlowId};
 use crate::flow::key::Endpoint;
+use crate::ioc::import::{self, Format};
+use crate::ioc::{IocKind, IocSet, Whitelist};
 use crate::output::EventSink;
 use crate::proto::Ctx;
 use crate::source::{FileSource, LinkType};
@@ -205,4 +207,83 @@ pub fn quic(data: &[u8]) {
 pub fn dhcp(data: &[u8]) {
     let _ = crate::proto::dhcp::parser::parse(data);
     datagrams(data, 67);
+}
+
+/// Indicator files: the first byte picks the format (index into TinyCheck feed, TinyCheck
+/// whitelist, Echap CSV, STIX 2.1, MISP, plain text, Suricata rules), the rest is the file.
+/// The format is also detected from the bytes under a few file names. What an import gives is
+/// indexed as indicators and as a whitelist, and both are looked up with the first indicators'
+/// own values (and a subdomain of each name) and with a few fixed names and addresses.
+pub fn iocs(data: &[u8]) {
+    let Some((&sel, file)) = data.split_first() else {
+        return;
+    };
+    for name in ["fuzz", "fuzz.json", "FUZZ.CSV", "fuzz.stix2", "fuzz.rules"] {
+        let _ = Format::detect(name, file);
+    }
+    let formats = [
+        Format::TinyCheck,
+        Format::TinyCheckWhitelist,
+        Format::EchapCsv,
+        Format::Stix2,
+        Format::Misp,
+        Format::Text,
+        Format::SuricataRules,
+    ];
+    let format = formats[usize::from(sel) % formats.len()];
+    let Ok(found) = import::read(format, "fuzz", file, "fuzz") else {
+        return;
+    };
+    let set = IocSet::new(found.iocs.iter().cloned());
+    let whitelist = Whitelist::new(found.iocs.iter().cloned());
+    let _ = (set.len(), set.counts(), whitelist.len());
+    let fixed_names = [
+        "a.b.example.com",
+        "EXAMPLE.COM.",
+        "*.x.zip",
+        "",
+        ".",
+        "a..b",
+    ];
+    let fixed_ips = [
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)),
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::BROADCAST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+    ];
+    for name in fixed_names {
+        let _ = set.match_domain(name);
+        let _ = set.match_nameserver(name);
+        let _ = whitelist.domain(name);
+    }
+    for ip in fixed_ips {
+        let _ = set.match_ip(ip);
+        let _ = whitelist.ip(ip);
+    }
+    for ioc in found.iocs.iter().take(16) {
+        let v = ioc.value.as_str();
+        match ioc.kind {
+            IocKind::Ip | IocKind::Cidr => {
+                // A network's own address, and the address of an indicator.
+                let addr = v.split('/').next().unwrap_or(v);
+                if let Ok(ip) = addr.parse::<IpAddr>() {
+                    let _ = set.match_ip(ip);
+                    let _ = whitelist.ip(ip);
+                }
+            }
+            _ => {
+                let sub = format!("x.{v}");
+                for name in [v, sub.as_str()] {
+                    let _ = set.match_domain(name);
+                    let _ = set.match_nameserver(name);
+                    let _ = whitelist.domain(name);
+                }
+                let _ = set.match_cert(v, v);
+                let _ = set.match_ja3(v);
+                let _ = set.match_ja4(v);
+            }
+        }
+    }
 }

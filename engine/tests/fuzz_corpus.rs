@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 type Target = (&'static str, fn(&[u8]));
 
 /// Every fuzz target and the entry point it calls (`fuzz/fuzz_targets/<name>.rs`).
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     ("capture", tcheck_engine::fuzzing::capture),
     ("packet", tcheck_engine::fuzzing::packet),
     ("dns", tcheck_engine::fuzzing::dns),
@@ -22,6 +22,7 @@ const TARGETS: [Target; 7] = [
     ("http", tcheck_engine::fuzzing::http),
     ("quic", tcheck_engine::fuzzing::quic),
     ("dhcp", tcheck_engine::fuzzing::dhcp),
+    ("iocs", tcheck_engine::fuzzing::iocs),
 ];
 
 fn fuzz_dir() -> PathBuf {
