@@ -181,19 +181,18 @@ impl EveTcp {
         o.raw("tcp_flags", |out| hex_byte(out, all))
             .raw("tcp_flags_ts", |out| hex_byte(out, self.to_server))
             .raw("tcp_flags_tc", |out| hex_byte(out, self.to_client));
-        for (name, bit) in [
-            ("syn", 0x02),
-            ("fin", 0x01),
-            ("rst", 0x04),
-            ("psh", 0x08),
-            ("ack", 0x10),
-            ("urg", 0x20),
-        ] {
-            if all & bit != 0 {
-                o.bool(name, true);
-            }
-        }
-        o.str("state", self.state);
+        o.flags(
+            u64::from(all),
+            &[
+                ("syn", 0x02),
+                ("fin", 0x01),
+                ("rst", 0x04),
+                ("psh", 0x08),
+                ("ack", 0x10),
+                ("urg", 0x20),
+            ],
+        )
+        .str("state", self.state);
         o.close();
     }
 }

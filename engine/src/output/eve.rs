@@ -525,7 +525,7 @@ impl EveRenderer {
                 };
                 let flow = EveFlow::new(c);
                 let tcp = EveTcp::new(c);
-                emit_line(&mut self.line, &self.options, &header, "flow", |out| {
+                self.emit_with(&header, "flow", |out| {
                     flow.write(out);
                     if let Some(tcp) = &tcp {
                         out.extend_from_slice(b",\"tcp\":");
@@ -595,9 +595,7 @@ impl EveRenderer {
                     }
                     None => {
                         let tls = crate::proto::tls::log::EveTls::new(t);
-                        emit_line(&mut self.line, &self.options, &header, "tls", |out| {
-                            tls.write(out)
-                        })
+                        self.emit_with(&header, "tls", |out| tls.write(out))
                     }
                 }
             }

@@ -26,6 +26,16 @@ impl<'a> Json<'a> {
         self.out.extend_from_slice(b"\":");
     }
 
+    /// `"name":true` for each flag of `flags` set in `bits`, in the table's order.
+    pub fn flags(&mut self, bits: u64, flags: &[(&str, u64)]) -> &mut Self {
+        for &(name, bit) in flags {
+            if bits & bit != 0 {
+                self.bool(name, true);
+            }
+        }
+        self
+    }
+
     /// `"k":"v"` with `v` escaped.
     #[inline]
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {

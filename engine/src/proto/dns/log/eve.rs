@@ -425,25 +425,14 @@ fn write_detail(out: &mut Vec<u8>, e: &Entry<'_>) {
 
 /// Writes the data of the answers grouped by record type, types in order of appearance.
 fn write_grouped(out: &mut Vec<u8>, answers: Entries<'_>) {
-    let mut g = Json::object(out);
-    // The types met so far: most answers have one or two, and a few are kept without
-    // allocating; a list is made only past them.
-    let mut few = [0u16; 8];
-    let mut met = 0;
-    let mut more: Vec<u16> = Vec::new();
+    let mut types: Vec<u16> = Vec::new();
     for e in answers.clone() {
-        let t = e.rec.rtype;
-        let seen = few.get(..met).is_some_and(|f| f.contains(&t)) || more.contains(&t);
-        if seen {
-            continue;
+        if !types.contains(&e.rec.rtype) {
+            types.push(e.rec.rtype);
         }
-        match few.get_mut(met) {
-            Some(slot) => {
-                *slot = t;
-                met += 1;
-            }
-            None => more.push(t),
-        }
+    }
+    let mut g = Json::object(out);
+    for t in types {
         let items = answers
             .clone()
             .filter(|e| e.rec.rtype == t)
@@ -466,18 +455,17 @@ fn write_grouped(out: &mut Vec<u8>, answers: Entries<'_>) {
 
 /// Writes the header flags that are set (`qr`, `aa`, `tc`, `rd`, `ra`, `z`).
 fn write_flags(o: &mut Json<'_>, flags: u16) {
-    for (k, bit) in [
-        ("qr", 0x8000),
-        ("aa", 0x0400),
-        ("tc", 0x0200),
-        ("rd", 0x0100),
-        ("ra", 0x0080),
-        ("z", 0x0040),
-    ] {
-        if flags & bit != 0 {
-            o.bool(k, true);
-        }
-    }
+    o.flags(
+        u64::from(flags),
+        &[
+            ("qr", 0x8000),
+            ("aa", 0x0400),
+            ("tc", 0x0200),
+            ("rd", 0x0100),
+            ("ra", 0x0080),
+            ("z", 0x0040),
+        ],
+    );
 }
 
 /// Writes `answers` and `grouped` as the formats ask, then `authorities`.
