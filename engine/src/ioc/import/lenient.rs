@@ -10,77 +10,89 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-/// A string, borrowed from the document when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
+/// A value read leniently: from the JSON shape it expects (text, a list or an object), and
+/// as its default from any other (a list or an object it does not expect is skipped whole).
+trait Lenient<'de>: Default {
+    /// From a string.
+    fn text(_text: Cow<'de, str>) -> Self {
+        Self::default()
+    }
 
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
+    /// From an array.
+    fn list<A: SeqAccess<'de>>(seq: A) -> Result<Self, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Self::default())
+    }
+
+    /// From an object.
+    fn object<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Self::default())
     }
 }
 
-/// Any JSON value: its text when it is a string, nothing otherwise.
-struct MaybeText<'a>(Option<Cow<'a, str>>);
+/// The one visitor of every [`Lenient`] value: each JSON shape goes to the method for it.
+struct LenientVisitor<T>(PhantomData<T>);
 
-impl<'de> Deserialize<'de> for MaybeText<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaybeText<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(Some(Cow::Borrowed(s))))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(Some(Cow::Owned(s.to_string()))))
-            }
-            fn visit_string<E>(self, s: String) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(Some(Cow::Owned(s))))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_unit<E>(self) -> Result<MaybeText<'de>, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<MaybeText<'de>, A::Error> {
-                IgnoredAny.visit_seq(seq).map(|_| MaybeText(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeText<'de>, A::Error> {
-                IgnoredAny.visit_map(map).map(|_| MaybeText(None))
+impl<'de, T: Lenient<'de>> Visitor<'de> for LenientVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<T, E> {
+        Ok(T::text(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<T, E> {
+        Ok(T::text(Cow::Owned(s.to_string())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<T, E> {
+        Ok(T::text(Cow::Owned(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        T::list(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::object(map)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+}
+
+/// Implements `Deserialize` for a [`Lenient`] type through [`LenientVisitor`].
+macro_rules! deserialize_leniently {
+    ($($t:ident),*) => {$(
+        impl<'de> Deserialize<'de> for $t<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(LenientVisitor(PhantomData))
             }
         }
-        d.deserialize_any(V)
+    )*};
+}
+
+deserialize_leniently!(MaybeText, Entry, MaybeList, Lists);
+
+/// Any JSON value: its text when it is a string, nothing otherwise (also read for keys).
+#[derive(Default)]
+struct MaybeText<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Lenient<'de> for MaybeText<'de> {
+    fn text(text: Cow<'de, str>) -> Self {
+        MaybeText(Some(text))
     }
 }
 
@@ -113,113 +125,71 @@ impl Entry<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for Entry<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entry<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an entry")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry<'de>, A::Error> {
-                let mut e = Entry::default();
-                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-                    let slot = match key.as_ref() {
-                        "type" => &mut e.kind,
-                        "value" => &mut e.value,
-                        "element" => &mut e.element,
-                        "tag" => &mut e.tag,
-                        "tlp" => &mut e.tlp,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = map.next_value::<MaybeText<'de>>()?.0;
+impl<'de> Lenient<'de> for Entry<'de> {
+    fn object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut e = Entry::default();
+        while let Some(MaybeText(key)) = map.next_key::<MaybeText<'de>>()? {
+            let slot = match key.as_deref() {
+                Some("type") => &mut e.kind,
+                Some("value") => &mut e.value,
+                Some("element") => &mut e.element,
+                Some("tag") => &mut e.tag,
+                Some("tlp") => &mut e.tlp,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
-                Ok(e)
-            }
-            // An entry that is not an object has none of the fields.
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Entry<'de>, A::Error> {
-                IgnoredAny.visit_seq(seq).map(|_| Entry::default())
-            }
-            fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
-            fn visit_unit<E>(self) -> Result<Entry<'de>, E> {
-                Ok(Entry::default())
-            }
+            };
+            *slot = map.next_value::<MaybeText<'de>>()?.0;
         }
-        d.deserialize_any(V)
+        Ok(e)
     }
 }
 
 /// A list of entries, or nothing when the value is not an array.
+#[derive(Default)]
 struct MaybeList<'a>(Option<Vec<Entry<'a>>>);
 
-impl<'de> Deserialize<'de> for MaybeList<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaybeList<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeList<'de>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(e) = seq.next_element::<Entry<'de>>()? {
-                    out.push(e);
-                }
-                Ok(MaybeList(Some(out)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeList<'de>, A::Error> {
-                IgnoredAny.visit_map(map).map(|_| MaybeList(None))
-            }
-            fn visit_borrowed_str<E>(self, _: &'de str) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
-            fn visit_unit<E>(self) -> Result<MaybeList<'de>, E> {
-                Ok(MaybeList(None))
-            }
+impl<'de> Lenient<'de> for MaybeList<'de> {
+    fn list<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        let mut out = Vec::new();
+        while let Some(e) = seq.next_element::<Entry<'de>>()? {
+            out.push(e);
         }
-        d.deserialize_any(V)
+        Ok(MaybeList(Some(out)))
     }
 }
 
-/// A TinyCheck document: the lists named `list` (`iocs` or `elements`) and `to_delete`,
+/// The lists of a TinyCheck document (feeds have `iocs`, whitelists `elements`).
+#[derive(Default)]
+struct Lists<'a> {
+    iocs: Option<Vec<Entry<'a>>>,
+    elements: Option<Vec<Entry<'a>>>,
+    to_delete: Option<Vec<Entry<'a>>>,
+}
+
+impl<'de> Lenient<'de> for Lists<'de> {
+    fn object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut d = Lists::default();
+        while let Some(MaybeText(key)) = map.next_key::<MaybeText<'de>>()? {
+            let slot = match key.as_deref() {
+                Some("iocs") => &mut d.iocs,
+                Some("elements") => &mut d.elements,
+                Some("to_delete") => &mut d.to_delete,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value::<MaybeList<'de>>()?.0;
+        }
+        Ok(d)
+    }
+}
+
+/// A TinyCheck document: the list named `list` (`iocs` or `elements`) and `to_delete`,
 /// each absent when missing or not an array (as is everything in a document that is not an
 /// object).
-#[derive(Default)]
 pub(super) struct Doc<'a> {
     /// The entries.
     pub list: Option<Vec<Entry<'a>>>,
@@ -229,58 +199,15 @@ pub(super) struct Doc<'a> {
 
 /// Reads `text` as a TinyCheck document whose entries are under `list`.
 pub(super) fn doc<'a>(text: &'a str, list: &'static str) -> serde_json::Result<Doc<'a>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let doc = de.deserialize_any(DocVisitor { list })?;
-    de.end()?;
-    Ok(doc)
-}
-
-struct DocVisitor {
-    list: &'static str,
-}
-
-impl<'de> Visitor<'de> for DocVisitor {
-    type Value = Doc<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON document")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
-        let mut d = Doc::default();
-        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            if key == self.list {
-                d.list = map.next_value::<MaybeList<'de>>()?.0;
-            } else if key == "to_delete" {
-                d.to_delete = map.next_value::<MaybeList<'de>>()?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Doc<'de>, A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| Doc::default())
-    }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
-    fn visit_unit<E>(self) -> Result<Doc<'de>, E> {
-        Ok(Doc::default())
-    }
+    let lists: Lists<'a> = serde_json::from_str(text)?;
+    Ok(Doc {
+        list: if list == "elements" {
+            lists.elements
+        } else {
+            lists.iocs
+        },
+        to_delete: lists.to_delete,
+    })
 }
 
 #[cfg(test)]

@@ -156,11 +156,16 @@ pub fn read(
 
 /// Parses JSON, with the error's line and column.
 fn json(source: &str, text: &str) -> Result<serde_json::Value, ImportError> {
-    serde_json::from_str(text).map_err(|e| ImportError {
+    serde_json::from_str(text).map_err(|e| json_error(source, &e))
+}
+
+/// A JSON error of `source`, at its line and column.
+fn json_error(source: &str, e: &serde_json::Error) -> ImportError {
+    ImportError {
         source: source.to_string(),
         at: format!("line {}, column {}", e.line(), e.column()),
         what: format!("invalid JSON: {e}"),
-    })
+    }
 }
 
 /// Builds an indicator, normalising its value.

@@ -1,20 +1,12 @@
 //! TinyCheck's feed and whitelist formats (its watchers' JSON).
 
-use super::lenient::{self, Doc, Entry};
-use super::{make, Import, ImportError};
+use super::lenient::{self, Doc};
+use super::{json_error, make, Import, ImportError};
 use crate::ioc::IocKind;
 
 /// Reads a TinyCheck document, its entries under `list`.
 fn read_doc<'a>(source: &str, text: &'a str, list: &'static str) -> Result<Doc<'a>, ImportError> {
-    lenient::doc(text, list).map_err(|e| ImportError {
-        source: source.to_string(),
-        at: format!("line {}, column {}", e.line(), e.column()),
-        what: format!("invalid JSON: {e}"),
-    })
-}
-
-fn field<'a>(e: &'a Entry<'_>, name: &str) -> Option<&'a str> {
-    e.field(name)
+    lenient::doc(text, list).map_err(|e| json_error(source, &e))
 }
 
 /// The feed's `to_delete` list: the `key` of each entry.
@@ -25,8 +17,9 @@ fn to_delete(
     err: &dyn Fn(String, String) -> ImportError,
 ) -> Result<(), ImportError> {
     for (i, e) in doc.to_delete.iter().flatten().enumerate() {
-        let v =
-            field(e, key).ok_or_else(|| err(format!("to_delete[{i}]"), format!("no `{key}`")))?;
+        let v = e
+            .field(key)
+            .ok_or_else(|| err(format!("to_delete[{i}]"), format!("no `{key}`")))?;
         out.to_delete.push(v.to_string());
     }
     Ok(())
@@ -47,9 +40,13 @@ pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
         let at = || format!("iocs[{i}]");
-        let kind = field(e, "type").ok_or_else(|| err(at(), "no `type`".into()))?;
-        let value = field(e, "value").ok_or_else(|| err(at(), "no `value`".into()))?;
-        let tag = field(e, "tag").unwrap_or("");
+        let kind = e
+            .field("type")
+            .ok_or_else(|| err(at(), "no `type`".into()))?;
+        let value = e
+            .field("value")
+            .ok_or_else(|| err(at(), "no `value`".into()))?;
+        let tag = e.field("tag").unwrap_or("");
         if kind.eq_ignore_ascii_case("snort") || kind.eq_ignore_ascii_case("suricata") {
             out.rules.push((value.to_string(), tag.to_string()));
             continue;
@@ -62,7 +59,7 @@ pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
             continue;
         };
         let ioc =
-            make(k, &value, tag, None, field(e, "tlp"), source).map_err(|what| err(at(), what))?;
+            make(k, &value, tag, None, e.field("tlp"), source).map_err(|what| err(at(), what))?;
         out.iocs.push(ioc);
     }
     to_delete(&doc, "value", &mut out, &err)?;
@@ -84,8 +81,12 @@ pub(super) fn whitelist(source: &str, text: &str) -> Result<Import, ImportError>
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
         let at = || format!("elements[{i}]");
-        let kind = field(e, "type").ok_or_else(|| err(at(), "no `type`".into()))?;
-        let value = field(e, "element").ok_or_else(|| err(at(), "no `element`".into()))?;
+        let kind = e
+            .field("type")
+            .ok_or_else(|| err(at(), "no `type`".into()))?;
+        let value = e
+            .field("element")
+            .ok_or_else(|| err(at(), "no `element`".into()))?;
         let Some(k) = IocKind::parse(kind) else {
             out.skip(kind);
             continue;
