@@ -602,6 +602,28 @@ impl EventSink for Collect {
     }
 }
 
+/// A classic pcap (microseconds, little-endian) of the IP packets, each in an Ethernet frame,
+/// one second apart.
+fn capture_of(ip_packets: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
+    let frames: Vec<PcapPacket> = ip_packets
+        .enumerate()
+        .map(|(i, ip)| PcapPacket {
+            secs: 1_700_000_000 + u32::try_from(i).unwrap(),
+            frac: 0,
+            data: ethernet([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], None, &ip),
+            cut_off: 0,
+        })
+        .collect();
+    pcap_file(
+        PcapFlavour {
+            nanos: false,
+            big_endian: false,
+        },
+        &frames,
+    )
+    .0
+}
+
 /// Runs the engine on a capture held in memory, with `threads` workers.
 fn run_engine(file: &[u8], threads: usize) -> Collect {
     let mut src =
@@ -1229,21 +1251,10 @@ proptest! {
             1..24,
         ),
     ) {
-        let frames: Vec<PcapPacket> = packets
-            .iter()
-            .enumerate()
-            .map(|(i, ((a, b), reply, l4))| {
-                let (src, dst) = if *reply { (*b, *a) } else { (*a, *b) };
-                let ip = ip_packet(src, dst, 64, l4.proto(), &l4.bytes());
-                PcapPacket {
-                    secs: 1_700_000_000 + u32::try_from(i).unwrap(),
-                    frac: 0,
-                    data: ethernet([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], None, &ip),
-                    cut_off: 0,
-                }
-            })
-            .collect();
-        let (file, _) = pcap_file(PcapFlavour { nanos: false, big_endian: false }, &frames);
+        let file = capture_of(packets.iter().map(|((a, b), reply, l4)| {
+            let (src, dst) = if *reply { (*b, *a) } else { (*a, *b) };
+            ip_packet(src, dst, 64, l4.proto(), &l4.bytes())
+        }));
         let one = run_engine(&file, 1);
         let three = run_engine(&file, 3);
         for v in eve_objects(&one.eve)? {
@@ -1264,27 +1275,15 @@ proptest! {
         messages in proptest::collection::vec((message_spec(), 1024u16..5000), 1..8),
     ) {
         let built: Vec<BuiltMessage> = messages.iter().map(|(m, _)| build_message(m)).collect();
-        let frames: Vec<PcapPacket> = built
-            .iter()
-            .zip(&messages)
-            .enumerate()
-            .map(|(i, (b, (_, sport)))| {
-                let ip = ip_packet(
-                    IpAddr::from([10, 0, 0, 1]),
-                    IpAddr::from([10, 0, 0, 2]),
-                    64,
-                    17,
-                    &udp(*sport, 53, &b.bytes),
-                );
-                PcapPacket {
-                    secs: 1_700_000_000 + u32::try_from(i).unwrap(),
-                    frac: 0,
-                    data: ethernet([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], None, &ip),
-                    cut_off: 0,
-                }
-            })
-            .collect();
-        let (file, _) = pcap_file(PcapFlavour { nanos: false, big_endian: false }, &frames);
+        let file = capture_of(built.iter().zip(&messages).map(|(b, (_, sport))| {
+            ip_packet(
+                IpAddr::from([10, 0, 0, 1]),
+                IpAddr::from([10, 0, 0, 2]),
+                64,
+                17,
+                &udp(*sport, 53, &b.bytes),
+            )
+        }));
         let out = run_engine(&file, 1);
         let got: Vec<&Message> = out
             .events
