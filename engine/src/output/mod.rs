@@ -200,8 +200,44 @@ mod tests {
         }
     }
 
+    /// A sink that writes EVE: given rendered lines, it takes the batch whole (logged as
+    /// packet 0); otherwise event by event.
+    struct EveRecorder {
+        renderer: eve::EveRenderer,
+        log: std::sync::Arc<std::sync::Mutex<Vec<(char, u64)>>>,
+    }
+
+    impl EventSink for EveRecorder {
+        fn event(&mut self, event: &Event) -> crate::Result<()> {
+            if let Ok(mut log) = self.log.lock() {
+                log.push(('e', event.pcap_cnt));
+            }
+            Ok(())
+        }
+
+        fn eve_renderer(&self) -> Option<&eve::EveRenderer> {
+            Some(&self.renderer)
+        }
+
+        fn batch(
+            &mut self,
+            events: &[Event],
+            rendered: Option<&eve::RenderedEve>,
+        ) -> crate::Result<()> {
+            if rendered.is_none() {
+                for e in events {
+                    self.event(e)?;
+                }
+            } else if let Ok(mut log) = self.log.lock() {
+                log.push(('e', 0));
+            }
+            Ok(())
+        }
+    }
+
     /// With or without EVE lines rendered by the workers, a batch goes through the sinks
-    /// event by event, each event through all of them in turn.
+    /// event by event, each event through all of them in turn; with rendered lines, the
+    /// sink that writes EVE takes them first, whole.
     #[test]
     fn a_fanout_interleaves_its_sinks_per_event() {
         let events: Vec<Event> = (1..=3)
@@ -231,12 +267,39 @@ mod tests {
                 name: 'b',
                 log: std::sync::Arc::clone(&log),
             };
+            let mut e = EveRecorder {
+                renderer: eve::EveRenderer::default(),
+                log: std::sync::Arc::clone(&log),
+            };
             let mut fanout = Fanout::new();
             fanout.push(&mut a);
+            fanout.push(&mut e);
             fanout.push(&mut b);
+            assert!(fanout.eve_renderer().is_some());
             assert!(fanout.batch(&events, rendered.as_ref()).is_ok());
             let seen = log.lock().map(|l| l.clone()).unwrap_or_default();
-            let want = vec![('a', 1), ('b', 1), ('a', 2), ('b', 2), ('a', 3), ('b', 3)];
+            let want = match rendered {
+                None => vec![
+                    ('a', 1),
+                    ('e', 1),
+                    ('b', 1),
+                    ('a', 2),
+                    ('e', 2),
+                    ('b', 2),
+                    ('a', 3),
+                    ('e', 3),
+                    ('b', 3),
+                ],
+                Some(_) => vec![
+                    ('e', 0),
+                    ('a', 1),
+                    ('b', 1),
+                    ('a', 2),
+                    ('b', 2),
+                    ('a', 3),
+                    ('b', 3),
+                ],
+            };
             assert_eq!(seen, want);
         }
     }
