@@ -4,7 +4,8 @@
 //!
 //! A batch is a fixed number of packets (or bytes), so its boundaries depend on the input
 //! only. With several threads, the reader fills batch *n + 1* while the workers process batch
-//! *n*; with one, both run in turn on the caller's thread. At the end of a batch every shard
+//! *n*; with one, the caller's thread reads a batch a chunk at a time and runs each chunk at
+//! once, while its packets are still in the cache. At the end of a batch every shard
 //! sweeps its idle flows; the events of the batch are then sorted by
 //! [`crate::event::EventOrder`] and written. With several threads, a sink that writes EVE
 //! has each batch's lines rendered by the workers (in runs of consecutive events, so the
@@ -55,12 +56,12 @@ struct Batch {
 }
 
 impl Batch {
-    /// An empty batch with room for a full one: two batches live through a run, and
-    /// growing them packet by packet copied their bytes over and over at the start.
-    fn new() -> Self {
+    /// An empty batch with room for a full one (`packets`, `bytes`): growing them packet by
+    /// packet copied their bytes over and over at the start of a run.
+    fn new(packets: usize, bytes: usize) -> Self {
         Batch {
-            arena: Vec::with_capacity(BATCH_BYTES + BATCH_SLACK),
-            records: Vec::with_capacity(BATCH_PACKETS),
+            arena: Vec::with_capacity(bytes + BATCH_SLACK),
+            records: Vec::with_capacity(packets),
             last_index: 0,
             last_ts: None,
             eof: false,
@@ -82,18 +83,57 @@ struct Reader<'s> {
     warnings: Vec<SourceWarning>,
 }
 
+/// How far the batch being read stands. One thread reads a batch in chunks, each processed
+/// as soon as it is read, so that the packets are still in the cache; the batch (what is
+/// swept and sorted together) stays the same whatever the thread count.
+struct Fill {
+    /// Packets of the batch read so far.
+    packets: usize,
+    /// Arena bytes of the batch's chunks already handed out.
+    bytes: usize,
+    started: std::time::Instant,
+}
+
+/// Packets per chunk, when a batch is read in chunks.
+const CHUNK_PACKETS: usize = 256;
+/// Captured bytes per chunk at most, when a batch is read in chunks.
+const CHUNK_BYTES: usize = 256 << 10;
+
 impl Reader<'_> {
-    fn fill(&mut self, batch: &mut Batch) -> Result<()> {
-        batch.clear();
+    /// Starts reading a batch into `batch`.
+    fn begin(&self, batch: &mut Batch) -> Fill {
         // An empty batch (end of input, or a live source with nothing new) still knows where
         // the input stands, so the end of the run numbers its events after the last packet.
         batch.last_index = self.next_index;
         batch.last_ts = None;
-        let mut n = 0;
+        Fill {
+            packets: 0,
+            bytes: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Reads a whole batch into `batch`.
+    fn fill(&mut self, batch: &mut Batch) -> Result<()> {
+        let mut fill = self.begin(batch);
+        self.fill_chunk(batch, &mut fill, false)?;
+        Ok(())
+    }
+
+    /// Reads the next packets of the batch `fill` describes into `batch` (emptied first),
+    /// a chunk at most when `chunked`. Returns whether the batch goes on: false when it is
+    /// full, or the input ended or has nothing new.
+    fn fill_chunk(&mut self, batch: &mut Batch, fill: &mut Fill, chunked: bool) -> Result<bool> {
+        batch.clear();
         let live = self.source.is_live();
-        let started = std::time::Instant::now();
-        while n < BATCH_PACKETS && batch.arena.len() < BATCH_BYTES {
-            if live && n > 0 && started.elapsed() >= crate::source::LIVE_BATCH_MAX {
+        let mut more = false;
+        let mut n = 0;
+        while fill.packets < BATCH_PACKETS && fill.bytes + batch.arena.len() < BATCH_BYTES {
+            if chunked && (n >= CHUNK_PACKETS || batch.arena.len() >= CHUNK_BYTES) {
+                more = true;
+                break;
+            }
+            if live && fill.packets > 0 && fill.started.elapsed() >= crate::source::LIVE_BATCH_MAX {
                 break;
             }
             let start = batch.arena.len();
@@ -107,6 +147,7 @@ impl Reader<'_> {
                 }
             };
             n += 1;
+            fill.packets += 1;
             self.next_index += 1;
             batch.last_index = self.next_index;
             batch.last_ts = Some(meta.ts);
@@ -117,8 +158,9 @@ impl Reader<'_> {
                 batch.records.push(rec);
             }
         }
+        fill.bytes += batch.arena.len();
         self.warnings.extend(self.source.take_warnings());
-        Ok(())
+        Ok(more)
     }
 }
 
@@ -160,6 +202,40 @@ fn process(
     } else {
         shards.iter_mut().zip(parts.iter()).for_each(run_shard);
     }
+    collect(shards)
+}
+
+/// Runs the packets of `chunk` (part of a batch) in the order they came, on the caller's
+/// thread: each goes to its flow's shard, as with several threads, so that a shard sees the
+/// same packets in the same order.
+fn process_in_turn(shards: &mut [Shard], chunk: &Batch, config: &Config) {
+    for r in &chunk.records {
+        let s = (r.key.stable_hash() % SHARDS as u64) as usize;
+        if let Some(shard) = shards.get_mut(s) {
+            shard.packet(r, &chunk.arena, config);
+        }
+    }
+}
+
+/// Sweeps every shard at the end of a batch that ended at packet `last_index`, time `last_ts`
+/// (none when the batch was empty), and returns the batch's events, sorted.
+fn sweep_and_collect(
+    shards: &mut [Shard],
+    last_ts: Option<Timestamp>,
+    last_index: u64,
+    config: &Config,
+) -> Vec<Event> {
+    if let Some(ts) = last_ts {
+        for shard in shards.iter_mut() {
+            shard.sweep(ts, last_index, config);
+        }
+    }
+    collect(shards)
+}
+
+/// The events the shards hold, taken in shard order (so that events with the same order key
+/// keep one order whatever the thread count), and sorted.
+fn collect(shards: &mut [Shard]) -> Vec<Event> {
     let total = shards.iter().map(|s| s.events.len()).sum();
     let mut events: Vec<Event> = Vec::with_capacity(total);
     for s in shards.iter_mut() {
@@ -298,33 +374,50 @@ fn run(
         .detection
         .as_ref()
         .map(|_| crate::detect::AlertFilter::default());
-    let mut current = Batch::new();
-    let mut next = Batch::new();
-    reader.fill(&mut current)?;
+    let (packets, bytes) = match pool {
+        Some(_) => (BATCH_PACKETS, BATCH_BYTES),
+        None => (CHUNK_PACKETS, CHUNK_BYTES),
+    };
+    let mut current = Batch::new(packets, bytes);
+    let mut next = Batch::new(packets, bytes);
+    if pool.is_some() {
+        reader.fill(&mut current)?;
+    }
     loop {
-        let done = current.eof;
-        let mut fill_next = || {
-            if done {
-                Ok(())
-            } else {
-                reader.fill(&mut next)
+        let (read, events, done) = match pool {
+            Some(pool) => {
+                let done = current.eof;
+                let mut fill_next = || {
+                    if done {
+                        Ok(())
+                    } else {
+                        reader.fill(&mut next)
+                    }
+                };
+                let written: Vec<Delivered> =
+                    spent.map(|r| r.try_iter().collect()).unwrap_or_default();
+                let (read, events) = pool.install(|| {
+                    rayon::join(
+                        || {
+                            let read = fill_next();
+                            drop(written);
+                            read
+                        },
+                        || process(&mut shards, &mut parts, &current, config, true),
+                    )
+                });
+                (read, events, done)
             }
-        };
-        let written: Vec<Delivered> = spent.map(|r| r.try_iter().collect()).unwrap_or_default();
-        let (read, events) = match pool {
-            Some(pool) => pool.install(|| {
-                rayon::join(
-                    || {
-                        let read = fill_next();
-                        drop(written);
-                        read
-                    },
-                    || process(&mut shards, &mut parts, &current, config, true),
-                )
-            }),
             None => {
-                let events = process(&mut shards, &mut parts, &current, config, false);
-                (fill_next(), events)
+                // One thread: the batch is read a chunk at a time, each run at once.
+                let mut fill = reader.begin(&mut current);
+                while reader.fill_chunk(&mut current, &mut fill, true)? {
+                    process_in_turn(&mut shards, &current, config);
+                }
+                process_in_turn(&mut shards, &current, config);
+                let events =
+                    sweep_and_collect(&mut shards, current.last_ts, current.last_index, config);
+                (Ok(()), events, current.eof)
             }
         };
         let mut events = events;
@@ -339,7 +432,9 @@ fn run(
         if done {
             break;
         }
-        std::mem::swap(&mut current, &mut next);
+        if pool.is_some() {
+            std::mem::swap(&mut current, &mut next);
+        }
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {

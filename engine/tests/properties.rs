@@ -1237,6 +1237,62 @@ proptest! {
     }
 }
 
+/// A run longer than a batch (16,384 packets), where flows time out and start again while
+/// it goes: one thread reads each batch in chunks and runs them as they come, several
+/// threads read whole batches; the events and the EVE must not differ, nor the flows that
+/// the sweep at the end of each batch ends.
+#[test]
+fn a_run_of_several_batches_is_independent_of_threads() {
+    let query = |id: u16| {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        q.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+        q
+    };
+    let (client, server) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+    // 40,000 packets one second apart; a source port comes back every 700 packets, after
+    // the UDP timeout, so its flow ends in a sweep and starts afresh.
+    let file = capture_of((0..40_000u32).map(|i| {
+        let sport = 10_000 + u16::try_from(i % 700).unwrap();
+        let id = u16::try_from(i % 65_536).unwrap();
+        if i % 3 == 0 {
+            let seg = TcpSpec {
+                sport,
+                dport: 443,
+                seq: i,
+                ack: 0,
+                flags: 0x02,
+                window: 1024,
+                payload: Vec::new(),
+            };
+            ip_packet(client, server, 64, 6, &tcp(&seg))
+        } else {
+            ip_packet(client, server, 64, 17, &udp(sport, 53, &query(id)))
+        }
+    }));
+    let one = run_engine(&file, 1);
+    let two = run_engine(&file, 2);
+    let flows = one
+        .eve
+        .split(|b| *b == b'\n')
+        .filter(|l| l.windows(19).any(|w| w == b"\"event_type\":\"flow\""))
+        .count();
+    assert!(
+        flows > 2 * 700,
+        "flows did not time out and start again: {flows} flow lines"
+    );
+    let order = |c: &Collect| c.events.iter().map(|e| (e.order, e.ts)).collect::<Vec<_>>();
+    let (a, b) = (order(&one), order(&two));
+    let first = a.iter().zip(&b).position(|(x, y)| x != y);
+    assert!(
+        a.len() == b.len() && first.is_none(),
+        "events differ between 1 and 2 threads: {} and {} events, first difference at {first:?}",
+        a.len(),
+        b.len()
+    );
+    assert!(one.eve == two.eve, "EVE differs between 1 and 2 threads");
+}
+
 proptest! {
     #![proptest_config(cases(64))]
 
