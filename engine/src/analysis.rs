@@ -374,6 +374,16 @@ fn run(
         .detection
         .as_ref()
         .map(|_| crate::detect::AlertFilter::default());
+    let mut written = 0u64;
+    // Hands a run of sorted events to the sink, past the alert thresholds.
+    let mut hand_out = |mut events: Vec<Event>| -> Result<()> {
+        if let Some(f) = alert_filter.as_mut() {
+            f.apply(&mut events);
+        }
+        written += events.len() as u64;
+        let rendered = render(&events);
+        deliver(events, rendered)
+    };
     let (packets, bytes) = match pool {
         Some(_) => (BATCH_PACKETS, BATCH_BYTES),
         None => (CHUNK_PACKETS, CHUNK_BYTES),
@@ -409,10 +419,14 @@ fn run(
                 (read, events, done)
             }
             None => {
-                // One thread: the batch is read a chunk at a time, each run at once.
+                // One thread: the batch is read a chunk at a time, and each chunk is run and
+                // its events handed out at once. They sort before the next chunk's, as an
+                // event carries the number of the packet that produced it; the last chunk's
+                // go with the sweep's, which carry the number of the batch's last packet.
                 let mut fill = reader.begin(&mut current);
                 while reader.fill_chunk(&mut current, &mut fill, true)? {
                     process_in_turn(&mut shards, &current, config);
+                    hand_out(collect(&mut shards))?;
                 }
                 process_in_turn(&mut shards, &current, config);
                 let events =
@@ -420,13 +434,7 @@ fn run(
                 (Ok(()), events, current.eof)
             }
         };
-        let mut events = events;
-        if let Some(f) = alert_filter.as_mut() {
-            f.apply(&mut events);
-        }
-        stats.events += events.len() as u64;
-        let rendered = render(&events);
-        deliver(events, rendered)?;
+        hand_out(events)?;
         progress(reader.source.position(), reader.source.total_size());
         read?;
         if done {
@@ -446,12 +454,8 @@ fn run(
         None => shards.iter_mut().flat_map(finish).collect(),
     };
     events.sort_unstable_by_key(|e| e.order);
-    if let Some(f) = alert_filter.as_mut() {
-        f.apply(&mut events);
-    }
-    stats.events += events.len() as u64;
-    let rendered = render(&events);
-    deliver(events, rendered)?;
+    hand_out(events)?;
+    stats.events = written;
     for s in &shards {
         stats.flows.add(&s.stats);
     }
