@@ -164,14 +164,13 @@ impl Reader<'_> {
     }
 }
 
-/// Runs `shards` over `batch`, in parallel on the current rayon pool when `parallel`, and
+/// Runs `shards` over `batch` in parallel on the current rayon pool, sweeps them, and
 /// returns the batch's events, sorted.
 fn process(
     shards: &mut [Shard],
     parts: &mut [Vec<u32>],
     batch: &Batch,
     config: &Config,
-    parallel: bool,
 ) -> Vec<Event> {
     for p in parts.iter_mut() {
         p.clear();
@@ -184,24 +183,19 @@ fn process(
     }
     let arena = &batch.arena;
     let records = &batch.records;
-    let run_shard = |(shard, idx): (&mut Shard, &Vec<u32>)| {
-        for &i in idx {
-            if let Some(r) = records.get(i as usize) {
-                shard.packet(r, arena, config);
+    shards
+        .par_iter_mut()
+        .zip(parts.par_iter())
+        .for_each(|(shard, idx)| {
+            for &i in idx {
+                if let Some(r) = records.get(i as usize) {
+                    shard.packet(r, arena, config);
+                }
             }
-        }
-        if let Some(ts) = batch.last_ts {
-            shard.sweep(ts, batch.last_index, config);
-        }
-    };
-    if parallel {
-        shards
-            .par_iter_mut()
-            .zip(parts.par_iter())
-            .for_each(run_shard);
-    } else {
-        shards.iter_mut().zip(parts.iter()).for_each(run_shard);
-    }
+            if let Some(ts) = batch.last_ts {
+                shard.sweep(ts, batch.last_index, config);
+            }
+        });
     collect(shards)
 }
 
@@ -374,22 +368,24 @@ fn run(
         .detection
         .as_ref()
         .map(|_| crate::detect::AlertFilter::default());
-    let mut written = 0u64;
+    let mut events_written = 0u64;
     // Hands a run of sorted events to the sink, past the alert thresholds.
     let mut hand_out = |mut events: Vec<Event>| -> Result<()> {
         if let Some(f) = alert_filter.as_mut() {
             f.apply(&mut events);
         }
-        written += events.len() as u64;
+        events_written += events.len() as u64;
         let rendered = render(&events);
         deliver(events, rendered)
     };
-    let (packets, bytes) = match pool {
-        Some(_) => (BATCH_PACKETS, BATCH_BYTES),
-        None => (CHUNK_PACKETS, CHUNK_BYTES),
+    // Several threads read a batch ahead, whole; one reads a chunk at a time.
+    let (mut current, mut next) = match pool {
+        Some(_) => (
+            Batch::new(BATCH_PACKETS, BATCH_BYTES),
+            Some(Batch::new(BATCH_PACKETS, BATCH_BYTES)),
+        ),
+        None => (Batch::new(CHUNK_PACKETS, CHUNK_BYTES), None),
     };
-    let mut current = Batch::new(packets, bytes);
-    let mut next = Batch::new(packets, bytes);
     if pool.is_some() {
         reader.fill(&mut current)?;
     }
@@ -397,12 +393,9 @@ fn run(
         let (read, events, done) = match pool {
             Some(pool) => {
                 let done = current.eof;
-                let mut fill_next = || {
-                    if done {
-                        Ok(())
-                    } else {
-                        reader.fill(&mut next)
-                    }
+                let mut fill_next = || match (done, next.as_mut()) {
+                    (false, Some(next)) => reader.fill(next),
+                    _ => Ok(()),
                 };
                 let written: Vec<Delivered> =
                     spent.map(|r| r.try_iter().collect()).unwrap_or_default();
@@ -413,7 +406,7 @@ fn run(
                             drop(written);
                             read
                         },
-                        || process(&mut shards, &mut parts, &current, config, true),
+                        || process(&mut shards, &mut parts, &current, config),
                     )
                 });
                 (read, events, done)
@@ -440,8 +433,8 @@ fn run(
         if done {
             break;
         }
-        if pool.is_some() {
-            std::mem::swap(&mut current, &mut next);
+        if let Some(next) = next.as_mut() {
+            std::mem::swap(&mut current, next);
         }
     }
     let end = current.last_index + 1;
@@ -455,7 +448,7 @@ fn run(
     };
     events.sort_unstable_by_key(|e| e.order);
     hand_out(events)?;
-    stats.events = written;
+    stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);
     }
