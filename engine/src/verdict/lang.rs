@@ -73,13 +73,34 @@ impl Lang {
             .map_or(key, String::as_str)
     }
 
-    /// The text of `key` with its placeholders filled: `{name}` by the value of `name`.
+    /// The text of `key` with its placeholders filled: `{name}` by the value of `name`. The
+    /// text is read once, so a value (a name seen in the traffic) is never read as a
+    /// placeholder itself; a placeholder with no value is kept as it is.
     pub fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut s = self.t(key).to_string();
-        for (k, v) in args {
-            s = s.replace(&format!("{{{k}}}"), v);
+        let text = self.t(key);
+        let mut out =
+            String::with_capacity(text.len() + args.iter().map(|(_, v)| v.len()).sum::<usize>());
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once('{') {
+            out.push_str(before);
+            let filled = after.split_once('}').and_then(|(name, tail)| {
+                args.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v, tail))
+            });
+            match filled {
+                Some((value, tail)) => {
+                    out.push_str(value);
+                    rest = tail;
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
-        s
+        out.push_str(rest);
+        out
     }
 }
 
@@ -95,6 +116,20 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn placeholders_are_filled_once_and_values_are_not_read_as_placeholders() {
+        let mut l = Lang::default();
+        l.texts.insert(
+            "k".to_string(),
+            "{name} at {ip}: {unknown} {ip}{".to_string(),
+        );
+        assert_eq!(
+            l.f("k", &[("name", "{ip}"), ("ip", "192.0.2.1")]),
+            "{ip} at 192.0.2.1: {unknown} 192.0.2.1{"
+        );
+        assert_eq!(l.f("k", &[]), "{name} at {ip}: {unknown} {ip}{");
     }
 
     #[test]
