@@ -54,7 +54,10 @@ impl FlowStats {
 /// One shard.
 #[derive(Debug)]
 pub(crate) struct Shard {
-    flows: HashMap<FlowKey, Flow, TableHasher>,
+    /// The live flows, boxed: the table keeps twice as many slots as flows once flows come
+    /// and go (hashbrown grows rather than rehash in place past half full), and a slot of
+    /// key and box is 56 bytes where key and flow took 384.
+    flows: HashMap<FlowKey, Box<Flow>, TableHasher>,
     budget: MemBudget,
     max_flows: usize,
     /// Events produced since the last drain.
@@ -122,7 +125,7 @@ impl Shard {
                     }
                     self.stats.created += 1;
                     let fresh = Flow::new(pkt, flow_id(&pkt.key, pkt.index), config);
-                    let old = std::mem::replace(flow, fresh);
+                    let old = std::mem::replace(&mut **flow, fresh);
                     old.finish(reason, config, &mut self.budget, &mut out);
                 }
                 flow
@@ -130,7 +133,7 @@ impl Shard {
             Entry::Vacant(slot) => {
                 self.stats.created += 1;
                 self.stats.peak_live = self.stats.peak_live.max(live_before as u64 + 1);
-                slot.insert(Flow::new(pkt, flow_id(&pkt.key, pkt.index), config))
+                slot.insert(Box::new(Flow::new(pkt, flow_id(&pkt.key, pkt.index), config)))
             }
         };
         flow.packet(pkt, arena, config, &mut self.budget, &mut out);
@@ -163,7 +166,7 @@ impl Shard {
         order_packet: u64,
         config: &Config,
     ) {
-        let mut ended: Vec<Flow> = keys.filter_map(|k| self.flows.remove(&k)).collect();
+        let mut ended: Vec<Box<Flow>> = keys.filter_map(|k| self.flows.remove(&k)).collect();
         ended.sort_unstable_by_key(|f| f.id.id);
         for flow in ended {
             match reason {
@@ -176,7 +179,7 @@ impl Shard {
                 cache: &mut self.cache,
                 order_packet,
             };
-            flow.finish(reason, config, &mut self.budget, &mut out);
+            (*flow).finish(reason, config, &mut self.budget, &mut out);
         }
     }
 
