@@ -133,7 +133,11 @@ impl Shard {
             Entry::Vacant(slot) => {
                 self.stats.created += 1;
                 self.stats.peak_live = self.stats.peak_live.max(live_before as u64 + 1);
-                slot.insert(Box::new(Flow::new(pkt, flow_id(&pkt.key, pkt.index), config)))
+                slot.insert(Box::new(Flow::new(
+                    pkt,
+                    flow_id(&pkt.key, pkt.index),
+                    config,
+                )))
             }
         };
         flow.packet(pkt, arena, config, &mut self.budget, &mut out);
