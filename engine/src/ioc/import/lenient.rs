@@ -126,24 +126,37 @@ impl Entry<'_> {
 }
 
 impl<'de> Lenient<'de> for Entry<'de> {
-    fn object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut e = Entry::default();
-        while let Some(MaybeText(key)) = map.next_key::<MaybeText<'de>>()? {
-            let slot = match key.as_deref() {
-                Some("type") => &mut e.kind,
-                Some("value") => &mut e.value,
-                Some("element") => &mut e.element,
-                Some("tag") => &mut e.tag,
-                Some("tlp") => &mut e.tlp,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = map.next_value::<MaybeText<'de>>()?.0;
-        }
-        Ok(e)
+    fn object<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let [kind, value, element, tag, tlp] =
+            named::<_, MaybeText<'de>, 5>(map, ["type", "value", "element", "tag", "tlp"])?;
+        Ok(Entry {
+            kind: kind.0,
+            value: value.0,
+            element: element.0,
+            tag: tag.0,
+            tlp: tlp.0,
+        })
     }
+}
+
+/// Reads an object's fields named in `names`, each as `V` into the slot of the same index;
+/// any other field is skipped whole, and a missing one is `V`'s default. A key given twice
+/// keeps its last value.
+fn named<'de, A: MapAccess<'de>, V: Deserialize<'de> + Default, const N: usize>(
+    mut map: A,
+    names: [&str; N],
+) -> Result<[V; N], A::Error> {
+    let mut slots: [V; N] = std::array::from_fn(|_| V::default());
+    while let Some(MaybeText(key)) = map.next_key::<MaybeText<'de>>()? {
+        let at = names.iter().position(|n| key.as_deref() == Some(*n));
+        match at.and_then(|i| slots.get_mut(i)) {
+            Some(slot) => *slot = map.next_value()?,
+            None => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(slots)
 }
 
 /// A list of entries, or nothing when the value is not an array.
@@ -169,21 +182,14 @@ struct Lists<'a> {
 }
 
 impl<'de> Lenient<'de> for Lists<'de> {
-    fn object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut d = Lists::default();
-        while let Some(MaybeText(key)) = map.next_key::<MaybeText<'de>>()? {
-            let slot = match key.as_deref() {
-                Some("iocs") => &mut d.iocs,
-                Some("elements") => &mut d.elements,
-                Some("to_delete") => &mut d.to_delete,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = map.next_value::<MaybeList<'de>>()?.0;
-        }
-        Ok(d)
+    fn object<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let [iocs, elements, to_delete] =
+            named::<_, MaybeList<'de>, 3>(map, ["iocs", "elements", "to_delete"])?;
+        Ok(Lists {
+            iocs: iocs.0,
+            elements: elements.0,
+            to_delete: to_delete.0,
+        })
     }
 }
 
