@@ -123,6 +123,11 @@ impl Entry<'_> {
             _ => None,
         }
     }
+
+    /// The string field `name`, or what is wrong with the entry without it.
+    pub fn required(&self, name: &str) -> Result<&str, String> {
+        self.field(name).ok_or_else(|| format!("no `{name}`"))
+    }
 }
 
 impl<'de> Lenient<'de> for Entry<'de> {

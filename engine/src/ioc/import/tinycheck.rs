@@ -18,8 +18,8 @@ fn to_delete(
 ) -> Result<(), ImportError> {
     for (i, e) in doc.to_delete.iter().flatten().enumerate() {
         let v = e
-            .field(key)
-            .ok_or_else(|| err(format!("to_delete[{i}]"), format!("no `{key}`")))?;
+            .required(key)
+            .map_err(|what| err(format!("to_delete[{i}]"), what))?;
         out.to_delete.push(v.to_string());
     }
     Ok(())
@@ -40,12 +40,8 @@ pub(super) fn iocs(source: &str, text: &str) -> Result<Import, ImportError> {
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
         let at = || format!("iocs[{i}]");
-        let kind = e
-            .field("type")
-            .ok_or_else(|| err(at(), "no `type`".into()))?;
-        let value = e
-            .field("value")
-            .ok_or_else(|| err(at(), "no `value`".into()))?;
+        let kind = e.required("type").map_err(|what| err(at(), what))?;
+        let value = e.required("value").map_err(|what| err(at(), what))?;
         let tag = e.field("tag").unwrap_or("");
         if kind.eq_ignore_ascii_case("snort") || kind.eq_ignore_ascii_case("suricata") {
             out.rules.push((value.to_string(), tag.to_string()));
@@ -81,12 +77,8 @@ pub(super) fn whitelist(source: &str, text: &str) -> Result<Import, ImportError>
     let mut out = Import::default();
     for (i, e) in list.iter().enumerate() {
         let at = || format!("elements[{i}]");
-        let kind = e
-            .field("type")
-            .ok_or_else(|| err(at(), "no `type`".into()))?;
-        let value = e
-            .field("element")
-            .ok_or_else(|| err(at(), "no `element`".into()))?;
+        let kind = e.required("type").map_err(|what| err(at(), what))?;
+        let value = e.required("element").map_err(|what| err(at(), what))?;
         let Some(k) = IocKind::parse(kind) else {
             out.skip(kind);
             continue;
@@ -96,4 +88,32 @@ pub(super) fn whitelist(source: &str, text: &str) -> Result<Import, ImportError>
     }
     to_delete(&doc, "element", &mut out, &err)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry without a field it needs is an error naming the entry and the field.
+    #[test]
+    fn an_entry_without_a_needed_field_is_named() {
+        let feed = r#"{"iocs": [{"type": "domain", "value": "a.example"}, {"type": "domain"}]}"#;
+        let e = iocs("feed.json", feed).expect_err("no value");
+        assert_eq!((e.at.as_str(), e.what.as_str()), ("iocs[1]", "no `value`"));
+        let feed = r#"{"iocs": [{"value": "a.example"}]}"#;
+        let e = iocs("feed.json", feed).expect_err("no type");
+        assert_eq!((e.at.as_str(), e.what.as_str()), ("iocs[0]", "no `type`"));
+        let list = r#"{"elements": [{"type": "ip", "element": "192.0.2.1"}], "to_delete": [{}]}"#;
+        let e = whitelist("wl.json", list).expect_err("no element");
+        assert_eq!(
+            (e.source.as_str(), e.at.as_str(), e.what.as_str()),
+            ("wl.json", "to_delete[0]", "no `element`")
+        );
+        let ok = whitelist(
+            "wl.json",
+            r#"{"elements": [{"type": "ip", "element": "192.0.2.1"}]}"#,
+        )
+        .expect("reads");
+        assert_eq!(ok.iocs.len(), 1);
+    }
 }
