@@ -25,6 +25,16 @@
 
 #![deny(missing_docs)]
 
+/// The entries of a hash map sorted by key: what is written or walked in order comes out the
+/// same whatever order the map holds them in.
+pub(crate) fn sorted_by_key<K: Ord, V, S>(
+    map: &std::collections::HashMap<K, V, S>,
+) -> Vec<(&K, &V)> {
+    let mut entries: Vec<(&K, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 pub mod analysis;
 pub mod config;
 pub mod decode;

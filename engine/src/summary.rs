@@ -44,9 +44,7 @@ fn sorted<S: serde::Serializer>(
     map: &HashMap<String, u64, ahash::RandomState>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut entries: Vec<(&String, &u64)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    serializer.collect_map(entries)
+    serializer.collect_map(crate::sorted_by_key(map))
 }
 
 /// How often a rule alerted, and against what.

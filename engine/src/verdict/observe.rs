@@ -409,17 +409,13 @@ impl Observations {
     /// The hosts seen, sorted by address (the report lists them, and picks among them, in
     /// this order, whatever order the map holds them in).
     pub fn hosts_in_order(&self) -> Vec<(&IpAddr, &HostObs)> {
-        let mut hosts: Vec<(&IpAddr, &HostObs)> = self.hosts.iter().collect();
-        hosts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        hosts
+        crate::sorted_by_key(&self.hosts)
     }
 
     /// The names seen, sorted (the report lists them, and picks among them, in this
     /// order, whatever order the map holds them in).
     pub fn names_in_order(&self) -> Vec<(&String, &NameObs)> {
-        let mut names: Vec<(&String, &NameObs)> = self.names.iter().collect();
-        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        names
+        crate::sorted_by_key(&self.names)
     }
 
     fn host(&mut self, ip: IpAddr) -> Option<&mut HostObs> {
