@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::lang::Lang;
-use super::observe::{is_local, Observations};
+use super::observe::{is_local, HostObs, NameObs, Observations};
 use super::wording;
 use super::{Alert, IocRef, Level, Source};
 use crate::ioc::{is_high_tag, Ioc, IocKind, IocSet, Whitelist};
@@ -176,6 +176,25 @@ fn ioc_alert(l: &Lang, ioc: &Ioc, check: &'static str, seen: String) -> Alert {
     a
 }
 
+/// The observations' hosts and names sorted once, for every check of a report to walk in
+/// the same order.
+pub(super) struct InOrder<'a> {
+    /// Remote hosts by address.
+    pub hosts: Vec<(&'a IpAddr, &'a HostObs)>,
+    /// Names, sorted.
+    pub names: Vec<(&'a String, &'a NameObs)>,
+}
+
+impl<'a> InOrder<'a> {
+    /// The sorted hosts and names of `obs`.
+    pub fn of(obs: &'a Observations) -> Self {
+        InOrder {
+            hosts: obs.hosts_in_order(),
+            names: obs.names_in_order(),
+        }
+    }
+}
+
 /// Indicator matches: every name (DNS query, CNAME, SNI, Host) against the domain
 /// indicators, every remote host against the addresses and networks, every server
 /// certificate, fingerprint and name server. One alert per indicator, with the first name or
@@ -183,6 +202,7 @@ fn ioc_alert(l: &Lang, ioc: &Ioc, check: &'static str, seen: String) -> Alert {
 pub(super) fn ioc_alerts(
     l: &Lang,
     obs: &Observations,
+    sorted: &InOrder<'_>,
     iocs: &IocSet,
     whitelist: &Whitelist,
 ) -> Vec<Alert> {
@@ -191,7 +211,7 @@ pub(super) fn ioc_alerts(
         let key = (ioc.kind, ioc.value.clone(), ioc.source.clone());
         out.entry(key).or_insert_with(|| make(ioc));
     };
-    for (name, n) in obs.names_in_order() {
+    for (name, n) in sorted.names.iter().copied() {
         for ioc in iocs.match_domain(name) {
             add(ioc, &mut |ioc| {
                 let how: Vec<String> = n
@@ -234,7 +254,7 @@ pub(super) fn ioc_alerts(
             });
         }
     }
-    for (ip, h) in obs.hosts_in_order() {
+    for (ip, h) in sorted.hosts.iter().copied() {
         for ioc in iocs.match_ip(*ip) {
             add(ioc, &mut |ioc| {
                 let mut a = ioc_alert(
@@ -399,6 +419,7 @@ fn organisation(dn: &str) -> Option<&str> {
 /// Heuristics on the traffic's shape, on hosts outside the whitelist.
 pub(super) fn traffic_alerts(
     obs: &Observations,
+    sorted: &InOrder<'_>,
     whitelist: &Whitelist,
     s: &Settings,
 ) -> Vec<Alert> {
@@ -583,7 +604,7 @@ pub(super) fn traffic_alerts(
         }
     }
     if s.on("suspicious_tld") && !s.suspicious_tlds.is_empty() {
-        for (name, n) in obs.names_in_order() {
+        for (name, n) in sorted.names.iter().copied() {
             let tld = name.rsplit('.').next().unwrap_or("");
             if !s.suspicious_tlds.contains(tld) || whitelist.domain(name).is_some() {
                 continue;
@@ -646,7 +667,7 @@ pub(super) fn traffic_alerts(
             out.push(a);
         }
     }
-    for (ip, h) in obs.hosts_in_order() {
+    for (ip, h) in sorted.hosts.iter().copied() {
         if is_local(*ip) || whitelisted(obs, whitelist, *ip, None) {
             continue;
         }
@@ -826,11 +847,15 @@ mod tests {
     }
 
     fn checks(obs: &Observations) -> Vec<&'static str> {
-        let mut c: Vec<&'static str> =
-            traffic_alerts(obs, &Whitelist::default(), &Settings::default())
-                .into_iter()
-                .map(|a| a.check)
-                .collect();
+        let mut c: Vec<&'static str> = traffic_alerts(
+            obs,
+            &InOrder::of(obs),
+            &Whitelist::default(),
+            &Settings::default(),
+        )
+        .into_iter()
+        .map(|a| a.check)
+        .collect();
         c.sort_unstable();
         c
     }
@@ -887,7 +912,7 @@ mod tests {
         );
         let mut obs = Observations::default();
         obs.names.insert("x.zip".into(), Default::default());
-        let c: Vec<&str> = traffic_alerts(&obs, &Whitelist::default(), &s)
+        let c: Vec<&str> = traffic_alerts(&obs, &InOrder::of(&obs), &Whitelist::default(), &s)
             .into_iter()
             .map(|a| a.check)
             .collect();
@@ -907,7 +932,7 @@ mod tests {
             tlp: None,
             source: "test".into(),
         }]);
-        assert!(traffic_alerts(&obs, &w, &Settings::default()).is_empty());
+        assert!(traffic_alerts(&obs, &InOrder::of(&obs), &w, &Settings::default()).is_empty());
         // Without the whitelist, the upload is reported (the host has a name from its SNI,
         // so it does not count as never resolved).
         assert_eq!(checks(&obs), ["upload"]);

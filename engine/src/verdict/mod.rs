@@ -231,9 +231,12 @@ pub fn assess(
     capture: CaptureInfo,
 ) -> Report {
     let l = &settings.lang;
-    let mut alerts = heuristics::ioc_alerts(l, obs, iocs, whitelist);
+    let sorted = heuristics::InOrder::of(obs);
+    let mut alerts = heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist);
     alerts.extend(heuristics::rule_alerts(l, obs));
-    alerts.extend(heuristics::traffic_alerts(obs, whitelist, settings));
+    alerts.extend(heuristics::traffic_alerts(
+        obs, &sorted, whitelist, settings,
+    ));
     alerts.extend(heuristics::several_alerts(&alerts, settings));
     alerts.sort_by(|a, b| {
         b.level
