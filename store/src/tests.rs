@@ -9,9 +9,8 @@ fn feed(json: &str) -> Import {
 
 #[test]
 fn a_new_database_is_migrated_and_reopens() {
-    let dir = std::env::temp_dir().join(format!("tcheck-store-{}", std::process::id()));
-    let path = dir.join("t.db");
-    let _ = std::fs::remove_file(&path);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
     {
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.version().unwrap(), 2);
@@ -31,7 +30,6 @@ fn a_new_database_is_migrated_and_reopens() {
         Store::open(&path),
         Err(Error::TooNew { found: 99, .. })
     ));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -141,9 +139,8 @@ fn accounts_keep_hashes_and_analyses_list_newest_first() {
 
 #[test]
 fn backup_restores_and_a_damaged_file_is_refused_without_loss() {
-    let dir = std::env::temp_dir().join(format!("tcheck-store-backup-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let mut live = Store::open(&dir.join("live.db")).unwrap();
     live.add(IocKind::Domain, "kept.example", "stalkerware", None)
         .unwrap();
@@ -181,6 +178,4 @@ fn backup_restores_and_a_damaged_file_is_refused_without_loss() {
     // Another connection sees the restored content.
     let other = Store::open(&dir.join("live.db")).unwrap();
     assert_eq!(other.iocs(None, None, None).unwrap().len(), 1);
-    drop(other);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -30,40 +30,41 @@ pub fn run(args: &[&std::ffi::OsStr]) -> Output {
     tcheck().args(args).output().expect("tcheck runs")
 }
 
-/// A temporary directory for one test: removed when the test passes, kept (and named on
-/// stderr) when it fails, for a look at what the test left there.
+/// A temporary directory for one test (`tempfile`'s, named after the test): removed when the
+/// test passes, kept (and named on stderr) when it fails, for a look at what the test left
+/// there.
 #[derive(Debug)]
-pub struct TempDir(PathBuf);
+pub struct TempDir(tempfile::TempDir);
 
 impl std::ops::Deref for TempDir {
     type Target = Path;
 
     fn deref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<Path> for TempDir {
     fn as_ref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
+            self.0.disable_cleanup(true);
+            eprintln!("test files kept in {}", self.0.path().display());
         }
     }
 }
 
 /// A fresh temporary directory for one test.
 pub fn tempdir(name: &str) -> TempDir {
-    let d = std::env::temp_dir().join(format!("tcheck-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
+    let d = tempfile::Builder::new()
+        .prefix(&format!("tcheck-test-{name}-"))
+        .tempdir()
+        .expect("temp dir");
     TempDir(d)
 }
 
