@@ -15,7 +15,7 @@ impl<'a> Json<'a> {
         Json { out, first: true }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -37,7 +37,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":"v"` with `v` escaped.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
         self.key(k);
         string(self.out, v);
@@ -45,7 +45,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":n`.
-    #[inline]
+    #[inline(always)]
     pub fn num(&mut self, k: &str, v: u64) -> &mut Self {
         self.key(k);
         push_u64(self.out, v);
@@ -53,7 +53,7 @@ impl<'a> Json<'a> {
     }
 
     /// `"k":true|false`.
-    #[inline]
+    #[inline(always)]
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);
         self.out
