@@ -550,10 +550,16 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
         nscount: be16(msg, 8).ok_or(TooShort)?,
         arcount: be16(msg, 10).ok_or(TooShort)?,
     };
+    // Room for every question and record the header announces, as far as the message's
+    // length allows (a question takes 5 bytes at least, a record 11): growing the lists
+    // one record at a time cost more than parsing them.
+    let room = msg.len().saturating_sub(12);
+    let announced_records =
+        usize::from(header.ancount) + usize::from(header.nscount) + usize::from(header.arcount);
     let mut m = Message {
         header,
-        questions: Vec::new(),
-        records: Vec::new(),
+        questions: Vec::with_capacity(usize::from(header.qdcount).min(MAX_RECORDS).min(room / 5)),
+        records: Vec::with_capacity(announced_records.min(3 * MAX_RECORDS).min(room / 11)),
         edns: None,
         anomalies: 0,
     };
