@@ -99,6 +99,7 @@ fn plain_byte(b: u8) -> bool {
 
 /// Whether no byte of `s` needs an escape. Eight bytes at a time: a string is checked for
 /// every value of every event, and a byte-by-byte loop cost more than the copy.
+#[inline(always)]
 fn plain(s: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -119,7 +120,10 @@ fn plain(s: &[u8]) -> bool {
     chunks.remainder().iter().all(|&b| plain_byte(b))
 }
 
-/// A JSON string.
+/// A JSON string. Always inlined: for the constant strings of the format (event types,
+/// protocol and record type names) the check for escapes folds away, and the call was
+/// most of the cost of writing them.
+#[inline(always)]
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     // A string with nothing to escape (most names and values) is copied as it is.
     if plain(s.as_bytes()) {
@@ -128,8 +132,15 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     } else {
-        let _ = serde_json::to_writer(&mut *out, s);
+        escaped(out, s);
     }
+}
+
+/// A JSON string with characters to escape (kept out of line: it is rare).
+#[cold]
+#[inline(never)]
+fn escaped(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// A JSON array of the items, each written by `f`.
