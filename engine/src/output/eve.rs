@@ -208,7 +208,7 @@ pub struct EveRenderer {
 ///
 /// The lines are rendered straight into the writer's buffer (not into the renderer's line
 /// and then copied into a `BufWriter`'s), and the buffer goes to the file when it passes
-/// [`Self::FLUSH_AT`].
+/// 256 KiB.
 #[derive(Debug)]
 pub struct EveWriter {
     path: PathBuf,
