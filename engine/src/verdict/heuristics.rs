@@ -268,10 +268,10 @@ pub(super) fn ioc_alerts(
                     l.f(
                         "ioc.seen.ip",
                         &[
-                            ("ip", &*ip.to_string()),
-                            ("connections", &*h.connections.to_string()),
-                            ("up", &*h.bytes_up.to_string()),
-                            ("down", &*h.bytes_down.to_string()),
+                            ("ip", &*ip_text(*ip)),
+                            ("connections", &*num_text(h.connections)),
+                            ("up", &*num_text(h.bytes_up)),
+                            ("down", &*num_text(h.bytes_down)),
                         ],
                     ),
                 );
@@ -295,8 +295,8 @@ pub(super) fn ioc_alerts(
                     l.f(
                         "ioc.seen.cert",
                         &[
-                            ("ip", &*c.server.0.to_string()),
-                            ("port", &*c.server.1.to_string()),
+                            ("ip", &*ip_text(c.server.0)),
+                            ("port", &*num_text(c.server.1)),
                             ("subject", &*c.subject),
                         ],
                     ),
@@ -326,8 +326,8 @@ pub(super) fn ioc_alerts(
                     l.f(
                         "ioc.seen.fingerprint",
                         &[
-                            ("ip", &*t.server.0.to_string()),
-                            ("port", &*t.server.1.to_string()),
+                            ("ip", &*ip_text(t.server.0)),
+                            ("port", &*num_text(t.server.1)),
                         ],
                     ),
                 );
@@ -381,11 +381,11 @@ pub(super) fn rule_alerts(l: &Lang, obs: &Observations) -> Vec<Alert> {
             a.description = l.f(
                 "rule.description",
                 &[
-                    ("sid", &*r.sid.to_string()),
+                    ("sid", &*num_text(r.sid)),
                     ("msg", &*r.msg),
-                    ("count", &*r.count.to_string()),
-                    ("ip", &*r.remote.0.to_string()),
-                    ("port", &*r.remote.1.to_string()),
+                    ("count", &*num_text(r.count)),
+                    ("ip", &*ip_text(r.remote.0)),
+                    ("port", &*num_text(r.remote.1)),
                     ("advice", advice(l, level)),
                 ],
             );
@@ -449,8 +449,8 @@ pub(super) fn traffic_alerts(
             a.description = l.f(
                 "nonstandard_port.tls.description",
                 &[
-                    ("ip", &*ip.to_string()),
-                    ("port", &*port.to_string()),
+                    ("ip", &*ip_text(ip)),
+                    ("port", &*num_text(port)),
                     ("name", &*name_suffix(l, t.sni.as_deref())),
                     ("advice", advice(l, Level::Moderate)),
                 ],
@@ -479,8 +479,8 @@ pub(super) fn traffic_alerts(
             a.description = l.f(
                 "nonstandard_port.http.description",
                 &[
-                    ("ip", &*ip.to_string()),
-                    ("port", &*port.to_string()),
+                    ("ip", &*ip_text(ip)),
+                    ("port", &*num_text(port)),
                     ("name", &*name_suffix(l, h.host.as_deref())),
                     ("advice", advice(l, Level::Moderate)),
                 ],
@@ -508,8 +508,8 @@ pub(super) fn traffic_alerts(
             a.description = l.f(
                 "self_signed.description",
                 &[
-                    ("ip", &*ip.to_string()),
-                    ("port", &*port.to_string()),
+                    ("ip", &*ip_text(ip)),
+                    ("port", &*num_text(port)),
                     ("name", &*name_suffix(l, c.sni.as_deref())),
                     ("subject", &*c.subject),
                     ("advice", advice(l, Level::Moderate)),
@@ -539,8 +539,8 @@ pub(super) fn traffic_alerts(
                 a.description = l.f(
                     "free_ca.description",
                     &[
-                        ("ip", &*ip.to_string()),
-                        ("port", &*port.to_string()),
+                        ("ip", &*ip_text(ip)),
+                        ("port", &*num_text(port)),
                         ("name", &*name_suffix(l, c.sni.as_deref())),
                         ("org", org),
                         ("advice", advice(l, Level::Low)),
@@ -590,7 +590,7 @@ pub(super) fn traffic_alerts(
                             _ => "place.body",
                         }),
                     ),
-                    ("ip", &*ip.to_string()),
+                    ("ip", &*ip_text(ip)),
                     ("name", &*name_suffix(l, i.host.as_deref())),
                     ("advice", advice(l, Level::Moderate)),
                 ],
@@ -653,8 +653,8 @@ pub(super) fn traffic_alerts(
             a.description = l.f(
                 "cleartext_http.description",
                 &[
-                    ("count", &*reqs.len().to_string()),
-                    ("ip", &*ip.to_string()),
+                    ("count", &*num_text(reqs.len())),
+                    ("ip", &*ip_text(ip)),
                     ("name", &*name_suffix(l, host.as_deref())),
                     ("advice", advice(l, Level::Low)),
                 ],
@@ -686,7 +686,7 @@ pub(super) fn traffic_alerts(
             );
             a.description = l.f(
                 "unresolved_ip.description",
-                &[("ip", &*ip.to_string()), ("advice", advice(l, Level::Low))],
+                &[("ip", &*ip_text(*ip)), ("advice", advice(l, Level::Low))],
             );
             a.ip = Some(*ip);
             a.port = h.ports.iter().next().map(|(_, p)| *p);
@@ -711,7 +711,7 @@ pub(super) fn traffic_alerts(
                 a.description = l.f(
                     "uncommon_port.description",
                     &[
-                        ("ip", &*ip.to_string()),
+                        ("ip", &*ip_text(*ip)),
                         ("name", &*name_suffix(l, host_name(ip).as_deref())),
                         ("ports", &*odd.join(", ")),
                         ("advice", advice(l, Level::Low)),
@@ -737,10 +737,10 @@ pub(super) fn traffic_alerts(
             a.description = l.f(
                 "upload.description",
                 &[
-                    ("up", &*h.bytes_up.to_string()),
-                    ("ip", &*ip.to_string()),
+                    ("up", &*num_text(h.bytes_up)),
+                    ("ip", &*ip_text(*ip)),
                     ("name", &*name_suffix(l, host_name(ip).as_deref())),
-                    ("down", &*h.bytes_down.to_string()),
+                    ("down", &*num_text(h.bytes_down)),
                     ("advice", advice(l, Level::Low)),
                 ],
             );
@@ -768,8 +768,8 @@ pub(super) fn traffic_alerts(
                 a.description = l.f(
                     "beaconing.description",
                     &[
-                        ("count", &*h.starts.len().to_string()),
-                        ("ip", &*ip.to_string()),
+                        ("count", &*num_text(h.starts.len())),
+                        ("ip", &*ip_text(*ip)),
                         ("name", &*name_suffix(l, host_name(ip).as_deref())),
                         ("interval", &*format!("{mean:.0}")),
                         ("jitter", &*format!("{:.0}", cv * 100.0)),
@@ -812,8 +812,8 @@ pub(super) fn several_alerts(alerts: &[Alert], s: &Settings) -> Vec<Alert> {
             a.description = l.f(
                 "several_alerts.description",
                 &[
-                    ("count", &*checks.len().to_string()),
-                    ("ip", &*ip.to_string()),
+                    ("count", &*num_text(checks.len())),
+                    ("ip", &*ip_text(ip)),
                     (
                         "checks",
                         &*checks.iter().copied().collect::<Vec<_>>().join(", "),
@@ -825,6 +825,20 @@ pub(super) fn several_alerts(alerts: &[Alert], s: &Settings) -> Vec<Alert> {
             a
         })
         .collect()
+}
+
+/// An address as text: IPv4 without the formatting machinery (alerts name their address
+/// in their description, and a report on a large capture has thousands of them).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => crate::output::ipv4_text(a),
+        IpAddr::V6(_) => ip.to_string(),
+    }
+}
+
+/// A number as text, without the formatting machinery.
+fn num_text(n: impl itoa::Integer) -> String {
+    itoa::Buffer::new().format(n).to_string()
 }
 
 #[cfg(test)]

@@ -238,13 +238,7 @@ pub fn assess(
         obs, &sorted, whitelist, settings,
     ));
     alerts.extend(heuristics::several_alerts(&alerts, settings));
-    alerts.sort_by(|a, b| {
-        b.level
-            .cmp(&a.level)
-            .then(a.source.cmp(&b.source))
-            .then(a.first_seen.cmp(&b.first_seen))
-            .then(a.title.cmp(&b.title))
-    });
+    let alerts = in_report_order(alerts);
     let mut counts = BTreeMap::new();
     for a in &alerts {
         *counts.entry(a.level).or_insert(0) += 1;
@@ -275,7 +269,7 @@ pub fn assess(
             ports: h
                 .ports
                 .iter()
-                .map(|(p, port)| format!("{}/{port}", proto_name(*p)))
+                .map(|&(p, port)| port_text(p, port))
                 .collect(),
             protocols: h.protocols.iter().map(|p| p.to_string()).collect(),
             bytes_up: h.bytes_up,
@@ -330,6 +324,49 @@ pub fn note_dns_only(report: &mut Report) {
     report.limits.insert(0, l.t("limit.dns_only").to_string());
 }
 
+/// The alerts in the report's order: the highest level first, then by source, first time
+/// seen and title, and in the order they were raised when all of these are equal.
+///
+/// The keys are sorted, not the alerts, which are then moved once each: an alert is a few
+/// hundred bytes, and moving them at every step of the sort cost more than comparing them.
+fn in_report_order(alerts: Vec<Alert>) -> Vec<Alert> {
+    let order: Vec<usize> = {
+        let mut keys: Vec<_> = alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                (
+                    std::cmp::Reverse(a.level),
+                    a.source,
+                    a.first_seen.as_deref(),
+                    a.title.as_str(),
+                    i,
+                )
+            })
+            .collect();
+        // The index makes every key distinct, so an unstable sort keeps equal alerts in
+        // the order they were raised.
+        keys.sort_unstable();
+        keys.into_iter().map(|k| k.4).collect()
+    };
+    let mut slots: Vec<Option<Alert>> = alerts.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
+/// A port as the report writes it, `tcp/443` (without `format!`: it runs for every port of
+/// every host).
+fn port_text(proto: u8, port: u16) -> String {
+    let name = proto_name(proto);
+    let mut text = String::with_capacity(name.len() + 6);
+    text.push_str(name);
+    text.push('/');
+    text.push_str(itoa::Buffer::new().format(port));
+    text
+}
+
 fn proto_name(p: u8) -> &'static str {
     match p {
         6 => "tcp",
@@ -337,5 +374,65 @@ fn proto_name(p: u8) -> &'static str {
         1 => "icmp",
         58 => "icmp6",
         _ => "ip",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(level: Level, source: Source, first_seen: Option<&str>, title: &str) -> Alert {
+        let mut a = Alert::new(level, source, "test", title.to_string());
+        a.first_seen = first_seen.map(str::to_string);
+        a
+    }
+
+    #[test]
+    fn alerts_are_ordered_by_level_source_time_title_then_as_raised() {
+        let raised = vec![
+            alert(Level::Low, Source::Ioc, Some("2024-01-01T00:00:00Z"), "a"),
+            alert(Level::High, Source::Rule, None, "b"),
+            alert(Level::High, Source::Ioc, Some("2024-01-02T00:00:00Z"), "c"),
+            alert(Level::High, Source::Ioc, Some("2024-01-01T00:00:00Z"), "z"),
+            alert(Level::High, Source::Ioc, None, "y"),
+            alert(Level::Moderate, Source::Heuristic, None, "same"),
+            alert(Level::Moderate, Source::Heuristic, None, "same"),
+        ];
+        // The two equal alerts are told apart by their descriptions.
+        let mut raised = raised;
+        raised[5].description = "first".into();
+        raised[6].description = "second".into();
+        let mut expected = raised.clone();
+        expected.sort_by(|a, b| {
+            b.level
+                .cmp(&a.level)
+                .then(a.source.cmp(&b.source))
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.title.cmp(&b.title))
+        });
+        let ordered = in_report_order(raised);
+        let seen: Vec<(&str, &str)> = ordered
+            .iter()
+            .map(|a| (a.title.as_str(), a.description.as_str()))
+            .collect();
+        let want: Vec<(&str, &str)> = expected
+            .iter()
+            .map(|a| (a.title.as_str(), a.description.as_str()))
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!(
+            seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+            ["y", "z", "c", "b", "same", "same", "a"]
+        );
+        assert_eq!(ordered[4].description, "first");
+        assert_eq!(ordered[5].description, "second");
+    }
+
+    #[test]
+    fn ports_are_written_as_protocol_slash_number() {
+        assert_eq!(port_text(6, 443), "tcp/443");
+        assert_eq!(port_text(17, 0), "udp/0");
+        assert_eq!(port_text(58, 65535), "icmp6/65535");
+        assert_eq!(port_text(47, 7), "ip/7");
     }
 }
