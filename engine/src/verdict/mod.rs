@@ -327,10 +327,11 @@ pub fn note_dns_only(report: &mut Report) {
 /// The alerts in the report's order: the highest level first, then by source, first time
 /// seen and title, and in the order they were raised when all of these are equal.
 ///
-/// The keys are sorted, not the alerts, which are then moved once each: an alert is a few
-/// hundred bytes, and moving them at every step of the sort cost more than comparing them.
-fn in_report_order(alerts: Vec<Alert>) -> Vec<Alert> {
-    let order: Vec<usize> = {
+/// The keys are sorted, not the alerts, which are then put in place by one swap each: an
+/// alert is a few hundred bytes, and moving them at every step of the sort cost more than
+/// comparing them.
+fn in_report_order(mut alerts: Vec<Alert>) -> Vec<Alert> {
+    let mut order: Vec<usize> = {
         let mut keys: Vec<_> = alerts
             .iter()
             .enumerate()
@@ -349,11 +350,17 @@ fn in_report_order(alerts: Vec<Alert>) -> Vec<Alert> {
         keys.sort_unstable();
         keys.into_iter().map(|k| k.4).collect()
     };
-    let mut slots: Vec<Option<Alert>> = alerts.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .collect()
+    // In place, as `sort_by_cached_key` does: position `i` takes the alert that was at
+    // `order[i]`, found by following the swaps already made (no second list of alerts).
+    for i in 0..order.len() {
+        let mut from = order[i];
+        while from < i {
+            from = order[from];
+        }
+        order[i] = from;
+        alerts.swap(i, from);
+    }
+    alerts
 }
 
 /// A port as the report writes it, `tcp/443` (without `format!`: it runs for every port of
@@ -426,6 +433,46 @@ mod tests {
         );
         assert_eq!(ordered[4].description, "first");
         assert_eq!(ordered[5].description, "second");
+    }
+
+    #[test]
+    fn a_large_shuffled_list_is_ordered_as_the_comparator_orders_it() {
+        // Few distinct keys, so that many alerts tie and the swaps form long cycles.
+        let levels = [Level::Low, Level::Moderate, Level::High];
+        let sources = [Source::Ioc, Source::Heuristic, Source::Rule];
+        let times = [
+            None,
+            Some("2024-01-01T00:00:00Z"),
+            Some("2024-01-02T00:00:00Z"),
+        ];
+        let mut x = 12345u32;
+        let mut next = |n: usize| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as usize % n
+        };
+        let raised: Vec<Alert> = (0..500)
+            .map(|i| {
+                let mut a = alert(
+                    levels[next(3)],
+                    sources[next(3)],
+                    times[next(3)],
+                    ["a", "b"][next(2)],
+                );
+                a.description = i.to_string();
+                a
+            })
+            .collect();
+        let mut expected = raised.clone();
+        expected.sort_by(|a, b| {
+            b.level
+                .cmp(&a.level)
+                .then(a.source.cmp(&b.source))
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.title.cmp(&b.title))
+        });
+        let ordered = in_report_order(raised);
+        let ids = |v: &[Alert]| v.iter().map(|a| a.description.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&ordered), ids(&expected));
     }
 
     #[test]
