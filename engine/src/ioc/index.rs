@@ -10,13 +10,36 @@ use std::net::IpAddr;
 use hashbrown::HashMap;
 use ipnet::IpNet;
 
-use super::{normalise_domain, Ioc, IocKind};
+use super::{normalise_domain, normalised_domain, Ioc, IocKind};
 
-/// Networks by prefix length: each length present has a map from the masked address.
+/// Networks by prefix length: each length present has a map from the masked address (and,
+/// for IPv4, the first octets its networks cover, so that most lengths are passed over
+/// without a probe: a whitelist has networks of a dozen lengths or more).
 #[derive(Debug, Default)]
 struct NetIndex {
-    v4: Vec<(u8, HashMap<u32, Vec<u32>>)>,
+    v4: Vec<(u8, FirstOctets, HashMap<u32, Vec<u32>>)>,
     v6: Vec<(u8, HashMap<u128, Vec<u32>>)>,
+}
+
+/// A set of first octets of IPv4 addresses, one bit each.
+#[derive(Debug, Default, Clone, Copy)]
+struct FirstOctets([u64; 4]);
+
+impl FirstOctets {
+    /// Adds the first octets of the addresses of the network `start`/`len`.
+    fn add_network(&mut self, start: u32, len: u8) {
+        let first = start >> 24;
+        let last = (start | !mask4(u32::MAX, len)) >> 24;
+        for octet in first..=last {
+            self.0[(octet >> 6) as usize & 3] |= 1 << (octet & 63);
+        }
+    }
+
+    /// Whether the first octet of `a` is in the set.
+    fn has(&self, a: u32) -> bool {
+        let octet = a >> 24;
+        self.0[(octet >> 6) as usize & 3] & (1 << (octet & 63)) != 0
+    }
 }
 
 fn mask4(a: u32, len: u8) -> u32 {
@@ -40,16 +63,18 @@ impl NetIndex {
         let len = net.prefix_len();
         match net.network() {
             IpAddr::V4(a) => {
-                let pos = match self.v4.iter().position(|(l, _)| *l == len) {
+                let pos = match self.v4.iter().position(|(l, _, _)| *l == len) {
                     Some(p) => p,
                     None => {
-                        self.v4.push((len, HashMap::new()));
+                        self.v4.push((len, FirstOctets::default(), HashMap::new()));
                         self.v4.sort_by_key(|e| std::cmp::Reverse(e.0));
-                        self.v4.iter().position(|(l, _)| *l == len).unwrap_or(0)
+                        self.v4.iter().position(|(l, _, _)| *l == len).unwrap_or(0)
                     }
                 };
-                if let Some((_, m)) = self.v4.get_mut(pos) {
-                    m.entry(mask4(u32::from(a), len)).or_default().push(id);
+                if let Some((_, octets, m)) = self.v4.get_mut(pos) {
+                    let start = mask4(u32::from(a), len);
+                    octets.add_network(start, len);
+                    m.entry(start).or_default().push(id);
                 }
             }
             IpAddr::V6(a) => {
@@ -68,25 +93,30 @@ impl NetIndex {
         }
     }
 
+    /// The indicators of every network containing `ip`, the most specific network first.
+    fn containing(&self, ip: IpAddr) -> impl Iterator<Item = &[u32]> + '_ {
+        let (v4, v6) = match ip {
+            IpAddr::V4(a) => (Some(u32::from(a)), None),
+            IpAddr::V6(a) => (None, Some(u128::from(a))),
+        };
+        let in_v4 = v4.into_iter().flat_map(move |a| {
+            self.v4
+                .iter()
+                .filter(move |(_, octets, _)| octets.has(a))
+                .filter_map(move |(len, _, m)| m.get(&mask4(a, *len)))
+        });
+        let in_v6 = v6.into_iter().flat_map(move |a| {
+            self.v6
+                .iter()
+                .filter_map(move |(len, m)| m.get(&mask6(a, *len)))
+        });
+        in_v4.chain(in_v6).map(Vec::as_slice)
+    }
+
     /// Every network containing `ip`, the most specific first.
     fn find(&self, ip: IpAddr, out: &mut Vec<u32>) {
-        match ip {
-            IpAddr::V4(a) => {
-                let a = u32::from(a);
-                for (len, m) in &self.v4 {
-                    if let Some(ids) = m.get(&mask4(a, *len)) {
-                        out.extend_from_slice(ids);
-                    }
-                }
-            }
-            IpAddr::V6(a) => {
-                let a = u128::from(a);
-                for (len, m) in &self.v6 {
-                    if let Some(ids) = m.get(&mask6(a, *len)) {
-                        out.extend_from_slice(ids);
-                    }
-                }
-            }
+        for ids in self.containing(ip) {
+            out.extend_from_slice(ids);
         }
     }
 }
@@ -228,6 +258,28 @@ impl IocSet {
         self.resolve(ids)
     }
 
+    /// The first indicator [`Self::match_ip`] gives, without collecting the others: one
+    /// for the address itself, else one of the most specific network.
+    fn first_ip(&self, ip: IpAddr) -> Option<&Ioc> {
+        let id = match self.ips.get(&ip).and_then(|ids| ids.first()) {
+            Some(&id) => Some(id),
+            None => self
+                .nets
+                .containing(ip)
+                .find_map(|ids| ids.first().copied()),
+        };
+        self.iocs.get(id? as usize)
+    }
+
+    /// The first domain indicator (of kind [`IocKind::Domain`]) covering `name`, as
+    /// [`Self::match_domain`] orders them, without collecting the others: one for the name
+    /// itself, else for its nearest parent.
+    fn first_domain(&self, name: &str) -> Option<&Ioc> {
+        let n = normalised_domain(name);
+        let id = suffixes(&n).find_map(|s| self.domains.get(s)?.first().copied())?;
+        self.iocs.get(id as usize)
+    }
+
     /// The certificate indicators a certificate's SHA-1 or SHA-256 (hex) matches.
     pub fn match_cert(&self, sha1: &str, sha256: &str) -> Vec<&Ioc> {
         let mut ids = Vec::new();
@@ -290,16 +342,12 @@ impl Whitelist {
 
     /// The entry that covers `name` (the name or a parent), if any.
     pub fn domain(&self, name: &str) -> Option<&str> {
-        self.set
-            .match_domain(name)
-            .into_iter()
-            .find(|e| e.kind == IocKind::Domain)
-            .map(|e| e.value.as_str())
+        self.set.first_domain(name).map(|e| e.value.as_str())
     }
 
-    /// The entry that covers `ip`, if any.
+    /// The entry that covers `ip` (the address, else the most specific network), if any.
     pub fn ip(&self, ip: IpAddr) -> Option<&str> {
-        self.set.match_ip(ip).first().map(|e| e.value.as_str())
+        self.set.first_ip(ip).map(|e| e.value.as_str())
     }
 }
 
@@ -351,6 +399,121 @@ mod tests {
         assert_eq!(m[0].value, "198.51.100.0/24", "most specific first");
         assert_eq!(set.match_ip(ip("2001:db8:1::5")).len(), 1);
         assert!(set.match_ip(ip("2001:db9::5")).is_empty());
+    }
+
+    #[test]
+    fn the_first_match_is_the_first_of_all_matches() {
+        // Networks of every IPv4 length (those under /8 cover several first octets), nested
+        // and disjoint, addresses, IPv6 networks, domains and their parents; addresses and
+        // names drawn near them.
+        let mut x = 0x2545_f491u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut entries = Vec::new();
+        for len in 0..=32u32 {
+            for _ in 0..3 {
+                let a = std::net::Ipv4Addr::from(next());
+                entries.push(ioc(IocKind::Cidr, &format!("{a}/{len}"), ""));
+            }
+        }
+        for _ in 0..20 {
+            entries.push(ioc(
+                IocKind::Ip,
+                &std::net::Ipv4Addr::from(next()).to_string(),
+                "",
+            ));
+        }
+        for len in [16u32, 32, 48, 64] {
+            entries.push(ioc(
+                IocKind::Cidr,
+                &format!("2001:db8:{:x}::/{len}", next() & 0xff),
+                "",
+            ));
+        }
+        for d in [
+            "example.com",
+            "a.example.com",
+            "b.a.example.com",
+            "example.net",
+        ] {
+            entries.push(ioc(IocKind::Domain, d, ""));
+        }
+        let set = IocSet::new(entries.clone());
+        let w = Whitelist::new(entries);
+        let mut hits = 0;
+        for i in 0..20_000u32 {
+            // Half the addresses share their first bits with an indicator.
+            let near = set.iocs()[next() as usize % set.len()].value.clone();
+            let ip: IpAddr = match (i % 3, near.split('/').next().map(str::parse::<IpAddr>)) {
+                (0, Some(Ok(IpAddr::V4(a)))) => {
+                    IpAddr::V4((u32::from(a) ^ (next() >> (next() % 32))).into())
+                }
+                (1, Some(Ok(IpAddr::V6(a)))) => {
+                    IpAddr::V6((u128::from(a) ^ u128::from(next())).into())
+                }
+                _ => IpAddr::V4(next().into()),
+            };
+            let all = set.match_ip(ip);
+            // Against every indicator, one by one: the address itself, then the networks
+            // containing it, the longest prefix first, in the order given within one.
+            let mut expected: Vec<(u8, usize, &str)> = set
+                .iocs()
+                .iter()
+                .enumerate()
+                .filter_map(|(at, e)| match e.kind {
+                    IocKind::Ip => (e.value.parse::<IpAddr>().ok()? == ip).then_some((
+                        u8::MAX,
+                        at,
+                        e.value.as_str(),
+                    )),
+                    IocKind::Cidr => {
+                        let net: IpNet = e.value.parse().ok()?;
+                        net.contains(&ip)
+                            .then_some((net.prefix_len(), at, e.value.as_str()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            expected.sort_by_key(|&(len, at, _)| (std::cmp::Reverse(len), at));
+            let values: Vec<&str> = all.iter().map(|e| e.value.as_str()).collect();
+            let want: Vec<&str> = expected.iter().map(|e| e.2).collect();
+            assert_eq!(values, want, "{ip}");
+            assert_eq!(
+                set.first_ip(ip).map(|e| &e.value),
+                all.first().map(|e| &e.value),
+                "{ip}"
+            );
+            assert_eq!(w.ip(ip), all.first().map(|e| e.value.as_str()), "{ip}");
+            hits += usize::from(!all.is_empty());
+        }
+        assert!(hits > 1_000, "only {hits} addresses matched");
+        for name in [
+            "example.com",
+            "x.example.com",
+            "A.Example.Com.",
+            "x.a.example.com",
+            "b.a.example.com",
+            "c.b.a.example.com",
+            "example.org",
+            "notexample.com",
+            "net",
+        ] {
+            let first = set
+                .match_domain(name)
+                .into_iter()
+                .find(|e| e.kind == IocKind::Domain)
+                .map(|e| e.value.as_str());
+            assert_eq!(w.domain(name), first, "{name}");
+            assert_eq!(
+                set.first_domain(name).map(|e| e.value.as_str()),
+                first,
+                "{name}"
+            );
+        }
     }
 
     #[test]
