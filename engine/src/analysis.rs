@@ -343,12 +343,14 @@ fn run(
     let pool = parallel.as_ref().map(|p| p.pool);
     let eve = parallel.as_ref().and_then(|p| p.eve);
     let spent = parallel.as_ref().map(|p| p.spent);
-    let render = |events: &[Event]| match (pool, eve) {
+    let render = |events: &[Event], spare: &mut Vec<Vec<u8>>| match (pool, eve) {
         (Some(pool), Some(renderer)) => {
-            Some(pool.install(|| RenderedEve::render(renderer, events)))
+            Some(pool.install(|| RenderedEve::render(renderer, events, spare)))
         }
         _ => None,
     };
+    // The buffers of EVE lines the sink has written, for the next batches' lines.
+    let mut spare_runs: Vec<Vec<u8>> = Vec::new();
     let certs = crate::proto::cache::SharedCerts::default();
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard::new(config, std::sync::Arc::clone(&certs)))
@@ -370,12 +372,12 @@ fn run(
         .map(|_| crate::detect::AlertFilter::default());
     let mut events_written = 0u64;
     // Hands a run of sorted events to the sink, past the alert thresholds.
-    let mut hand_out = |mut events: Vec<Event>| -> Result<()> {
+    let mut hand_out = |mut events: Vec<Event>, spare: &mut Vec<Vec<u8>>| -> Result<()> {
         if let Some(f) = alert_filter.as_mut() {
             f.apply(&mut events);
         }
         events_written += events.len() as u64;
-        let rendered = render(&events);
+        let rendered = render(&events, spare);
         deliver(events, rendered)
     };
     // Several threads read a batch ahead, whole; one reads a chunk at a time.
@@ -397,8 +399,13 @@ fn run(
                     (false, Some(next)) => reader.fill(next),
                     _ => Ok(()),
                 };
-                let written: Vec<Delivered> =
+                let mut written: Vec<Delivered> =
                     spent.map(|r| r.try_iter().collect()).unwrap_or_default();
+                for (_, eve) in &mut written {
+                    if let Some(rendered) = eve.take() {
+                        rendered.recycle(&mut spare_runs);
+                    }
+                }
                 let (read, events) = pool.install(|| {
                     rayon::join(
                         || {
@@ -419,7 +426,7 @@ fn run(
                 let mut fill = reader.begin(&mut current);
                 while reader.fill_chunk(&mut current, &mut fill, true)? {
                     process_in_turn(&mut shards, &current, config);
-                    hand_out(collect(&mut shards))?;
+                    hand_out(collect(&mut shards), &mut spare_runs)?;
                 }
                 process_in_turn(&mut shards, &current, config);
                 let events =
@@ -427,7 +434,7 @@ fn run(
                 (Ok(()), events, current.eof)
             }
         };
-        hand_out(events)?;
+        hand_out(events, &mut spare_runs)?;
         progress(reader.source.position(), reader.source.total_size());
         read?;
         if done {
@@ -447,7 +454,7 @@ fn run(
         None => shards.iter_mut().flat_map(finish).collect(),
     };
     events.sort_unstable_by_key(|e| e.order);
-    hand_out(events)?;
+    hand_out(events, &mut spare_runs)?;
     stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);

@@ -281,24 +281,47 @@ pub struct RenderedEve {
 
 impl RenderedEve {
     /// Renders `events` with copies of `renderer`, runs of [`Self::RUN`] events in parallel
-    /// on the current rayon pool.
-    pub fn render(renderer: &EveRenderer, events: &[Event]) -> Self {
+    /// on the current rayon pool, into buffers taken from `spare` (emptied) when it has
+    /// some: a new buffer of half a MiB is fresh memory that the kernel must map and clear,
+    /// and that is freed by another thread than the one that filled it.
+    pub fn render(renderer: &EveRenderer, events: &[Event], spare: &mut Vec<Vec<u8>>) -> Self {
         use rayon::prelude::*;
-        let runs = events
+        let mut runs: Vec<Vec<u8>> = (0..events.len().div_ceil(Self::RUN))
+            .map(|_| spare.pop().unwrap_or_default())
+            .collect();
+        events
             .par_chunks(Self::RUN)
-            .map(|run| {
+            .zip(runs.par_iter_mut())
+            .for_each(|(run, out)| {
                 let mut r = renderer.clone();
+                out.clear();
                 // Lines average about 640 bytes on the benchmark capture: room for 1 KiB
                 // each spares growing (and copying) the run's buffer at its end.
-                let mut out = Vec::with_capacity(run.len() * 1024);
+                out.reserve(run.len() * 1024);
                 for e in run {
-                    r.render_onto(e, &mut out);
+                    r.render_onto(e, out);
                 }
-                out
-            })
-            .collect();
+            });
         RenderedEve { runs }
     }
+
+    /// Gives back the buffers of the lines once written, into `spare`, for the next
+    /// batches: at most [`Self::SPARE_RUNS`] of them, none larger than
+    /// [`Self::SPARE_RUN_BYTES`], so that what is kept stays bounded.
+    pub fn recycle(self, spare: &mut Vec<Vec<u8>>) {
+        for run in self.runs {
+            if spare.len() < Self::SPARE_RUNS && run.capacity() <= Self::SPARE_RUN_BYTES {
+                spare.push(run);
+            }
+        }
+    }
+
+    /// Buffers kept for reuse at most (a batch renders about ten runs on the benchmark
+    /// capture, and three batches can be under way).
+    pub const SPARE_RUNS: usize = 48;
+
+    /// The largest buffer kept for reuse.
+    pub const SPARE_RUN_BYTES: usize = 2 << 20;
 
     /// Events per run.
     pub const RUN: usize = 512;
