@@ -1241,6 +1241,59 @@ proptest! {
 /// it goes: one thread reads each batch in chunks and runs them as they come, several
 /// threads read whole batches; the events and the EVE must not differ, nor the flows that
 /// the sweep at the end of each batch ends.
+/// Records larger than what the file source reads at a time (64 KiB), up to 1 MiB, and
+/// small ones between them, in classic pcap and pcapng, read back whole and in order, with
+/// no warning; the same file cut inside the large record gives the packets before it and a
+/// warning.
+#[test]
+fn records_larger_than_one_read_come_back_whole() {
+    let sizes = [
+        60,
+        (64 << 10) - 16,
+        64 << 10,
+        (64 << 10) + 1,
+        20,
+        200_000,
+        262_144,
+        40,
+        (1 << 20) - 4096,
+        1,
+    ];
+    let packets: Vec<PcapPacket> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| PcapPacket {
+            secs: 1_700_000_000 + u32::try_from(i).unwrap(),
+            frac: 7,
+            data: (0..n).map(|b| (b * 7 + i) as u8).collect(),
+            cut_off: 0,
+        })
+        .collect();
+    let flavour = PcapFlavour {
+        nanos: false,
+        big_endian: false,
+    };
+    let (pcap, ends) = pcap_file(flavour, &packets);
+    let (ng, _) = pcapng_file(false, TsResol::Default, &packets);
+    for file in [&pcap, &ng] {
+        let (got, warnings) = read_back(file).expect("a capture");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(got.len(), packets.len());
+        for ((_, data), p) in got.iter().zip(&packets) {
+            assert!(
+                data == &p.data,
+                "a record of {} bytes changed",
+                p.data.len()
+            );
+        }
+    }
+    // Cut in the middle of the 200,000-byte record (the sixth).
+    let cut = ends[4] + 100_000;
+    let (got, warnings) = read_back(&pcap[..cut]).expect("a capture");
+    assert_eq!(got.len(), 5);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
 #[test]
 fn a_run_of_several_batches_is_independent_of_threads() {
     let query = |id: u16| {

@@ -15,6 +15,21 @@ use crate::time::Timestamp;
 /// 262,144 bytes; a record that claims more is treated as corrupt.
 const BUFFER_CAPACITY: usize = 1 << 20;
 
+/// Bytes asked of the file at a time.
+const READ_SIZE: usize = 64 << 10;
+
+/// A reader that reads at most [`READ_SIZE`] bytes at a time. The capture reader refills its
+/// whole buffer otherwise (1 MiB, larger than the core's cache), and the packets are copied
+/// out of it long after the kernel copied them in.
+struct ShortReads<R>(R);
+
+impl<R: std::io::Read> std::io::Read for ShortReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(READ_SIZE);
+        self.0.read(buf.get_mut(..n).unwrap_or_default())
+    }
+}
+
 /// An interface declared by a pcapng Interface Description Block.
 #[derive(Clone, Copy, Debug)]
 struct Interface {
@@ -85,6 +100,7 @@ impl FileSource {
         size: Option<u64>,
     ) -> Result<Self> {
         let path = name;
+        let reader = ShortReads(reader);
         let reader = pcap_parser::create_reader(BUFFER_CAPACITY, reader).map_err(|e| {
             let detail = match e {
                 PcapError::Eof => {
