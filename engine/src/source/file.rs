@@ -18,9 +18,9 @@ const BUFFER_CAPACITY: usize = 1 << 20;
 /// Bytes asked of the file at a time.
 const READ_SIZE: usize = 64 << 10;
 
-/// A reader that reads at most [`READ_SIZE`] bytes at a time. The capture reader refills its
-/// whole buffer otherwise (1 MiB, larger than the core's cache), and the packets are copied
-/// out of it long after the kernel copied them in.
+/// A reader that reads at most [`READ_SIZE`] bytes at a time. The capture reader would
+/// otherwise refill its whole 1 MiB buffer at once, and copy each packet out of it long after
+/// the kernel copied it in, when the work in between has pushed it out of the core's cache.
 struct ShortReads<R>(R);
 
 impl<R: std::io::Read> std::io::Read for ShortReads<R> {
