@@ -327,39 +327,18 @@ pub fn note_dns_only(report: &mut Report) {
 /// The alerts in the report's order: the highest level first, then by source, first time
 /// seen and title, and in the order they were raised when all of these are equal.
 ///
-/// The keys are sorted, not the alerts, which are then put in place by one swap each: an
-/// alert is a few hundred bytes, and moving them at every step of the sort cost more than
-/// comparing them.
+/// `sort_by_cached_key` sorts the keys, then puts each alert in place with one swap: an
+/// alert is a few hundred bytes, and the stable sort that moved them at every step cost more
+/// than the two strings each key copies.
 fn in_report_order(mut alerts: Vec<Alert>) -> Vec<Alert> {
-    let mut order: Vec<usize> = {
-        let mut keys: Vec<_> = alerts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                (
-                    std::cmp::Reverse(a.level),
-                    a.source,
-                    a.first_seen.as_deref(),
-                    a.title.as_str(),
-                    i,
-                )
-            })
-            .collect();
-        // The index makes every key distinct, so an unstable sort keeps equal alerts in
-        // the order they were raised.
-        keys.sort_unstable();
-        keys.into_iter().map(|k| k.4).collect()
-    };
-    // In place, as `sort_by_cached_key` does: position `i` takes the alert that was at
-    // `order[i]`, found by following the swaps already made (no second list of alerts).
-    for i in 0..order.len() {
-        let mut from = order[i];
-        while from < i {
-            from = order[from];
-        }
-        order[i] = from;
-        alerts.swap(i, from);
-    }
+    alerts.sort_by_cached_key(|a| {
+        (
+            std::cmp::Reverse(a.level),
+            a.source,
+            a.first_seen.clone(),
+            a.title.clone(),
+        )
+    });
     alerts
 }
 
@@ -394,6 +373,20 @@ mod tests {
         a
     }
 
+    /// `alerts` in the order of the comparator the report used before
+    /// [`in_report_order`]: a stable sort, so equal alerts keep the order they were raised.
+    fn by_former_comparator(alerts: &[Alert]) -> Vec<Alert> {
+        let mut sorted = alerts.to_vec();
+        sorted.sort_by(|a, b| {
+            b.level
+                .cmp(&a.level)
+                .then(a.source.cmp(&b.source))
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.title.cmp(&b.title))
+        });
+        sorted
+    }
+
     #[test]
     fn alerts_are_ordered_by_level_source_time_title_then_as_raised() {
         let raised = vec![
@@ -409,14 +402,7 @@ mod tests {
         let mut raised = raised;
         raised[5].description = "first".into();
         raised[6].description = "second".into();
-        let mut expected = raised.clone();
-        expected.sort_by(|a, b| {
-            b.level
-                .cmp(&a.level)
-                .then(a.source.cmp(&b.source))
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then(a.title.cmp(&b.title))
-        });
+        let expected = by_former_comparator(&raised);
         let ordered = in_report_order(raised);
         let seen: Vec<(&str, &str)> = ordered
             .iter()
@@ -437,7 +423,7 @@ mod tests {
 
     #[test]
     fn a_large_shuffled_list_is_ordered_as_the_comparator_orders_it() {
-        // Few distinct keys, so that many alerts tie and the swaps form long cycles.
+        // Few distinct keys, so that many alerts tie and their order rests on the tie-break.
         let levels = [Level::Low, Level::Moderate, Level::High];
         let sources = [Source::Ioc, Source::Heuristic, Source::Rule];
         let times = [
@@ -462,14 +448,7 @@ mod tests {
                 a
             })
             .collect();
-        let mut expected = raised.clone();
-        expected.sort_by(|a, b| {
-            b.level
-                .cmp(&a.level)
-                .then(a.source.cmp(&b.source))
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then(a.title.cmp(&b.title))
-        });
+        let expected = by_former_comparator(&raised);
         let ordered = in_report_order(raised);
         let ids = |v: &[Alert]| v.iter().map(|a| a.description.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&ordered), ids(&expected));
