@@ -61,13 +61,7 @@ fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":\"");
-    match addr {
-        std::net::IpAddr::V4(a) => super::push_ipv4(out, a),
-        std::net::IpAddr::V6(a) => {
-            use std::io::Write as _;
-            let _ = write!(out, "{a}");
-        }
-    }
+    super::push_ip(out, addr);
     out.push(b'"');
 }
 

@@ -173,6 +173,27 @@ pub(crate) fn ipv4_text(a: std::net::Ipv4Addr) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Appends the text of an address, as `Display` prints it: IPv4 by [`push_ipv4`], IPv6 by
+/// `Display`.
+pub(crate) fn push_ip(out: &mut Vec<u8>, addr: std::net::IpAddr) {
+    match addr {
+        std::net::IpAddr::V4(a) => push_ipv4(out, a),
+        std::net::IpAddr::V6(a) => {
+            use std::io::Write as _;
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// The text of an address, as `Display` prints it (IPv4 without the formatting machinery).
+pub(crate) fn ip_text(addr: std::net::IpAddr) -> String {
+    match addr {
+        std::net::IpAddr::V4(a) => ipv4_text(a),
+        std::net::IpAddr::V6(a) => a.to_string(),
+    }
+}
+
 /// A MAC address as `aa:bb:cc:dd:ee:ff`.
 pub(crate) fn mac(m: &[u8; 6]) -> String {
     let h = hex(m);
@@ -335,6 +356,13 @@ mod tests {
                     assert_eq!(ipv4_text(ip), ip.to_string());
                 }
             }
+        }
+        for ip in ["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1", "::"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut pushed = Vec::new();
+            push_ip(&mut pushed, ip);
+            assert_eq!(ip_text(ip), ip.to_string());
+            assert_eq!(String::from_utf8(pushed).unwrap(), ip.to_string());
         }
     }
 }

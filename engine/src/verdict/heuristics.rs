@@ -10,6 +10,7 @@ use super::observe::{is_local, HostObs, NameObs, Observations};
 use super::wording;
 use super::{Alert, IocRef, Level, Source};
 use crate::ioc::{is_high_tag, Ioc, IocKind, IocSet, Whitelist};
+use crate::output::ip_text;
 use crate::time::Timestamp;
 
 /// Thresholds and switches of the heuristics. Read from the `[heuristics]` table of a
@@ -825,15 +826,6 @@ pub(super) fn several_alerts(alerts: &[Alert], s: &Settings) -> Vec<Alert> {
             a
         })
         .collect()
-}
-
-/// An address as text: IPv4 without the formatting machinery (alerts name their address
-/// in their description, and a report on a large capture has thousands of them).
-fn ip_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => crate::output::ipv4_text(a),
-        IpAddr::V6(_) => ip.to_string(),
-    }
 }
 
 /// A number as text, without the formatting machinery.
