@@ -229,8 +229,8 @@ impl EveWriter {
         Ok(EveWriter {
             path: path.to_path_buf(),
             file,
-            // Room for the lines of a full buffer and one more (DNS lines can reach tens of
-            // KiB), so that the buffer does not grow.
+            // Room for a full buffer and 64 KiB more for the line that takes it past the
+            // threshold, so that the buffer rarely grows.
             pending: Vec::with_capacity(Self::FLUSH_AT + 64 * 1024),
             renderer: EveRenderer {
                 line: Vec::new(),
