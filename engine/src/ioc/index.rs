@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use hashbrown::HashMap;
 use ipnet::IpNet;
 
-use super::{normalise_domain, normalised_domain, Ioc, IocKind};
+use super::{normalised_domain, Ioc, IocKind};
 
 /// Networks by prefix length: each length present has a map from the masked address (and,
 /// for IPv4, the first octets its networks cover, so that most lengths are passed over
@@ -223,7 +223,7 @@ impl IocSet {
     /// The indicators a domain name matches: domain and dynamic-DNS indicators equal to it or
     /// to one of its parents (on label boundaries, any case), and its top-level domain.
     pub fn match_domain(&self, name: &str) -> Vec<&Ioc> {
-        let n = normalise_domain(name);
+        let n = normalised_domain(name);
         let mut ids = Vec::new();
         for s in suffixes(&n) {
             if let Some(v) = self.domains.get(s) {
@@ -241,7 +241,7 @@ impl IocSet {
 
     /// The name-server indicators an NS record's target matches (the name or a parent).
     pub fn match_nameserver(&self, name: &str) -> Vec<&Ioc> {
-        let n = normalise_domain(name);
+        let n = normalised_domain(name);
         let mut ids = Vec::new();
         for s in suffixes(&n) {
             if let Some(v) = self.nameservers.get(s) {
