@@ -307,7 +307,9 @@ pub fn run_source(
         sinks: Vec::new(),
     };
     let (summary, report) = analyse_source(input, source, args, hooks)?;
-    let mut out = std::io::stdout().lock();
+    // Buffered: the standard output flushes at every line, which cost a system call for
+    // each of thousands of alerts and pretty-printed JSON lines.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
         if let Some(o) = v.as_object_mut() {
@@ -319,6 +321,7 @@ pub fn run_source(
         print_verdict(&mut out, &report)?;
         print_text(&mut out, &summary, input)?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -545,7 +548,7 @@ fn run_dns_log(
     );
     verdict::note_dns_only(&mut report);
     write_reports(args, &report, store.as_mut())?;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
@@ -564,6 +567,7 @@ fn run_dns_log(
         )?;
         writeln!(out, "  DNS only: connections and traffic were not seen.")?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
