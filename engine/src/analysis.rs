@@ -9,7 +9,7 @@
 //! sweeps its idle flows; the events of the batch are then sorted by
 //! [`crate::event::EventOrder`] and written. With several threads, a sink that writes EVE
 //! has each batch's lines rendered by the workers (in runs of consecutive events, so the
-//! order is kept), and its thread only writes them.
+//! order is kept) while they process the next batch, and its thread only writes them.
 
 use rayon::prelude::*;
 
@@ -330,7 +330,7 @@ struct Parallel<'a> {
 
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
 /// When `parallel`, the reader fills the next batch while the pool's workers process the
-/// current one, the workers then render the batch's EVE lines, and they free the batches the
+/// current one and render the EVE lines of the one before, and they free the batches the
 /// sink has written; otherwise everything runs in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
@@ -371,15 +371,17 @@ fn run(
         .as_ref()
         .map(|_| crate::detect::AlertFilter::default());
     let mut events_written = 0u64;
-    // Hands a run of sorted events to the sink, past the alert thresholds.
-    let mut hand_out = |mut events: Vec<Event>, spare: &mut Vec<Vec<u8>>| -> Result<()> {
+    // Takes out the alerts that thresholds suppress from a run of sorted events, which then
+    // goes to the sink as it stands.
+    let mut screen = |events: &mut Vec<Event>| {
         if let Some(f) = alert_filter.as_mut() {
-            f.apply(&mut events);
+            f.apply(events);
         }
         events_written += events.len() as u64;
-        let rendered = render(&events, spare);
-        deliver(events, rendered)
     };
+    // With several threads, the events of the batch before, screened, whose lines the
+    // workers render while they process the next batch.
+    let mut unrendered: Option<Vec<Event>> = None;
     // Several threads read a batch ahead, whole; one reads a chunk at a time.
     let (mut current, mut next) = match pool {
         Some(_) => (
@@ -406,16 +408,29 @@ fn run(
                         rendered.recycle(&mut spare_runs);
                     }
                 }
-                let (read, events) = pool.install(|| {
+                let before = unrendered.take();
+                let (read, (events, rendered)) = pool.install(|| {
                     rayon::join(
                         || {
                             let read = fill_next();
                             drop(written);
                             read
                         },
-                        || process(&mut shards, &mut parts, &current, config),
+                        || {
+                            rayon::join(
+                                || process(&mut shards, &mut parts, &current, config),
+                                || {
+                                    before
+                                        .as_deref()
+                                        .and_then(|events| render(events, &mut spare_runs))
+                                },
+                            )
+                        },
                     )
                 });
+                if let Some(before) = before {
+                    deliver(before, rendered)?;
+                }
                 (read, events, done)
             }
             None => {
@@ -426,7 +441,9 @@ fn run(
                 let mut fill = reader.begin(&mut current);
                 while reader.fill_chunk(&mut current, &mut fill, true)? {
                     process_in_turn(&mut shards, &current, config);
-                    hand_out(collect(&mut shards), &mut spare_runs)?;
+                    let mut events = collect(&mut shards);
+                    screen(&mut events);
+                    deliver(events, None)?;
                 }
                 process_in_turn(&mut shards, &current, config);
                 let events =
@@ -434,7 +451,12 @@ fn run(
                 (Ok(()), events, current.eof)
             }
         };
-        hand_out(events, &mut spare_runs)?;
+        let mut events = events;
+        screen(&mut events);
+        match pool {
+            Some(_) => unrendered = Some(events),
+            None => deliver(events, None)?,
+        }
         progress(reader.source.position(), reader.source.total_size());
         read?;
         if done {
@@ -443,6 +465,10 @@ fn run(
         if let Some(next) = next.as_mut() {
             std::mem::swap(&mut current, next);
         }
+    }
+    if let Some(events) = unrendered.take() {
+        let rendered = render(&events, &mut spare_runs);
+        deliver(events, rendered)?;
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {
@@ -454,7 +480,9 @@ fn run(
         None => shards.iter_mut().flat_map(finish).collect(),
     };
     events.sort_unstable_by_key(|e| e.order);
-    hand_out(events, &mut spare_runs)?;
+    screen(&mut events);
+    let rendered = render(&events, &mut spare_runs);
+    deliver(events, rendered)?;
     stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);
