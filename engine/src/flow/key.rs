@@ -76,28 +76,63 @@ impl FlowKey {
     /// discriminant and an array's length as 8 bytes. They are written out here because a
     /// derived hash writes the last two with the width of `usize`, which gave 32-bit ARM
     /// other flow ids.
+    ///
+    /// A zero byte leaves FNV-1a's state as it is before the multiplication, so a run of
+    /// them is one multiplication by a power of the prime ([`Fnv1a::zeros`]): the hash runs
+    /// for every packet, and most of its 44 bytes for IPv4 are zeros.
     pub fn stable_hash(&self) -> u64 {
         let mut h = Fnv1a::default();
         for end in [&self.lo, &self.hi] {
             match end.addr {
                 IpAddr::V4(a) => {
-                    h.write(&0u64.to_le_bytes());
+                    h.word(0);
                     h.write(&a.octets());
                 }
                 IpAddr::V6(a) => {
-                    h.write(&1u64.to_le_bytes());
+                    h.word(1);
                     h.write(&a.octets());
                 }
             }
             h.write(&end.port.to_le_bytes());
         }
         h.write(&[self.proto]);
-        h.write(&(self.vlan.len() as u64).to_le_bytes());
-        for id in self.vlan {
-            h.write(&id.to_le_bytes());
+        h.word(self.vlan.len() as u8);
+        if self.vlan == [0; 3] {
+            h.zeros(6);
+        } else {
+            for id in self.vlan {
+                h.write(&id.to_le_bytes());
+            }
         }
         h.write(&[self.depth]);
         mix64(h.0)
+    }
+}
+
+/// A key for the flow tables, hashed a few machine words at a time (the derived hash of
+/// [`FlowKey`] feeds the hasher each field, and each octet array, apart). Nothing observable
+/// depends on it: the tables' hasher is seeded per process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableKey(pub FlowKey);
+
+impl Hash for TableKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for end in [&self.0.lo, &self.0.hi] {
+            let port = u64::from(end.port) << 32;
+            match end.addr {
+                IpAddr::V4(a) => state.write_u64(port | u64::from(u32::from(a))),
+                IpAddr::V6(a) => {
+                    let bits = u128::from(a);
+                    state.write_u64(bits as u64);
+                    state.write_u64((bits >> 64) as u64);
+                    state.write_u64(port | 1 << 48);
+                }
+            }
+        }
+        let [v0, v1, v2] = self.0.vlan.map(u64::from);
+        state.write_u64(
+            u64::from(self.0.proto) | u64::from(self.0.depth) << 8 | v0 << 16 | v1 << 32 | v2 << 48,
+        );
     }
 }
 
@@ -112,12 +147,38 @@ impl Default for Fnv1a {
     }
 }
 
+/// FNV-1a's 64-bit prime.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// `FNV_PRIME` to the powers 0 to 8.
+const FNV_POWERS: [u64; 9] = {
+    let mut powers = [1u64; 9];
+    let mut i = 1;
+    while i < powers.len() {
+        powers[i] = powers[i - 1].wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    powers
+};
+
 impl Fnv1a {
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
         }
+    }
+
+    /// Writes `n` (at most 8) zero bytes.
+    fn zeros(&mut self, n: usize) {
+        self.0 = self.0.wrapping_mul(FNV_POWERS[n.min(8)]);
+    }
+
+    /// Writes the 8 little-endian bytes of a number below 256, as `write(&u64::to_le_bytes)`
+    /// would.
+    fn word(&mut self, low: u8) {
+        self.0 ^= u64::from(low);
+        self.0 = self.0.wrapping_mul(FNV_POWERS[8]);
     }
 }
 
@@ -204,6 +265,10 @@ mod tests {
             FlowKey::of(ep(1, 5000), ep(2, 80), 6).0,
             FlowKey::of(ep(9, 53), v6, 17).0.in_vlans([1, 2, 3], 2),
             FlowKey::of(v6, v6, 58).0,
+            FlowKey::of(ep(3, 443), ep(4, 1), 17)
+                .0
+                .in_vlans([0, 0, 0], 1),
+            FlowKey::of(ep(3, 443), v6, 6).0.in_vlans([0, 0, 4095], 0),
         ];
         for key in keys {
             let mut derived = Derived(Fnv1a::default());

@@ -8,7 +8,7 @@
 use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 
-use super::key::{mix64, table_hasher, FlowKey, TableHasher};
+use super::key::{mix64, table_hasher, FlowKey, TableHasher, TableKey};
 use super::{Flow, FlowOutput};
 use crate::config::{Config, SEC};
 use crate::event::{EndReason, Event};
@@ -57,7 +57,7 @@ pub(crate) struct Shard {
     /// The live flows, boxed: the table keeps twice as many slots as flows once flows come
     /// and go (hashbrown grows rather than rehash in place past half full), and a slot of
     /// key and box is 56 bytes where key and flow took 384.
-    flows: HashMap<FlowKey, Box<Flow>, TableHasher>,
+    flows: HashMap<TableKey, Box<Flow>, TableHasher>,
     budget: MemBudget,
     max_flows: usize,
     /// Events produced since the last drain.
@@ -103,7 +103,7 @@ impl Shard {
             return;
         }
         // A full table makes room first, unless the packet belongs to a flow it holds.
-        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&pkt.key) {
+        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&TableKey(pkt.key)) {
             self.evict(pkt.index, config);
         }
         let live_before = self.flows.len();
@@ -114,7 +114,7 @@ impl Shard {
         };
         // One look-up: the packet's flow, ended and started afresh when it timed out or the
         // packet reuses its 5-tuple, created when new.
-        let flow = match self.flows.entry(pkt.key) {
+        let flow = match self.flows.entry(TableKey(pkt.key)) {
             Entry::Occupied(slot) => {
                 let ending = slot.get().ending(pkt, config);
                 let flow = slot.into_mut();
@@ -151,7 +151,7 @@ impl Shard {
         let mut by_age: Vec<(Timestamp, u64, FlowKey)> = self
             .flows
             .iter()
-            .map(|(k, f)| (f.last, f.id.id, *k))
+            .map(|(k, f)| (f.last, f.id.id, k.0))
             .collect();
         by_age.sort_unstable_by_key(|(t, id, _)| (*t, *id));
         let n = (self.max_flows / 10).max(1);
@@ -170,7 +170,9 @@ impl Shard {
         order_packet: u64,
         config: &Config,
     ) {
-        let mut ended: Vec<Box<Flow>> = keys.filter_map(|k| self.flows.remove(&k)).collect();
+        let mut ended: Vec<Box<Flow>> = keys
+            .filter_map(|k| self.flows.remove(&TableKey(k)))
+            .collect();
         ended.sort_unstable_by_key(|f| f.id.id);
         for flow in ended {
             match reason {
@@ -200,14 +202,14 @@ impl Shard {
             .flows
             .iter()
             .filter(|(_, f)| now.nanos_since(f.last) > f.timeout_nanos(config))
-            .map(|(k, _)| *k)
+            .map(|(k, _)| k.0)
             .collect();
         self.end_flows(idle.into_iter(), EndReason::Timeout, order_packet, config);
     }
 
     /// Ends every flow (end of the capture).
     pub fn finish(&mut self, order_packet: u64, config: &Config) {
-        let all: Vec<FlowKey> = self.flows.keys().copied().collect();
+        let all: Vec<FlowKey> = self.flows.keys().map(|k| k.0).collect();
         self.end_flows(all.into_iter(), EndReason::Shutdown, order_packet, config);
     }
 
