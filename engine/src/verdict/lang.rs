@@ -3,6 +3,7 @@
 //! from another language falls back to English (the tests make sure none is missing).
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// The languages, by code, with their files.
 const FILES: [(&str, &str); 7] = [
@@ -24,20 +25,32 @@ fn parse(text: &str) -> HashMap<String, String> {
     toml::from_str::<HashMap<String, String>>(text).unwrap_or_default()
 }
 
+/// The texts of `FILES[i]`, parsed once per process: a run asks for its language several
+/// times (the options, the heuristics' settings, the report), and English besides, and
+/// each parse of a file cost about a million instructions.
+fn parsed(i: usize) -> Arc<HashMap<String, String>> {
+    static PARSED: [OnceLock<Arc<HashMap<String, String>>>; FILES.len()] =
+        [const { OnceLock::new() }; FILES.len()];
+    match (PARSED.get(i), FILES.get(i)) {
+        (Some(cell), Some((_, text))) => Arc::clone(cell.get_or_init(|| Arc::new(parse(text)))),
+        _ => Arc::default(),
+    }
+}
+
 /// One language's texts.
 #[derive(Clone, Debug)]
 pub struct Lang {
     code: &'static str,
-    texts: HashMap<String, String>,
-    english: HashMap<String, String>,
+    texts: Arc<HashMap<String, String>>,
+    english: Arc<HashMap<String, String>>,
 }
 
 impl Default for Lang {
     fn default() -> Self {
         Lang::get("en").unwrap_or(Lang {
             code: "en",
-            texts: HashMap::new(),
-            english: HashMap::new(),
+            texts: Arc::default(),
+            english: Arc::default(),
         })
     }
 }
@@ -51,11 +64,11 @@ impl Lang {
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
-        let (c, text) = FILES.iter().find(|(c, _)| *c == base)?;
+        let i = FILES.iter().position(|(c, _)| *c == base)?;
         Some(Lang {
-            code: c,
-            texts: parse(text),
-            english: parse(FILES[0].1),
+            code: FILES.get(i).map_or("en", |(c, _)| c),
+            texts: parsed(i),
+            english: parsed(0),
         })
     }
 
@@ -121,7 +134,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_once_and_values_are_not_read_as_placeholders() {
         let mut l = Lang::default();
-        l.texts.insert(
+        Arc::make_mut(&mut l.texts).insert(
             "k".to_string(),
             "{name} at {ip}: {unknown} {ip}{".to_string(),
         );
