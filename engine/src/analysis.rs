@@ -458,7 +458,14 @@ fn run(
             None => deliver(events, None)?,
         }
         progress(reader.source.position(), reader.source.total_size());
-        read?;
+        if let Err(e) = read {
+            // What was read before the error still goes out.
+            if let Some(events) = unrendered.take() {
+                let rendered = render(&events, &mut spare_runs);
+                deliver(events, rendered)?;
+            }
+            return Err(e);
+        }
         if done {
             break;
         }

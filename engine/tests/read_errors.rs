@@ -1,0 +1,122 @@
+//! A source that fails in the middle of a run: the run reports the error, and the events of
+//! the packets processed before it still reach the sink, whatever the thread count.
+
+use tcheck_engine::output::EventSink;
+use tcheck_engine::{
+    analyze, Config, Error, Event, EventKind, LinkType, PacketMeta, PacketSource, Timestamp,
+};
+
+/// One UDP packet from 10.0.x.y:40000 to 192.0.2.1:9999 (raw IPv4), a flow of its own.
+fn packet(n: u32) -> Vec<u8> {
+    let [_, _, hi, lo] = n.to_be_bytes();
+    let mut p = vec![
+        0x45, 0, 0, 32, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, hi, lo, 192, 0, 2, 1,
+    ];
+    let sum = checksum(&p);
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    // UDP, no checksum, four bytes of payload.
+    p.extend_from_slice(&[0x9c, 0x40, 0x27, 0x0f, 0, 12, 0, 0, b'p', b'i', b'n', b'g']);
+    p
+}
+
+fn checksum(header: &[u8]) -> u16 {
+    let mut sum: u32 = header
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Yields `good` packets a second apart, then fails.
+struct FailingSource {
+    next: u32,
+    good: u32,
+}
+
+impl PacketSource for FailingSource {
+    fn read_packet(&mut self, buf: &mut Vec<u8>) -> tcheck_engine::Result<Option<PacketMeta>> {
+        if self.next == self.good {
+            return Err(Error::Io {
+                path: "failing-source".into(),
+                cause: std::io::Error::other("the disk went away"),
+            });
+        }
+        let p = packet(self.next);
+        buf.extend_from_slice(&p);
+        let meta = PacketMeta {
+            ts: Timestamp::from_nanos(
+                1_700_000_000_000_000_000 + i64::from(self.next) * 1_000_000_000,
+            ),
+            link: LinkType::RAW,
+            caplen: p.len() as u32,
+            orig_len: p.len() as u32,
+            interface: 0,
+        };
+        self.next += 1;
+        Ok(Some(meta))
+    }
+
+    fn take_warnings(&mut self) -> Vec<tcheck_engine::source::SourceWarning> {
+        Vec::new()
+    }
+
+    fn position(&self) -> u64 {
+        u64::from(self.next)
+    }
+}
+
+/// Counts the connection events it is handed.
+#[derive(Default)]
+struct Flows(usize);
+
+impl EventSink for Flows {
+    fn event(&mut self, event: &Event) -> tcheck_engine::Result<()> {
+        if matches!(event.kind, EventKind::Conn(_)) {
+            self.0 += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a source that fails after 40,000 packets (a batch holds 16,384, so the error comes
+/// while the third batch is read) on `threads` threads; returns the connections handed out
+/// and the error's text.
+fn run(threads: usize) -> (usize, String) {
+    let mut source = FailingSource {
+        next: 0,
+        good: 40_000,
+    };
+    let config = Config {
+        threads,
+        ..Config::default()
+    };
+    let mut sink = Flows::default();
+    let result = analyze(&mut source, &config, &mut sink, &mut |_, _| {});
+    let error = match result {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    (sink.0, error)
+}
+
+#[test]
+fn a_read_error_stops_the_run_and_keeps_what_was_processed() {
+    for threads in [1, 2, 3] {
+        let (flows, error) = run(threads);
+        assert!(
+            error.contains("the disk went away"),
+            "{threads} threads: {error:?}"
+        );
+        // A packet a second, and a flow ends after a minute idle: the second batch's sweep
+        // ends the flows of the packets up to 32,768 - 61 at least. With several threads
+        // the second batch is processed while the third is read, and its events wait to
+        // be rendered with the next batch's processing: they must not be lost.
+        assert!(
+            flows >= 32_700,
+            "{threads} threads: {flows} connections handed out"
+        );
+    }
+}
