@@ -9,7 +9,8 @@
 //! sweeps its idle flows; the events of the batch are then sorted by
 //! [`crate::event::EventOrder`] and written. With several threads, a sink that writes EVE
 //! has each batch's lines rendered by the workers (in runs of consecutive events, so the
-//! order is kept) while they process the next batch, and its thread only writes them.
+//! order is kept) while they process the next batch (unless the source is live), and its
+//! thread only writes them.
 
 use rayon::prelude::*;
 
@@ -243,7 +244,9 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 /// each batch with the bytes consumed and the total, when known.
 ///
 /// With more than one thread, the sink runs on a thread of its own, a batch behind the
-/// workers (two batches queued at most); with one thread everything runs on the caller's.
+/// workers (two batches queued at most), and two behind when the workers render its EVE
+/// lines (a batch's lines are rendered while the next batch is processed); with one thread
+/// everything runs on the caller's.
 pub fn analyze(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
@@ -330,8 +333,9 @@ struct Parallel<'a> {
 
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
 /// When `parallel`, the reader fills the next batch while the pool's workers process the
-/// current one and render the EVE lines of the one before, and they free the batches the
-/// sink has written; otherwise everything runs in turn on the caller's thread.
+/// current one and render the EVE lines of the one before (of the current one, after it,
+/// for a live source), and they free the batches the sink has written; otherwise everything
+/// runs in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
@@ -379,8 +383,10 @@ fn run(
         }
         events_written += events.len() as u64;
     };
-    // With several threads, the events of the batch before, screened, whose lines the
-    // workers render while they process the next batch.
+    // With several threads and EVE, the events of the batch before, screened, whose lines
+    // the workers render while they process the next batch. Not for a live source: its
+    // events (and detections) would wait for one more batch to be read.
+    let overlap = eve.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
     // Several threads read a batch ahead, whole; one reads a chunk at a time.
     let (mut current, mut next) = match pool {
@@ -453,9 +459,11 @@ fn run(
         };
         let mut events = events;
         screen(&mut events);
-        match pool {
-            Some(_) => unrendered = Some(events),
-            None => deliver(events, None)?,
+        if overlap {
+            unrendered = Some(events);
+        } else {
+            let rendered = render(&events, &mut spare_runs);
+            deliver(events, rendered)?;
         }
         progress(reader.source.position(), reader.source.total_size());
         if let Err(e) = read {

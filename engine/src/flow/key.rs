@@ -171,6 +171,7 @@ impl Fnv1a {
 
     /// Writes `n` (at most 8) zero bytes.
     fn zeros(&mut self, n: usize) {
+        debug_assert!(n < FNV_POWERS.len(), "{n} zero bytes at once");
         self.0 = self.0.wrapping_mul(FNV_POWERS[n.min(8)]);
     }
 

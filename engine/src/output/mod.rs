@@ -170,7 +170,8 @@ static OCTET_TEXT: [([u8; 4], usize); 256] = {
 
 /// The text of an IPv4 address, as `Display` prints it.
 pub(crate) fn ipv4_text(a: std::net::Ipv4Addr) -> String {
-    let mut out = Vec::with_capacity(15);
+    // push_ipv4 appends 16 bytes before it cuts them to the text's length.
+    let mut out = Vec::with_capacity(16);
     push_ipv4(&mut out, a);
     // Only ASCII digits and dots were written.
     String::from_utf8(out).unwrap_or_default()

@@ -35,15 +35,17 @@ pub struct StreamLimits {
     pub max_buffered: usize,
 }
 
-/// What one buffered segment costs besides its bytes (tree node and allocation), charged to
-/// the limits so that a flood of tiny segments is bounded like a few large ones.
+/// What one buffered segment costs besides its bytes and their rounding (its tree entry, and
+/// the smallest allocations' rounding), charged to the limits so that a flood of tiny
+/// segments is bounded like a few large ones.
 pub const SEGMENT_OVERHEAD: usize = 96;
 
 /// What a buffered segment of `len` bytes is charged: its bytes, a quarter more for the
-/// allocator's rounding up to a size class, and [`SEGMENT_OVERHEAD`]. mimalloc (and jemalloc)
-/// have four classes per doubling, so a block is at most a quarter larger than asked for (a
-/// 1,448-byte segment takes mimalloc's 1,536-byte class). Charged the bytes alone, a capture
-/// of out-of-order full-size segments held 1.05× the memcap.
+/// allocator's rounding up to a size class, and [`SEGMENT_OVERHEAD`]. Above 64 bytes
+/// mimalloc (and jemalloc) have four classes per doubling, so a block is at most a quarter
+/// larger than asked for (a 1,448-byte segment takes mimalloc's 1,536-byte class). Charged
+/// its bytes and the overhead only, a capture of out-of-order full-size segments held 1.05×
+/// the memcap.
 pub fn segment_cost(len: usize) -> usize {
     len.saturating_add(len / 4).saturating_add(SEGMENT_OVERHEAD)
 }
@@ -122,7 +124,7 @@ impl Reassembler {
         self.depth_reached
     }
 
-    /// Bytes buffered ahead of a hole, with each segment's overhead.
+    /// What the segments buffered ahead of a hole are charged ([`segment_cost`] each).
     pub fn buffered(&self) -> usize {
         self.buffered
     }
