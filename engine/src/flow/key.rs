@@ -78,7 +78,7 @@ impl FlowKey {
     /// other flow ids.
     ///
     /// A zero byte leaves FNV-1a's state as it is before the multiplication, so a run of
-    /// them is one multiplication by a power of the prime ([`Fnv1a::zeros`]): the hash runs
+    /// them is one multiplication by a power of the prime (`Fnv1a::zeros`): the hash runs
     /// for every packet, and most of its 44 bytes for IPv4 are zeros.
     pub fn stable_hash(&self) -> u64 {
         let mut h = Fnv1a::default();
