@@ -286,14 +286,16 @@ impl HttpState {
                 ctx.emit(old.rec.ts, EventKind::Http(Box::new(old.rec)));
             }
         }
+        // Compared in place: an upper-case copy of every header's name cost two allocations
+        // a header.
         let proxied: Vec<String> = head
             .headers
             .iter()
             .filter_map(|(n, v)| {
-                let upper = escape_bytes(n).to_ascii_uppercase();
                 PROXY_HEADERS
-                    .contains(&upper.as_str())
-                    .then(|| format!("{upper} -> {}", escape_bytes(v)))
+                    .iter()
+                    .find(|p| n.eq_ignore_ascii_case(p.as_bytes()))
+                    .map(|p| format!("{p} -> {}", escape_bytes(v)))
             })
             .collect();
         let body = if head.has_token("transfer-encoding", "chunked") {
@@ -413,7 +415,6 @@ impl HttpState {
             // Interim response: the final one follows.
             return;
         }
-        tx.rec.response_headers = head.headers.clone();
         tx.rec.location = head.header("location").map(escape_bytes);
         let no_body = method.eq_ignore_ascii_case("HEAD")
             || upgrade
@@ -441,9 +442,13 @@ impl HttpState {
         if upgrade || connect_ok {
             self.tunnel = true;
         }
+        // The head's headers go to the record: copied when the rules keep the head too.
         if ctx.inspects("http") {
+            tx.rec.response_headers = head.headers.clone();
             tx.response_head = Some(Box::new(head));
             self.inspect(ctx, i, false, false);
+        } else {
+            tx.rec.response_headers = head.headers;
         }
         self.emit_done(ctx);
     }
@@ -620,5 +625,41 @@ impl Side {
             Body::Chunked(c, _) => *c == Chunked::Done,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzzing::Detached;
+
+    /// Zeek's `proxied`: the proxy headers of a request, names in upper case, whatever case
+    /// they were sent in; and the response's headers in the record.
+    #[test]
+    fn proxy_headers_and_response_headers_are_kept() {
+        let mut run = Detached::new(6, 80);
+        let mut ctx = run.ctx();
+        let mut http = HttpState::default();
+        let request = b"GET / HTTP/1.1\r\nHost: example.com\r\nx-Forwarded-For: 192.0.2.7\r\n\
+            Accept: */*\r\nVia: 1.1 proxy\r\nX-Forwarded-Forx: no\r\n\r\n";
+        let response = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nServer: test\r\n\r\n";
+        http.stream(&mut ctx, true, Chunk::Data(request));
+        http.stream(&mut ctx, false, Chunk::Data(response));
+        http.finish(&mut ctx);
+        let recs: Vec<&HttpRecord> = run
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Http(h) => Some(&**h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(
+            recs[0].proxied,
+            ["X-FORWARDED-FOR -> 192.0.2.7", "VIA -> 1.1 proxy"]
+        );
+        assert_eq!(recs[0].response_header("server"), Some(&b"test"[..]));
+        assert_eq!(recs[0].response_headers.len(), 2);
     }
 }
