@@ -388,6 +388,8 @@ fn run(
     // events (and detections) would wait for one more batch to be read.
     let overlap = eve.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
+    // A read error, reported once what was read before it is handed out.
+    let mut failed = None;
     // Several threads read a batch ahead, whole; one reads a chunk at a time.
     let (mut current, mut next) = match pool {
         Some(_) => (
@@ -467,12 +469,8 @@ fn run(
         }
         progress(reader.source.position(), reader.source.total_size());
         if let Err(e) = read {
-            // What was read before the error still goes out.
-            if let Some(events) = unrendered.take() {
-                let rendered = render(&events, &mut spare_runs);
-                deliver(events, rendered)?;
-            }
-            return Err(e);
+            failed = Some(e);
+            break;
         }
         if done {
             break;
@@ -481,9 +479,13 @@ fn run(
             std::mem::swap(&mut current, next);
         }
     }
+    // The batch held back goes out, also when reading failed: it was read before the error.
     if let Some(events) = unrendered.take() {
         let rendered = render(&events, &mut spare_runs);
         deliver(events, rendered)?;
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {
