@@ -112,6 +112,15 @@ impl Detached {
         }
     }
 
+    /// The records that `pick` takes from the events emitted so far (those of one kind).
+    #[cfg(test)]
+    pub(crate) fn records<'a, T>(
+        &'a self,
+        pick: impl Fn(&'a crate::event::EventKind) -> Option<&'a T>,
+    ) -> Vec<&'a T> {
+        self.events.iter().filter_map(|e| pick(&e.kind)).collect()
+    }
+
     /// The parsers' context, at the first packet and time zero.
     pub(crate) fn ctx(&mut self) -> Ctx<'_> {
         Ctx {

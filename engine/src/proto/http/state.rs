@@ -646,14 +646,10 @@ mod tests {
         http.stream(&mut ctx, true, Chunk::Data(request));
         http.stream(&mut ctx, false, Chunk::Data(response));
         http.finish(&mut ctx);
-        let recs: Vec<&HttpRecord> = run
-            .events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Http(h) => Some(&**h),
-                _ => None,
-            })
-            .collect();
+        let recs = run.records(|k| match k {
+            EventKind::Http(h) => Some(&**h),
+            _ => None,
+        });
         assert_eq!(recs.len(), 1);
         assert_eq!(
             recs[0].proxied,
