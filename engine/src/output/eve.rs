@@ -311,7 +311,8 @@ impl RenderedEve {
     }
 
     /// Buffers kept for reuse at most (a batch renders about ten runs on the benchmark
-    /// capture, and three batches can be under way).
+    /// capture, and four batches can hold runs at once: one being rendered, two queued for
+    /// the sink, one being written).
     pub const SPARE_RUNS: usize = 48;
 
     /// The largest buffer kept for reuse.

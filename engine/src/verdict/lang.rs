@@ -64,9 +64,9 @@ impl Lang {
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
-        let i = FILES.iter().position(|(c, _)| *c == base)?;
+        let (i, (code, _)) = FILES.iter().enumerate().find(|(_, (c, _))| *c == base)?;
         Some(Lang {
-            code: FILES.get(i).map_or("en", |(c, _)| c),
+            code,
             texts: parsed(i),
             english: parsed(0),
         })
