@@ -1237,10 +1237,6 @@ proptest! {
     }
 }
 
-/// A run longer than a batch (16,384 packets), where flows time out and start again while
-/// it goes: one thread reads each batch in chunks and runs them as they come, several
-/// threads read whole batches; the events and the EVE must not differ, nor the flows that
-/// the sweep at the end of each batch ends.
 /// Records larger than what the file source reads at a time (64 KiB), up to 1 MiB, and
 /// small ones between them, in classic pcap and pcapng, read back whole and in order, with
 /// no warning; the same file cut inside the large record gives the packets before it and a
@@ -1294,6 +1290,10 @@ fn records_larger_than_one_read_come_back_whole() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
 
+/// A run longer than a batch (16,384 packets), where flows time out and start again while
+/// it goes: one thread reads each batch in chunks and runs them as they come, several
+/// threads read whole batches; the events and the EVE must not differ, nor the flows that
+/// the sweep at the end of each batch ends.
 #[test]
 fn a_run_of_several_batches_is_independent_of_threads() {
     let query = |id: u16| {
