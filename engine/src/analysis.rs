@@ -82,6 +82,10 @@ struct Reader<'s> {
     decoder: Decoder,
     next_index: u64,
     warnings: Vec<SourceWarning>,
+    /// The error that ended the input early. What was read before it is analysed as if the
+    /// input had ended there, and the run returns the error once its events are out, so
+    /// that what is handed out does not depend on the thread count.
+    failed: Option<Error>,
 }
 
 /// How far the batch being read stands. One thread reads a batch in chunks, each processed
@@ -115,16 +119,15 @@ impl Reader<'_> {
     }
 
     /// Reads a whole batch into `batch`.
-    fn fill(&mut self, batch: &mut Batch) -> Result<()> {
+    fn fill(&mut self, batch: &mut Batch) {
         let mut fill = self.begin(batch);
-        self.fill_chunk(batch, &mut fill, false)?;
-        Ok(())
+        self.fill_chunk(batch, &mut fill, false);
     }
 
     /// Reads the next packets of the batch `fill` describes into `batch` (emptied first),
     /// a chunk at most when `chunked`. Returns whether the batch goes on: false when it is
-    /// full, or the input ended or has nothing new.
-    fn fill_chunk(&mut self, batch: &mut Batch, fill: &mut Fill, chunked: bool) -> Result<bool> {
+    /// full, or the input ended, failed or has nothing new.
+    fn fill_chunk(&mut self, batch: &mut Batch, fill: &mut Fill, chunked: bool) -> bool {
         batch.clear();
         let live = self.source.is_live();
         let mut more = false;
@@ -138,11 +141,17 @@ impl Reader<'_> {
                 break;
             }
             let start = batch.arena.len();
-            let meta = match self.source.poll_packet(&mut batch.arena)? {
-                Poll::Packet(meta) => meta,
+            let meta = match self.source.poll_packet(&mut batch.arena) {
+                Ok(Poll::Packet(meta)) => meta,
                 // A live source with nothing new: hand out what the batch holds.
-                Poll::Idle => break,
-                Poll::End => {
+                Ok(Poll::Idle) => break,
+                Ok(Poll::End) => {
+                    batch.eof = true;
+                    break;
+                }
+                Err(e) => {
+                    batch.arena.truncate(start);
+                    self.failed = Some(e);
                     batch.eof = true;
                     break;
                 }
@@ -161,7 +170,7 @@ impl Reader<'_> {
         }
         fill.bytes += batch.arena.len();
         self.warnings.extend(self.source.take_warnings());
-        Ok(more)
+        more
     }
 }
 
@@ -243,6 +252,9 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 /// Analyses everything `source` yields, handing events to `sink`. `progress` is called after
 /// each batch with the bytes consumed and the total, when known.
 ///
+/// A read error ends the input: the packets read before it are analysed and their flows
+/// ended as at the end of a capture, the sink is finished, and the error is returned.
+///
 /// With more than one thread, the sink runs on a thread of its own, a batch behind the
 /// workers (two batches queued at most), and two behind when the workers render its EVE
 /// lines (a batch's lines are rendered while the next batch is processed); with one thread
@@ -264,8 +276,11 @@ pub fn analyze(
         let mut deliver = |events: Vec<Event>, _: Option<RenderedEve>| -> Result<()> {
             sink.batch(&events, None)
         };
-        let stats = run(source, config, None, threads, progress, &mut deliver)?;
-        sink.finish()?;
+        let result = run(source, config, None, threads, progress, &mut deliver);
+        // Also after a read error: the sink writes out what it holds of the events before it.
+        let finished = sink.finish();
+        let stats = result?;
+        finished?;
         return Ok(stats);
     }
     let pool = rayon::ThreadPoolBuilder::new()
@@ -365,6 +380,7 @@ fn run(
         decoder: Decoder::new(config.defrag),
         next_index: 0,
         warnings: Vec::new(),
+        failed: None,
     };
     let mut stats = RunStats {
         threads,
@@ -388,8 +404,6 @@ fn run(
     // events (and detections) would wait for one more batch to be read.
     let overlap = eve.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
-    // A read error, reported once what was read before it is handed out.
-    let mut failed = None;
     // Several threads read a batch ahead, whole; one reads a chunk at a time.
     let (mut current, mut next) = match pool {
         Some(_) => (
@@ -399,15 +413,16 @@ fn run(
         None => (Batch::new(CHUNK_PACKETS, CHUNK_BYTES), None),
     };
     if pool.is_some() {
-        reader.fill(&mut current)?;
+        reader.fill(&mut current);
     }
     loop {
-        let (read, events, done) = match pool {
+        let (events, done) = match pool {
             Some(pool) => {
                 let done = current.eof;
-                let mut fill_next = || match (done, next.as_mut()) {
-                    (false, Some(next)) => reader.fill(next),
-                    _ => Ok(()),
+                let mut fill_next = || {
+                    if let (false, Some(next)) = (done, next.as_mut()) {
+                        reader.fill(next);
+                    }
                 };
                 let mut written: Vec<Delivered> =
                     spent.map(|r| r.try_iter().collect()).unwrap_or_default();
@@ -417,12 +432,11 @@ fn run(
                     }
                 }
                 let before = unrendered.take();
-                let (read, (events, rendered)) = pool.install(|| {
+                let ((), (events, rendered)) = pool.install(|| {
                     rayon::join(
                         || {
-                            let read = fill_next();
+                            fill_next();
                             drop(written);
-                            read
                         },
                         || {
                             rayon::join(
@@ -439,7 +453,7 @@ fn run(
                 if let Some(before) = before {
                     deliver(before, rendered)?;
                 }
-                (read, events, done)
+                (events, done)
             }
             None => {
                 // One thread: the batch is read a chunk at a time, and each chunk is run and
@@ -447,7 +461,7 @@ fn run(
                 // event carries the number of the packet that produced it; the last chunk's
                 // go with the sweep's, which carry the number of the batch's last packet.
                 let mut fill = reader.begin(&mut current);
-                while reader.fill_chunk(&mut current, &mut fill, true)? {
+                while reader.fill_chunk(&mut current, &mut fill, true) {
                     process_in_turn(&mut shards, &current, config);
                     let mut events = collect(&mut shards);
                     screen(&mut events);
@@ -456,7 +470,7 @@ fn run(
                 process_in_turn(&mut shards, &current, config);
                 let events =
                     sweep_and_collect(&mut shards, current.last_ts, current.last_index, config);
-                (Ok(()), events, current.eof)
+                (events, current.eof)
             }
         };
         let mut events = events;
@@ -468,10 +482,6 @@ fn run(
             deliver(events, rendered)?;
         }
         progress(reader.source.position(), reader.source.total_size());
-        if let Err(e) = read {
-            failed = Some(e);
-            break;
-        }
         if done {
             break;
         }
@@ -479,13 +489,10 @@ fn run(
             std::mem::swap(&mut current, next);
         }
     }
-    // The batch held back goes out, also when reading failed: it was read before the error.
+    // The batch held back goes out.
     if let Some(events) = unrendered.take() {
         let rendered = render(&events, &mut spare_runs);
         deliver(events, rendered)?;
-    }
-    if let Some(e) = failed {
-        return Err(e);
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {
@@ -503,6 +510,9 @@ fn run(
     stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);
+    }
+    if let Some(e) = reader.failed {
+        return Err(e);
     }
     stats.decode = reader.decoder.stats.clone();
     stats.warnings = reader.warnings;
