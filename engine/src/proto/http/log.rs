@@ -144,7 +144,7 @@ impl<'a> EveHttp<'a> {
             status: r.status_code,
             status_string: r.status_string.as_deref(),
             redirect: r.location.as_deref(),
-            length: r.response_body_len,
+            length: r.response_message_len,
         }
     }
 }

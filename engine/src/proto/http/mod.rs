@@ -38,10 +38,14 @@ pub struct HttpRecord {
     pub user_agent: Option<String>,
     /// Origin header.
     pub origin: Option<String>,
-    /// Request body length (after transfer decoding).
+    /// Request body length after transfer and content decoding.
     pub request_body_len: u64,
-    /// Response body length (after transfer decoding).
+    /// Response body length after transfer and content decoding (Zeek's
+    /// `response_body_len`: a gzip body counts its decompressed bytes).
     pub response_body_len: u64,
+    /// Response body length as sent: after transfer decoding (chunks) but before content
+    /// decoding (gzip, deflate). Suricata's EVE `length`, libhtp's response message length.
+    pub response_message_len: u64,
     /// Final status code.
     pub status_code: Option<u16>,
     /// Final reason phrase.
@@ -90,6 +94,7 @@ impl HttpRecord {
             origin: None,
             request_body_len: 0,
             response_body_len: 0,
+            response_message_len: 0,
             status_code: None,
             status_msg: None,
             status_string: None,

@@ -509,6 +509,8 @@ impl HttpState {
         used
     }
 
+    /// Counts `n` bytes of the body of direction `d` as sent (`bytes`: those of them that
+    /// were captured), decoding its content when it is compressed.
     fn count_body(&mut self, d: usize, n: u64, bytes: &[u8]) {
         // Content decoding: lengths and kept bytes are those of the decoded body (as Zeek).
         let mut decoded = None;
@@ -528,10 +530,15 @@ impl HttpState {
                 decoded = Some(Vec::new());
             }
         }
-        let (n, bytes) = match &decoded {
-            Some(out) => (out.len() as u64, out.as_slice()),
-            None => (n, bytes),
-        };
+        match &decoded {
+            Some(out) => self.add_body(d, n, out.len() as u64, out),
+            None => self.add_body(d, n, n, bytes),
+        }
+    }
+
+    /// Adds to the transaction of direction `d` `sent` bytes of body as sent, which decode
+    /// to `n` bytes (`bytes`: those of them at hand), and keeps the first of these.
+    fn add_body(&mut self, d: usize, sent: u64, n: u64, bytes: &[u8]) {
         let tx = if d == 0 {
             self.txs.iter_mut().rev().find(|t| !t.request_done)
         } else {
@@ -543,6 +550,7 @@ impl HttpState {
         let (len, keep) = if d == 0 {
             (&mut tx.rec.request_body_len, &mut tx.rec.request_body)
         } else {
+            tx.rec.response_message_len += sent;
             (&mut tx.rec.response_body_len, &mut tx.rec.response_body)
         };
         *len += n;
@@ -556,7 +564,8 @@ impl HttpState {
         if let Some(mut inflate) = self.sides[d].inflate.take() {
             let rest = inflate.finish();
             if !rest.is_empty() {
-                self.count_body(d, rest.len() as u64, &rest);
+                // What the decoder still held: decoded bytes, none of them sent now.
+                self.add_body(d, 0, rest.len() as u64, &rest);
             }
         }
         let i = if d == 0 {
@@ -657,5 +666,47 @@ mod tests {
         );
         assert_eq!(recs[0].response_header("server"), Some(&b"test"[..]));
         assert_eq!(recs[0].response_headers.len(), 2);
+    }
+
+    /// A gzip body sent in chunks: Zeek's `response_body_len` counts the decompressed bytes,
+    /// Suricata's `length` (libhtp's message length) the compressed ones without the chunk
+    /// framing; the bytes kept for the rules are decompressed.
+    #[test]
+    fn a_compressed_body_has_its_length_as_sent_and_as_decoded() {
+        use std::io::Write;
+        let plain = "tcheck ".repeat(500);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(plain.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let packed = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+        let (first, second) = packed.split_at(packed.len() / 2);
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\
+            Transfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+        for part in [first, second] {
+            response.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            response.extend_from_slice(part);
+            response.extend_from_slice(b"\r\n");
+        }
+        response.extend_from_slice(b"0\r\n\r\n");
+        let mut run = Detached::new(6, 80);
+        let mut ctx = run.ctx();
+        let mut http = HttpState::default();
+        http.stream(
+            &mut ctx,
+            true,
+            Chunk::Data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        );
+        http.stream(&mut ctx, false, Chunk::Data(&response));
+        http.finish(&mut ctx);
+        let recs = run.records(|k| match k {
+            EventKind::Http(h) => Some(&**h),
+            _ => None,
+        });
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].response_body_len, plain.len() as u64);
+        assert_eq!(recs[0].response_message_len, packed.len() as u64);
+        assert!(plain.as_bytes().starts_with(&recs[0].response_body));
+        assert!(!recs[0].response_body.is_empty());
     }
 }
