@@ -363,6 +363,8 @@ pub fn analyse_source(
     config.stream.midstream = args.midstream;
     // Zeek's DNS transactions feed dns.log only; a sink of a user interface may read them.
     config.dns_transactions = args.logs.is_some() || !extra_sinks.is_empty();
+    // Decoded response bodies feed http.log; EVE writes the length as sent.
+    config.http_response_decoding = args.logs.is_some() || !extra_sinks.is_empty();
     let (indicators, mut store) = crate::indicators::load(
         args.no_default_iocs,
         Some(&args.db),

@@ -89,8 +89,8 @@ fn one_thread_and_four_threads_write_the_same_bytes() {
     assert!(compared > 300);
 }
 
-/// `tcheck analyze` builds Zeek's DNS transactions only when it writes Zeek's logs; EVE and the
-/// summary must not depend on it.
+/// `tcheck analyze` builds Zeek's DNS transactions and decodes HTTP response bodies only when
+/// it writes Zeek's logs; EVE and the summary must not depend on it.
 #[test]
 fn eve_and_summary_are_the_same_without_zeek_logs() {
     let sh = shared();

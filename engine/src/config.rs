@@ -86,6 +86,14 @@ pub struct Config {
     /// a phone's capture are DNS). The per-message events, which EVE, the rules and the
     /// report use, are built either way.
     pub dns_transactions: bool,
+    /// Undo the content coding (gzip, deflate) of HTTP response bodies. Zeek's
+    /// `response_body_len` and `resp_mime_types` are those of the decoded body; rules on
+    /// response bodies see it decoded, and turn decoding on whatever this says. True by
+    /// default; a caller whose sinks read neither turns this off and saves the
+    /// decompression: a response's `response_body_len`, `resp_mime` and `response_body` are
+    /// then those of the body as sent. EVE's `length` is that of the body as sent either
+    /// way, and request bodies are always decoded (the report looks into them).
+    pub http_response_decoding: bool,
 }
 
 impl Default for Config {
@@ -99,6 +107,7 @@ impl Default for Config {
             detection: None,
             local_nets: private_address_space(),
             dns_transactions: true,
+            http_response_decoding: true,
         }
     }
 }

@@ -87,6 +87,7 @@ impl Shard {
                 let budget = (config.app_memcap / SHARDS).max(64 * 1024);
                 let mut cache = crate::proto::cache::Cache::with_budget(budget, certs);
                 cache.no_dns_transactions = !config.dns_transactions;
+                cache.no_response_decoding = !config.http_response_decoding;
                 cache
             },
         }

@@ -89,6 +89,10 @@ pub struct Cache {
     /// Nothing reads Zeek's DNS transactions ([`crate::config::Config::dns_transactions`]
     /// is off): the DNS parser does not build them.
     pub no_dns_transactions: bool,
+    /// Nothing reads decoded HTTP response bodies
+    /// ([`crate::config::Config::http_response_decoding`] is off): the HTTP parser decodes
+    /// them only for the rules.
+    pub no_response_decoding: bool,
 }
 
 impl Cache {
@@ -101,6 +105,7 @@ impl Cache {
                 ..AppBudget::default()
             },
             no_dns_transactions: false,
+            no_response_decoding: false,
         }
     }
 

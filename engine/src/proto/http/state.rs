@@ -436,7 +436,11 @@ impl HttpState {
         if matches!(body, Body::None) {
             tx.response_done = true;
         }
-        self.sides[1].inflate = Inflate::for_head(&head);
+        self.sides[1].inflate = if ctx.cache.no_response_decoding && !ctx.inspects("http") {
+            None
+        } else {
+            Inflate::for_head(&head)
+        };
         self.sides[1].inflated = 0;
         self.sides[1].body = body;
         if upgrade || connect_ok {
@@ -668,16 +672,12 @@ mod tests {
         assert_eq!(recs[0].response_headers.len(), 2);
     }
 
-    /// A gzip body sent in chunks: Zeek's `response_body_len` counts the decompressed bytes,
-    /// Suricata's `length` (libhtp's message length) the compressed ones without the chunk
-    /// framing; the bytes kept for the rules are decompressed.
-    #[test]
-    fn a_compressed_body_has_its_length_as_sent_and_as_decoded() {
+    /// A response of `plain` gzipped and sent in two chunks, on a parser that decodes
+    /// response bodies or not; returns the gzipped bytes and the transaction's record.
+    fn gzip_exchange(plain: &[u8], decoding: bool) -> (Vec<u8>, HttpRecord) {
         use std::io::Write;
-        let plain = "tcheck ".repeat(500);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(plain.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
+        gz.write_all(plain).unwrap_or_else(|e| panic!("{e}"));
         let packed = gz.finish().unwrap_or_else(|e| panic!("{e}"));
         let (first, second) = packed.split_at(packed.len() / 2);
         let mut response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\
@@ -691,6 +691,7 @@ mod tests {
         response.extend_from_slice(b"0\r\n\r\n");
         let mut run = Detached::new(6, 80);
         let mut ctx = run.ctx();
+        ctx.cache.no_response_decoding = !decoding;
         let mut http = HttpState::default();
         http.stream(
             &mut ctx,
@@ -704,9 +705,30 @@ mod tests {
             _ => None,
         });
         assert_eq!(recs.len(), 1);
-        assert_eq!(recs[0].response_body_len, plain.len() as u64);
-        assert_eq!(recs[0].response_message_len, packed.len() as u64);
-        assert!(plain.as_bytes().starts_with(&recs[0].response_body));
-        assert!(!recs[0].response_body.is_empty());
+        (packed, recs[0].clone())
+    }
+
+    /// A gzip body sent in chunks: Zeek's `response_body_len` counts the decompressed bytes,
+    /// Suricata's `length` (libhtp's message length) the compressed ones without the chunk
+    /// framing; the bytes kept for the rules are decompressed.
+    #[test]
+    fn a_compressed_body_has_its_length_as_sent_and_as_decoded() {
+        let plain = "tcheck ".repeat(500);
+        let (packed, rec) = gzip_exchange(plain.as_bytes(), true);
+        assert_eq!(rec.response_body_len, plain.len() as u64);
+        assert_eq!(rec.response_message_len, packed.len() as u64);
+        assert!(plain.as_bytes().starts_with(&rec.response_body));
+        assert!(!rec.response_body.is_empty());
+    }
+
+    /// Without response decoding (nothing reads the decoded body), the body is counted and
+    /// kept as sent.
+    #[test]
+    fn without_response_decoding_a_compressed_body_is_kept_as_sent() {
+        let plain = "tcheck ".repeat(500);
+        let (packed, rec) = gzip_exchange(plain.as_bytes(), false);
+        assert_eq!(rec.response_body_len, packed.len() as u64);
+        assert_eq!(rec.response_message_len, packed.len() as u64);
+        assert!(packed.starts_with(&rec.response_body));
     }
 }
