@@ -292,9 +292,9 @@ pub fn analyze(
     let eve = sink.eve_renderer().cloned();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Delivered>(2);
-        // Written batches go back to be freed by the workers, which allocated them: a free
-        // from another thread costs the allocator more, and the output thread is the one
-        // part of the pipeline that does not run in parallel.
+        // Written batches go back to be freed by the workers, each event by the one that
+        // made it: a free from another thread costs the allocator more, and the output
+        // thread is the one part of the pipeline that does not run in parallel.
         let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Delivered>();
         let writer = std::thread::Builder::new()
             .name("tcheck-output".into())
@@ -334,6 +334,32 @@ pub fn analyze(
     })
 }
 
+/// Frees the events of `batches` on the workers of `pool` that made them (each when it
+/// next looks for work), as a free from another thread than the allocating one costs the
+/// allocator more; those no worker made are freed here.
+fn free_where_made(pool: &rayon::ThreadPool, batches: Vec<Vec<Event>>) {
+    if batches.is_empty() {
+        return;
+    }
+    let workers = pool.current_num_threads();
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let mut by_worker: Vec<Vec<Event>> = (0..workers)
+        .map(|_| Vec::with_capacity(total / workers + 1))
+        .collect();
+    for e in batches.into_iter().flatten() {
+        if let Some(own) = e.worker().and_then(|w| by_worker.get_mut(w)) {
+            own.push(e);
+        }
+    }
+    let by_worker: std::sync::Arc<Vec<std::sync::Mutex<Vec<Event>>>> =
+        std::sync::Arc::new(by_worker.into_iter().map(std::sync::Mutex::new).collect());
+    pool.spawn_broadcast(move |ctx| {
+        if let Some(Ok(mut own)) = by_worker.get(ctx.index()).map(|m| m.lock()) {
+            drop(std::mem::take(&mut *own));
+        }
+    });
+}
+
 /// A batch's events and their rendered EVE lines, on their way to the sink (and back).
 type Delivered = (Vec<Event>, Option<RenderedEve>);
 
@@ -349,8 +375,8 @@ struct Parallel<'a> {
 /// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
 /// When `parallel`, the reader fills the next batch while the pool's workers process the
 /// current one and render the EVE lines of the one before (of the current one, after it,
-/// for a live source), and they free the batches the sink has written; otherwise everything
-/// runs in turn on the caller's thread.
+/// for a live source), and each frees the events it made of the batches the sink has
+/// written; otherwise everything runs in turn on the caller's thread.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
@@ -419,36 +445,33 @@ fn run(
         let (events, done) = match pool {
             Some(pool) => {
                 let done = current.eof;
-                let mut fill_next = || {
+                let fill_next = || {
                     if let (false, Some(next)) = (done, next.as_mut()) {
                         reader.fill(next);
                     }
                 };
-                let mut written: Vec<Delivered> =
+                let written: Vec<Delivered> =
                     spent.map(|r| r.try_iter().collect()).unwrap_or_default();
-                for (_, eve) in &mut written {
-                    if let Some(rendered) = eve.take() {
+                let mut spent_events = Vec::with_capacity(written.len());
+                for (events, eve) in written {
+                    if let Some(rendered) = eve {
                         rendered.recycle(&mut spare_runs);
                     }
+                    spent_events.push(events);
                 }
+                free_where_made(pool, spent_events);
                 let before = unrendered.take();
                 let ((), (events, rendered)) = pool.install(|| {
-                    rayon::join(
-                        || {
-                            fill_next();
-                            drop(written);
-                        },
-                        || {
-                            rayon::join(
-                                || process(&mut shards, &mut parts, &current, config),
-                                || {
-                                    before
-                                        .as_deref()
-                                        .and_then(|events| render(events, &mut spare_runs))
-                                },
-                            )
-                        },
-                    )
+                    rayon::join(fill_next, || {
+                        rayon::join(
+                            || process(&mut shards, &mut parts, &current, config),
+                            || {
+                                before
+                                    .as_deref()
+                                    .and_then(|events| render(events, &mut spare_runs))
+                            },
+                        )
+                    })
                 });
                 if let Some(before) = before {
                     deliver(before, rendered)?;

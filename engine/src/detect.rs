@@ -367,16 +367,16 @@ pub(crate) fn flowless_packet(
         .zip(0u64..)
         .map(|(mut a, seq)| {
             a.flowless = true;
-            Event {
-                order: EventOrder {
+            Event::new(
+                EventOrder {
                     packet: pkt.index,
                     flow: id,
                     seq,
                 },
-                ts: pkt.ts,
-                pcap_cnt: pkt.index,
-                kind: EventKind::Alert(Box::new(a)),
-            }
+                pkt.ts,
+                pkt.index,
+                EventKind::Alert(Box::new(a)),
+            )
         })
         .collect()
 }

@@ -267,12 +267,68 @@ pub struct Event {
     pub pcap_cnt: u64,
     /// What happened.
     pub kind: EventKind,
+    /// The worker thread that made it (its index in the pool; [`Event::NO_WORKER`] outside
+    /// one): with several threads, the events of a batch are freed by the threads that
+    /// allocated them, since a free from another thread costs the allocator more.
+    pub(crate) worker: u8,
+}
+
+impl Event {
+    /// An event made outside a pool of workers.
+    const NO_WORKER: u8 = u8::MAX;
+
+    /// An event of `kind`, at `ts`, produced by packet `pcap_cnt`, in place `order`.
+    pub fn new(order: EventOrder, ts: Timestamp, pcap_cnt: u64, kind: EventKind) -> Self {
+        Event {
+            order,
+            ts,
+            pcap_cnt,
+            kind,
+            worker: rayon::current_thread_index()
+                .and_then(|i| u8::try_from(i).ok())
+                .unwrap_or(Self::NO_WORKER),
+        }
+    }
+
+    /// The worker thread that made it, if one did.
+    pub(crate) fn worker(&self) -> Option<usize> {
+        (self.worker != Self::NO_WORKER).then_some(usize::from(self.worker))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// An event made on a worker of a pool knows which; one made elsewhere knows none.
+    #[test]
+    fn an_event_knows_the_worker_that_made_it() {
+        let make = || {
+            Event::new(
+                EventOrder {
+                    packet: 1,
+                    flow: 0,
+                    seq: 0,
+                },
+                Timestamp::ZERO,
+                1,
+                EventKind::Anomaly(Box::new(AnomalyRecord {
+                    flow: None,
+                    layer: "decode",
+                    kind: "test",
+                    addrs: None,
+                })),
+            )
+        };
+        assert_eq!(make().worker(), None);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let made = pool.broadcast(|ctx| (ctx.index(), make().worker()));
+        assert_eq!(made, [(0, Some(0)), (1, Some(1)), (2, Some(2))]);
+    }
 
     #[test]
     fn uids_are_distinct_and_prefixed() {

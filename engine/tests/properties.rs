@@ -1101,11 +1101,11 @@ proptest! {
             edns: None,
             anomalies: 0,
         };
-        let event = Event {
-            order: EventOrder { packet: 1, flow: 1, seq: 0 },
-            ts: Timestamp::from_nanos(ts),
-            pcap_cnt: 1,
-            kind: EventKind::DnsMessage(Box::new(DnsMessageRecord {
+        let event = Event::new(
+            EventOrder { packet: 1, flow: 1, seq: 0 },
+            Timestamp::from_nanos(ts),
+            1,
+            EventKind::DnsMessage(Box::new(DnsMessageRecord {
                 flow: FlowId {
                     id: 1,
                     orig: ep(1, 40_000),
@@ -1118,7 +1118,7 @@ proptest! {
                 tx_id: 0,
                 message,
             })),
-        };
+        );
         let mut renderer = EveRenderer::default();
         prop_assert!(renderer.render(&event), "a DNS message has an EVE form");
         let objects = eve_objects(renderer.line())?;

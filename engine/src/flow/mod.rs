@@ -472,12 +472,12 @@ impl Flow {
             flow: self.id.id,
             seq: self.seq,
         };
-        out.events.push(Event {
+        out.events.push(Event::new(
             order,
-            ts: self.start,
-            pcap_cnt: out.order_packet,
-            kind: EventKind::Conn(Box::new(record)),
-        });
+            self.start,
+            out.order_packet,
+            EventKind::Conn(Box::new(record)),
+        ));
     }
 
     fn conn_record(&self, reason: EndReason, config: &Config) -> ConnRecord {

@@ -285,20 +285,22 @@ mod tests {
     #[test]
     fn a_fanout_interleaves_its_sinks_per_event() {
         let events: Vec<Event> = (1..=3)
-            .map(|n| Event {
-                order: crate::event::EventOrder {
-                    packet: n,
-                    flow: 0,
-                    seq: 0,
-                },
-                ts: crate::time::Timestamp::ZERO,
-                pcap_cnt: n,
-                kind: crate::event::EventKind::Anomaly(Box::new(crate::event::AnomalyRecord {
-                    flow: None,
-                    layer: "decode",
-                    kind: "test",
-                    addrs: None,
-                })),
+            .map(|n| {
+                Event::new(
+                    crate::event::EventOrder {
+                        packet: n,
+                        flow: 0,
+                        seq: 0,
+                    },
+                    crate::time::Timestamp::ZERO,
+                    n,
+                    crate::event::EventKind::Anomaly(Box::new(crate::event::AnomalyRecord {
+                        flow: None,
+                        layer: "decode",
+                        kind: "test",
+                        addrs: None,
+                    })),
+                )
             })
             .collect();
         for rendered in [None, Some(eve::RenderedEve::default())] {

@@ -127,16 +127,16 @@ impl Ctx<'_> {
 
     /// Emits an event of this flow, timestamped `ts`.
     pub fn emit(&mut self, ts: Timestamp, kind: EventKind) {
-        self.events.push(Event {
-            order: EventOrder {
+        self.events.push(Event::new(
+            EventOrder {
                 packet: self.pkt,
                 flow: self.flow.id,
                 seq: *self.seq,
             },
             ts,
-            pcap_cnt: self.pkt,
+            self.pkt,
             kind,
-        });
+        ));
         *self.seq += 1;
     }
 }
