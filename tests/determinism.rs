@@ -1,4 +1,5 @@
-//! One thread and many give byte-identical outputs.
+//! One thread and many give byte-identical outputs; so do runs with and without Zeek's logs,
+//! whose work (DNS transactions, decoded HTTP bodies) the rules still get when they need it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -114,4 +115,41 @@ fn eve_and_summary_are_the_same_without_zeek_logs() {
         compared += 1;
     }
     assert!(compared > 100);
+}
+
+/// Without `--logs` nothing reads decoded HTTP response bodies but the rules, which still see
+/// them decoded: a rule on the text of a gzip response of `pipelined-requests.pcap` fires.
+#[test]
+fn rules_see_decoded_response_bodies_without_zeek_logs() {
+    let cap = shared().join("oracle/zeek/traces/http/pipelined-requests.pcap");
+    let dir = tempdir("decoded-bodies");
+    let rules = dir.join("body.rules");
+    std::fs::write(
+        &rules,
+        "alert http any any -> any any (msg:\"decoded css\"; flow:to_client; file_data; \
+         content:\"Enhanced Screen Styles\"; sid:9000001; rev:1;)\n",
+    )
+    .expect("rule file");
+    let eve = dir.join("eve.json");
+    let o = run(&[
+        OsStr::new("analyze"),
+        cap.as_os_str(),
+        OsStr::new("--no-default-iocs"),
+        OsStr::new("--rules"),
+        rules.as_os_str(),
+        OsStr::new("--eve"),
+        eve.as_os_str(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let alerts: Vec<serde_json::Value> = common::json_lines(&eve)
+        .into_iter()
+        .filter(|e| e["event_type"] == "alert")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["alert"]["signature_id"].as_u64(), Some(9_000_001));
 }
