@@ -253,7 +253,8 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 /// each batch with the bytes consumed and the total, when known.
 ///
 /// A read error ends the input: the packets read before it are analysed and their flows
-/// ended as at the end of a capture, the sink is finished, and the error is returned.
+/// ended as at the end of a capture, the sink is finished, and the error is returned. An
+/// error of the sink stops the run at once, without finishing the sink.
 ///
 /// With more than one thread, the sink runs on a thread of its own, a batch behind the
 /// workers (two batches queued at most), and two behind when the workers render its EVE
@@ -276,12 +277,14 @@ pub fn analyze(
         let mut deliver = |events: Vec<Event>, _: Option<RenderedEve>| -> Result<()> {
             sink.batch(&events, None)
         };
-        let result = run(source, config, None, threads, progress, &mut deliver);
-        // Also after a read error: the sink writes out what it holds of the events before it.
-        let finished = sink.finish();
-        let stats = result?;
-        finished?;
-        return Ok(stats);
+        // A sink that failed is not finished; after a read error it is, as at the end of
+        // the input, and then the error is returned (as with several threads).
+        let (stats, failed) = run(source, config, None, threads, progress, &mut deliver)?;
+        sink.finish()?;
+        return match failed {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        };
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -301,7 +304,8 @@ pub fn analyze(
             .spawn_scoped(scope, move || -> Result<()> {
                 for (batch, eve) in rx {
                     sink.batch(&batch, eve.as_ref())?;
-                    // Once the batch loop is over nobody takes them back: dropped here.
+                    // The batches written after the batch loop is over stay in the channel
+                    // and are freed with it, on the caller's thread.
                     let _ = spent_tx.send((batch, eve));
                 }
                 sink.finish()
@@ -328,9 +332,12 @@ pub fn analyze(
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(Error::Config("the output thread panicked".into())));
-        let stats = result?;
+        let (stats, failed) = result?;
         written?;
-        Ok(stats)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        }
     })
 }
 
@@ -376,7 +383,9 @@ struct Parallel<'a> {
 /// When `parallel`, the reader fills the next batch while the pool's workers process the
 /// current one and render the EVE lines of the one before (of the current one, after it,
 /// for a live source), and each frees the events it made of the batches the sink has
-/// written; otherwise everything runs in turn on the caller's thread.
+/// written; otherwise everything runs in turn on the caller's thread. Returns the run's
+/// figures and the read error that ended the input, if one did; an error of `deliver`
+/// (the sink's) is returned at once.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
@@ -384,7 +393,7 @@ fn run(
     threads: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
     deliver: &mut dyn FnMut(Vec<Event>, Option<RenderedEve>) -> Result<()>,
-) -> Result<RunStats> {
+) -> Result<(RunStats, Option<Error>)> {
     let pool = parallel.as_ref().map(|p| p.pool);
     let eve = parallel.as_ref().and_then(|p| p.eve);
     let spent = parallel.as_ref().map(|p| p.spent);
@@ -534,10 +543,7 @@ fn run(
     for s in &shards {
         stats.flows.add(&s.stats);
     }
-    if let Some(e) = reader.failed {
-        return Err(e);
-    }
     stats.decode = reader.decoder.stats.clone();
     stats.warnings = reader.warnings;
-    Ok(stats)
+    Ok((stats, reader.failed))
 }

@@ -268,8 +268,9 @@ pub struct Event {
     /// What happened.
     pub kind: EventKind,
     /// The worker thread that made it (its index in the pool; [`Event::NO_WORKER`] outside
-    /// one): with several threads, the events of a batch are freed by the threads that
-    /// allocated them, since a free from another thread costs the allocator more.
+    /// one, or past the 255th worker): with several threads, a batch's events go back to
+    /// the workers that made them to be freed, since a free from another thread costs the
+    /// allocator more.
     pub(crate) worker: u8,
 }
 
@@ -286,6 +287,7 @@ impl Event {
             kind,
             worker: rayon::current_thread_index()
                 .and_then(|i| u8::try_from(i).ok())
+                .filter(|&w| w != Self::NO_WORKER)
                 .unwrap_or(Self::NO_WORKER),
         }
     }

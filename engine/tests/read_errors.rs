@@ -1,5 +1,6 @@
 //! A source that fails in the middle of a run: the run reports the error, and the events of
-//! every packet read before it reach the sink, whatever the thread count.
+//! every packet read before it reach the sink, whatever the thread count. A sink that fails
+//! stops the run with its error, unfinished, whatever the thread count.
 
 use tcheck_engine::output::eve::{EveRenderer, RenderedEve};
 use tcheck_engine::output::EventSink;
@@ -146,5 +147,58 @@ fn a_read_error_ends_the_input_after_what_was_read_before_it() {
         if threads > 1 {
             assert_eq!(sink.lines, sink.conns, "{threads} threads");
         }
+    }
+}
+
+/// Fails at its second batch; notes whether it was finished.
+#[derive(Default)]
+struct FailingSink {
+    batches: usize,
+    finished: bool,
+}
+
+impl EventSink for FailingSink {
+    fn event(&mut self, _: &Event) -> tcheck_engine::Result<()> {
+        Ok(())
+    }
+
+    fn batch(&mut self, _: &[Event], _: Option<&RenderedEve>) -> tcheck_engine::Result<()> {
+        self.batches += 1;
+        if self.batches == 2 {
+            return Err(Error::Io {
+                path: "failing-sink".into(),
+                cause: std::io::Error::other("the output disk is full"),
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> tcheck_engine::Result<()> {
+        self.finished = true;
+        Ok(())
+    }
+}
+
+/// An error of the sink stops the run with that error, and the sink is not finished, whatever
+/// the thread count (one thread finished it after the read-error change, several did not).
+#[test]
+fn a_sink_error_is_returned_and_the_sink_is_not_finished() {
+    for threads in [1, 2, 3] {
+        let mut source = FailingSource {
+            next: 0,
+            good: 40_000,
+        };
+        let config = Config {
+            threads,
+            ..Config::default()
+        };
+        let mut sink = FailingSink::default();
+        let result = analyze(&mut source, &config, &mut sink, &mut |_, _| {});
+        let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            error.contains("the output disk is full"),
+            "{threads} threads: {error:?}"
+        );
+        assert!(!sink.finished, "{threads} threads");
     }
 }
