@@ -108,9 +108,9 @@ impl EventSink for Flows {
 }
 
 /// Runs a source that fails after 40,000 packets (a batch holds 16,384, so the error comes
-/// while the third batch is read) on `threads` threads; returns the sink and the error's
-/// text.
-fn run(threads: usize) -> (Flows, String) {
+/// while the third batch is read) on `threads` threads into `sink`; returns the error's
+/// text (empty if the run succeeded).
+fn run_into(threads: usize, sink: &mut (dyn EventSink + Send)) -> String {
     let mut source = FailingSource {
         next: 0,
         good: 40_000,
@@ -119,12 +119,16 @@ fn run(threads: usize) -> (Flows, String) {
         threads,
         ..Config::default()
     };
+    analyze(&mut source, &config, sink, &mut |_, _| {})
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+/// [`run_into`] a [`Flows`] sink; returns the sink and the error's text.
+fn run(threads: usize) -> (Flows, String) {
     let mut sink = Flows::default();
-    let result = analyze(&mut source, &config, &mut sink, &mut |_, _| {});
-    let error = match result {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    };
+    let error = run_into(threads, &mut sink);
     (sink, error)
 }
 
@@ -184,17 +188,8 @@ impl EventSink for FailingSink {
 #[test]
 fn a_sink_error_is_returned_and_the_sink_is_not_finished() {
     for threads in [1, 2, 3] {
-        let mut source = FailingSource {
-            next: 0,
-            good: 40_000,
-        };
-        let config = Config {
-            threads,
-            ..Config::default()
-        };
         let mut sink = FailingSink::default();
-        let result = analyze(&mut source, &config, &mut sink, &mut |_, _| {});
-        let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+        let error = run_into(threads, &mut sink);
         assert!(
             error.contains("the output disk is full"),
             "{threads} threads: {error:?}"

@@ -677,13 +677,40 @@ mod tests {
         assert_eq!(recs[0].response_headers.len(), 2);
     }
 
-    /// A response of `plain` gzipped and sent in two chunks, on a parser that decodes
-    /// response bodies or not; returns the gzipped bytes and the transaction's record.
-    fn gzip_exchange(plain: &[u8], decoding: bool) -> (Vec<u8>, HttpRecord) {
+    /// `plain`, gzipped.
+    fn gzip(plain: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(plain).unwrap_or_else(|e| panic!("{e}"));
-        let packed = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+        gz.finish().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A `GET /` answered by `response`, the connection then closed, on a parser that
+    /// decodes response bodies or not; returns the transaction's record.
+    fn exchange(response: &[u8], decoding: bool) -> HttpRecord {
+        let mut run = Detached::new(6, 80);
+        let mut ctx = run.ctx();
+        ctx.cache.no_response_decoding = !decoding;
+        let mut http = HttpState::default();
+        http.stream(
+            &mut ctx,
+            true,
+            Chunk::Data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        );
+        http.stream(&mut ctx, false, Chunk::Data(response));
+        http.finish(&mut ctx);
+        let recs = run.records(|k| match k {
+            EventKind::Http(h) => Some(&**h),
+            _ => None,
+        });
+        assert_eq!(recs.len(), 1);
+        recs[0].clone()
+    }
+
+    /// A response of `plain` gzipped and sent in two chunks, on a parser that decodes
+    /// response bodies or not; returns the gzipped bytes and the transaction's record.
+    fn gzip_exchange(plain: &[u8], decoding: bool) -> (Vec<u8>, HttpRecord) {
+        let packed = gzip(plain);
         let (first, second) = packed.split_at(packed.len() / 2);
         let mut response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\
             Transfer-Encoding: chunked\r\n\r\n"
@@ -694,23 +721,8 @@ mod tests {
             response.extend_from_slice(b"\r\n");
         }
         response.extend_from_slice(b"0\r\n\r\n");
-        let mut run = Detached::new(6, 80);
-        let mut ctx = run.ctx();
-        ctx.cache.no_response_decoding = !decoding;
-        let mut http = HttpState::default();
-        http.stream(
-            &mut ctx,
-            true,
-            Chunk::Data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
-        );
-        http.stream(&mut ctx, false, Chunk::Data(&response));
-        http.finish(&mut ctx);
-        let recs = run.records(|k| match k {
-            EventKind::Http(h) => Some(&**h),
-            _ => None,
-        });
-        assert_eq!(recs.len(), 1);
-        (packed, recs[0].clone())
+        let rec = exchange(&response, decoding);
+        (packed, rec)
     }
 
     /// A gzip body sent in chunks: Zeek's `response_body_len` counts the decompressed bytes,
@@ -731,34 +743,16 @@ mod tests {
     /// write or a flush; the body counted 0 bytes before).
     #[test]
     fn a_compressed_body_read_until_close_is_decoded_whole() {
-        use std::io::Write;
         let plain = "tcheck ".repeat(500);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(plain.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let packed = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+        let packed = gzip(plain.as_bytes());
         let mut response =
             b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n".to_vec();
         response.extend_from_slice(&packed);
-        let mut run = Detached::new(6, 80);
-        let mut ctx = run.ctx();
-        let mut http = HttpState::default();
-        http.stream(
-            &mut ctx,
-            true,
-            Chunk::Data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
-        );
-        http.stream(&mut ctx, false, Chunk::Data(&response));
-        http.finish(&mut ctx);
-        let recs = run.records(|k| match k {
-            EventKind::Http(h) => Some(&**h),
-            _ => None,
-        });
-        assert_eq!(recs.len(), 1);
-        assert_eq!(recs[0].response_body_len, plain.len() as u64);
-        assert_eq!(recs[0].response_message_len, packed.len() as u64);
-        assert!(plain.as_bytes().starts_with(&recs[0].response_body));
-        assert!(!recs[0].response_body.is_empty());
+        let rec = exchange(&response, true);
+        assert_eq!(rec.response_body_len, plain.len() as u64);
+        assert_eq!(rec.response_message_len, packed.len() as u64);
+        assert!(plain.as_bytes().starts_with(&rec.response_body));
+        assert!(!rec.response_body.is_empty());
     }
 
     /// Without response decoding (nothing reads the decoded body), the body is counted and
