@@ -281,10 +281,7 @@ pub fn analyze(
         // the input, and then the error is returned (as with several threads).
         let (stats, failed) = run(source, config, None, threads, progress, &mut deliver)?;
         sink.finish()?;
-        return match failed {
-            Some(e) => Err(e),
-            None => Ok(stats),
-        };
+        return failed.map_or(Ok(stats), Err);
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -334,10 +331,7 @@ pub fn analyze(
             .unwrap_or_else(|_| Err(Error::Config("the output thread panicked".into())));
         let (stats, failed) = result?;
         written?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(stats),
-        }
+        failed.map_or(Ok(stats), Err)
     })
 }
 
@@ -459,16 +453,21 @@ fn run(
                         reader.fill(next);
                     }
                 };
-                let written: Vec<Delivered> =
-                    spent.map(|r| r.try_iter().collect()).unwrap_or_default();
-                let mut spent_events = Vec::with_capacity(written.len());
-                for (events, eve) in written {
-                    if let Some(rendered) = eve {
-                        rendered.recycle(&mut spare_runs);
-                    }
-                    spent_events.push(events);
-                }
-                free_where_made(pool, spent_events);
+                // The batches the sink has written: their line buffers are kept for the
+                // next batches, their events freed.
+                let written: Vec<Vec<Event>> = spent
+                    .map(|r| {
+                        r.try_iter()
+                            .map(|(events, eve)| {
+                                if let Some(rendered) = eve {
+                                    rendered.recycle(&mut spare_runs);
+                                }
+                                events
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                free_where_made(pool, written);
                 let before = unrendered.take();
                 let ((), (events, rendered)) = pool.install(|| {
                     rayon::join(fill_next, || {
