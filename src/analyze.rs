@@ -361,10 +361,11 @@ pub fn analyse_source(
         config.stream.memcap = m;
     }
     config.stream.midstream = args.midstream;
-    // Zeek's DNS transactions feed dns.log only; a sink of a user interface may read them.
-    config.dns_transactions = args.logs.is_some() || !extra_sinks.is_empty();
-    // Decoded response bodies feed http.log; EVE writes the length as sent.
-    config.http_response_decoding = args.logs.is_some() || !extra_sinks.is_empty();
+    // Zeek's DNS transactions and decoded HTTP response bodies feed Zeek's logs only (EVE
+    // writes a body's length as sent); a sink of a user interface may read them.
+    let zeek_records_read = args.logs.is_some() || !extra_sinks.is_empty();
+    config.dns_transactions = zeek_records_read;
+    config.http_response_decoding = zeek_records_read;
     let (indicators, mut store) = crate::indicators::load(
         args.no_default_iocs,
         Some(&args.db),
