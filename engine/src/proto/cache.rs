@@ -1,5 +1,6 @@
 //! What the flows of one shard share: the memory budget of the application-layer parsers,
-//! and certificates already parsed.
+//! certificates already parsed, and the fingerprints of ClientHellos already seen
+//! ([`FingerprintCache`]).
 //!
 //! Budget: every parser may hold a few kilobytes per flow freely; beyond that it must
 //! reserve from its shard's share of `Config::app_memcap`, and a parser refused stops
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use hashbrown::HashMap;
 
+use super::tls::fingerprint::FingerprintCache;
 use super::tls::x509::{cert_info, CertInfo};
 
 /// Certificates remembered at most.
@@ -86,6 +88,8 @@ pub struct Cache {
     certs: SharedCerts,
     /// The parsers' memory budget.
     pub budget: AppBudget,
+    /// The fingerprints of the ClientHellos this shard has seen.
+    pub hellos: FingerprintCache,
     /// Nothing reads Zeek's DNS transactions ([`crate::config::Config::dns_transactions`]
     /// is off): the DNS parser does not build them.
     pub no_dns_transactions: bool,
@@ -104,6 +108,7 @@ impl Cache {
                 cap,
                 ..AppBudget::default()
             },
+            hellos: FingerprintCache::default(),
             no_dns_transactions: false,
             no_response_decoding: false,
         }

@@ -1,5 +1,6 @@
 //! TLS (and the TLS handshake inside QUIC): sessions, certificates, fingerprints.
 
+pub mod fingerprint;
 pub mod log;
 pub mod names;
 pub mod parser;

@@ -269,10 +269,10 @@ impl TlsState {
                     if let Some(sni) = &ch.sni {
                         self.rec.server_name = Some(escape_bytes(sni));
                     }
-                    let (s, h) = parser::ja3(&ch);
-                    self.rec.ja3 = Some(h);
-                    self.rec.ja3_string = Some(s);
-                    self.rec.ja4 = Some(parser::ja4(&ch, self.rec.quic));
+                    let fp = ctx.cache.hellos.fingerprints(&ch, self.rec.quic);
+                    self.rec.ja3 = Some(fp.ja3);
+                    self.rec.ja3_string = Some(fp.ja3_string);
+                    self.rec.ja4 = Some(fp.ja4);
                     self.rec.client_hello = Some(ch);
                     self.inspect(ctx, d);
                 }
