@@ -463,15 +463,30 @@ pub fn analyse_source(
         start: summary.start.clone(),
         end: summary.end.clone(),
     };
-    let report = verdict::assess(
-        &observations,
-        &indicators.iocs,
-        &indicators.whitelist,
-        &settings,
-        capture,
-    );
+    let report = on_threads(args.threads, || {
+        verdict::assess(
+            &observations,
+            &indicators.iocs,
+            &indicators.whitelist,
+            &settings,
+            capture,
+        )
+    })?;
     write_reports(args, &report, store.as_mut())?;
     Ok((summary, report))
+}
+
+/// Runs `f` on as many threads as the analysis ran on (`threads`; 0: one per core, rayon's
+/// global pool).
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    if threads == 0 {
+        return Ok(f());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .with_context(|| format!("cannot start {threads} threads for the report"))?;
+    Ok(pool.install(f))
 }
 
 /// The heuristics' settings: the configuration file's, then the options.

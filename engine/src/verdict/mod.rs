@@ -14,7 +14,7 @@ pub mod live;
 pub mod observe;
 mod wording;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -223,6 +223,10 @@ pub struct Device {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Builds the report: runs the indicator matching and the heuristics over `obs`.
+///
+/// The alerts and the list of remote hosts are made side by side with `rayon::join`, so on
+/// the calling thread's rayon pool (the global one outside any): a caller that wants one
+/// thread runs it in a one-thread pool.
 pub fn assess(
     obs: &Observations,
     iocs: &IocSet,
@@ -231,14 +235,19 @@ pub fn assess(
     capture: CaptureInfo,
 ) -> Report {
     let l = &settings.lang;
-    let sorted = heuristics::InOrder::of(obs);
-    let mut alerts = heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist);
-    alerts.extend(heuristics::rule_alerts(l, obs));
-    alerts.extend(heuristics::traffic_alerts(
-        obs, &sorted, whitelist, settings,
-    ));
-    alerts.extend(heuristics::several_alerts(&alerts, settings));
-    let alerts = in_report_order(alerts);
+    let (alerts, mut connections) = rayon::join(
+        || {
+            let sorted = heuristics::InOrder::of(obs);
+            let mut alerts = heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist);
+            alerts.extend(heuristics::rule_alerts(l, obs));
+            alerts.extend(heuristics::traffic_alerts(
+                obs, &sorted, whitelist, settings,
+            ));
+            alerts.extend(heuristics::several_alerts(&alerts, settings));
+            in_report_order(alerts)
+        },
+        || remote_hosts(obs),
+    );
     let mut counts = BTreeMap::new();
     for a in &alerts {
         *counts.entry(a.level).or_insert(0) += 1;
@@ -254,30 +263,17 @@ pub fn assess(
         summary: l.t(wording::verdict_key(top)).to_string(),
         counts,
     };
-    let mut per_host: BTreeMap<IpAddr, BTreeMap<Level, usize>> = BTreeMap::new();
+    let mut per_host: HashMap<IpAddr, BTreeMap<Level, usize>> = HashMap::new();
     for a in &alerts {
         if let Some(ip) = a.ip {
             *per_host.entry(ip).or_default().entry(a.level).or_insert(0) += 1;
         }
     }
-    let mut connections: Vec<Connection> = obs
-        .hosts
-        .iter()
-        .map(|(ip, h)| Connection {
-            ip: *ip,
-            names: h.names.iter().take(10).cloned().collect(),
-            ports: h
-                .ports
-                .iter()
-                .map(|&(p, port)| port_text(p, port))
-                .collect(),
-            protocols: h.protocols.iter().map(|p| p.to_string()).collect(),
-            bytes_up: h.bytes_up,
-            bytes_down: h.bytes_down,
-            connections: h.connections,
-            alerts: per_host.get(ip).cloned().unwrap_or_default(),
-        })
-        .collect();
+    for c in &mut connections {
+        if let Some(levels) = per_host.remove(&c.ip) {
+            c.alerts = levels;
+        }
+    }
     // The most alarming first (highest level, then most alerts), then the most traffic,
     // then by address. The key is computed once per connection, not per comparison.
     connections.sort_by_cached_key(|c| {
@@ -316,6 +312,27 @@ pub fn assess(
         indicators,
         limits,
     }
+}
+
+/// The remote hosts of the report, in no order and without their alerts.
+fn remote_hosts(obs: &Observations) -> Vec<Connection> {
+    obs.hosts
+        .iter()
+        .map(|(ip, h)| Connection {
+            ip: *ip,
+            names: h.names.iter().take(10).cloned().collect(),
+            ports: h
+                .ports
+                .iter()
+                .map(|&(p, port)| port_text(p, port))
+                .collect(),
+            protocols: h.protocols.iter().map(|p| p.to_string()).collect(),
+            bytes_up: h.bytes_up,
+            bytes_down: h.bytes_down,
+            connections: h.connections,
+            alerts: BTreeMap::new(),
+        })
+        .collect()
 }
 
 /// Marks `report` as made from a DNS query log only, and says what that cannot see.
