@@ -476,16 +476,16 @@ pub fn analyse_source(
     Ok((summary, report))
 }
 
-/// Runs `f` on as many threads as the analysis ran on (`threads`; 0: one per core, rayon's
-/// global pool).
+/// Runs `f` on as many threads as the analysis ran on (`threads`; 0: one per core): on the
+/// calling thread alone for one, otherwise installed in a rayon pool.
 fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
-    if threads == 0 {
+    if threads == 1 {
         return Ok(f());
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .with_context(|| format!("cannot start {threads} threads for the report"))?;
+        .context("cannot start the report's threads")?;
     Ok(pool.install(f))
 }
 

@@ -224,9 +224,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Builds the report: runs the indicator matching and the heuristics over `obs`.
 ///
-/// The alerts and the list of remote hosts are made side by side with `rayon::join`, so on
-/// the calling thread's rayon pool (the global one outside any): a caller that wants one
-/// thread runs it in a one-thread pool.
+/// Called on a thread of a rayon pool (`ThreadPool::install`), it makes the alerts and the
+/// list of remote hosts side by side on that pool; called anywhere else, one after the other
+/// on the calling thread.
 pub fn assess(
     obs: &Observations,
     iocs: &IocSet,
@@ -235,7 +235,7 @@ pub fn assess(
     capture: CaptureInfo,
 ) -> Report {
     let l = &settings.lang;
-    let (alerts, mut connections) = rayon::join(
+    let (alerts, mut connections) = side_by_side(
         || {
             let sorted = heuristics::InOrder::of(obs);
             let mut alerts = heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist);
@@ -311,6 +311,19 @@ pub fn assess(
         connections,
         indicators,
         limits,
+    }
+}
+
+/// `a` and `b` with `rayon::join` on a rayon pool's thread, or one after the other outside
+/// any (where `join` would start rayon's global pool).
+fn side_by_side<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if rayon::current_thread_index().is_some() {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
     }
 }
 
@@ -469,6 +482,61 @@ mod tests {
         let ordered = in_report_order(raised);
         let ids = |v: &[Alert]| v.iter().map(|a| a.description.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&ordered), ids(&expected));
+    }
+
+    /// Many remote hosts, some raising heuristics (uploads, uncommon ports): the report
+    /// made side by side on a pool is the one made in turn outside any, host alerts and
+    /// order included.
+    #[test]
+    fn the_report_is_the_same_on_a_pool_and_in_turn() {
+        let mut obs = Observations::default();
+        for i in 0..2000u32 {
+            let ip = IpAddr::from([198, 51, (i >> 8) as u8, i as u8]);
+            let host = observe::HostObs {
+                names: [format!("h{}.example", i % 7)].into_iter().collect(),
+                ports: [(6, if i % 3 == 0 { 4444 } else { 443 })]
+                    .into_iter()
+                    .collect(),
+                protocols: ["ssl"].into_iter().collect(),
+                bytes_up: if i % 5 == 0 { 10 << 20 } else { 1000 },
+                bytes_down: u64::from(i % 11) * 1000,
+                connections: 1,
+                flow_ids: vec![u64::from(i)],
+                ..observe::HostObs::default()
+            };
+            obs.hosts.insert(ip, host);
+        }
+        let report = || {
+            assess(
+                &obs,
+                &IocSet::default(),
+                &Whitelist::default(),
+                &Settings::default(),
+                CaptureInfo::default(),
+            )
+        };
+        let json = |r: &Report| serde_json::to_string(r).unwrap_or_else(|e| panic!("{e}"));
+        let in_turn = report();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let on_pool = pool.install(report);
+        let checks: BTreeSet<&str> = in_turn.alerts.iter().map(|a| a.check).collect();
+        assert!(checks.contains("upload") && checks.contains("uncommon_port"));
+        // Each host carries its alerts' counts, and the most alerted come first.
+        let first = &in_turn.connections[0];
+        let raised = in_turn
+            .alerts
+            .iter()
+            .filter(|a| a.ip == Some(first.ip))
+            .count();
+        assert!(raised >= 2);
+        assert_eq!(first.alerts.values().sum::<usize>(), raised);
+        assert!(
+            json(&in_turn) == json(&on_pool),
+            "the report depends on where it was made"
+        );
     }
 
     #[test]
