@@ -186,7 +186,7 @@ fn process(
         p.clear();
     }
     for (i, r) in batch.records.iter().enumerate() {
-        let s = (r.key.stable_hash() % SHARDS as u64) as usize;
+        let s = r.key.shard(SHARDS);
         if let (Some(part), Ok(i)) = (parts.get_mut(s), u32::try_from(i)) {
             part.push(i);
         }
@@ -214,7 +214,7 @@ fn process(
 /// same packets in the same order.
 fn process_in_turn(shards: &mut [Shard], chunk: &Batch, config: &Config) {
     for r in &chunk.records {
-        let s = (r.key.stable_hash() % SHARDS as u64) as usize;
+        let s = r.key.shard(SHARDS);
         if let Some(shard) = shards.get_mut(s) {
             shard.packet(r, &chunk.arena, config);
         }

@@ -67,8 +67,34 @@ impl FlowKey {
         }
     }
 
+    /// The shard of the key, among `shards`: the same for both directions (the key is
+    /// canonical), for every run and on every machine (the shards' limits decide what is
+    /// dropped, so outputs depend on it). It runs for every packet, so it mixes a few
+    /// machine words rather than hash each byte as [`FlowKey::stable_hash`] does; it need
+    /// not be the same from one version to the next.
+    pub fn shard(&self, shards: usize) -> usize {
+        let mut h = u64::from(self.proto)
+            | (u64::from(self.depth) << 8)
+            | (u64::from(self.vlan[0]) << 16)
+            | (u64::from(self.vlan[1]) << 32)
+            | (u64::from(self.vlan[2]) << 48);
+        for end in [&self.lo, &self.hi] {
+            let addr = match end.addr {
+                IpAddr::V4(a) => u64::from(u32::from(a)),
+                IpAddr::V6(a) => {
+                    let bits = u128::from(a);
+                    // Truncations on purpose: the address's two halves, mixed apart.
+                    mix64(bits as u64) ^ ((bits >> 64) as u64) ^ (1 << 63)
+                }
+            };
+            h = mix64(h ^ mix64(addr ^ (u64::from(end.port) << 32)));
+        }
+        // The remainder is below `shards`, so it fits in a usize.
+        (h % shards.max(1) as u64) as usize
+    }
+
     /// A hash that is the same for both directions (the key is canonical), for every run and
-    /// on every machine: it decides the shard and the flow id, so it must not depend on a
+    /// on every machine: it decides the flow id, so it must not depend on a
     /// random seed, the pointer width or the byte order.
     ///
     /// The bytes hashed are the ones `#[derive(Hash)]` fed a hasher on 64-bit little-endian
@@ -208,6 +234,7 @@ mod tests {
 
     const PINNED_V4: u64 = 5_089_976_459_980_758_024;
     const PINNED_V6: u64 = 16_905_143_303_976_624_860;
+    const PINNED_SHARDS: [usize; 6] = [13, 7, 3, 27, 4, 8];
 
     fn ep(a: u8, port: u16) -> Endpoint {
         Endpoint {
@@ -225,7 +252,7 @@ mod tests {
         assert_eq!(k1.stable_hash(), k2.stable_hash());
     }
 
-    /// The shard and flow id of a key are pinned: they must not change with the machine
+    /// The flow id of a key is pinned: it must not change with the machine
     /// (32-bit ARM computed others while the hash went through `#[derive(Hash)]`).
     #[test]
     fn the_stable_hash_is_pinned() {
@@ -240,6 +267,45 @@ mod tests {
         let k6 = k6.in_vlans([10, 20, 0], 1);
         assert_eq!(k4.stable_hash(), PINNED_V4);
         assert_eq!(k6.stable_hash(), PINNED_V6);
+    }
+
+    /// A key's shard is the same in both directions, pinned (so the same on every
+    /// machine), depends on every field, and spreads a port scan evenly.
+    #[test]
+    fn shards_are_symmetric_pinned_and_even() {
+        let (k1, _) = FlowKey::of(ep(1, 5000), ep(2, 80), 6);
+        let (k2, _) = FlowKey::of(ep(2, 80), ep(1, 5000), 6);
+        assert_eq!(k1.shard(32), k2.shard(32));
+        let v6 = |port| Endpoint {
+            addr: "2001:db8::1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port,
+        };
+        let (k6, _) = FlowKey::of(v6(443), v6(50000), 17);
+        let pinned: Vec<usize> = [
+            k1,
+            k1.in_vlans([10, 20, 0], 0),
+            k1.in_vlans([0, 0, 0], 1),
+            FlowKey::of(ep(1, 5000), ep(2, 80), 17).0,
+            k6,
+            k6.in_vlans([10, 20, 0], 1),
+        ]
+        .iter()
+        .map(|k| k.shard(32))
+        .collect();
+        assert_eq!(pinned, PINNED_SHARDS);
+        let mut counts = [0usize; 32];
+        for port in 0..=u16::MAX {
+            counts[FlowKey::of(ep(1, port), ep(2, 80), 6).0.shard(32)] += 1;
+        }
+        let mean = 65_536 / 32;
+        assert!(
+            counts
+                .iter()
+                .all(|&n| n > mean * 9 / 10 && n < mean * 11 / 10),
+            "{counts:?}"
+        );
     }
 
     /// On 64-bit little-endian machines the hash is the one the derived `Hash` gave, so
