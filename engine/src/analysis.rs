@@ -339,20 +339,30 @@ pub fn analyze(
 /// next looks for work), as a free from another thread than the allocating one costs the
 /// allocator more; those no worker made are freed here.
 fn free_where_made(pool: &rayon::ThreadPool, batches: Vec<Vec<Event>>) {
+    drop_on_workers(pool, batches, Event::worker);
+}
+
+/// Drops each item of `batches` on the worker of `pool` that `worker_of` names (each when
+/// it next looks for work), and those it names none (or no worker of the pool) here.
+fn drop_on_workers<T: Send + 'static>(
+    pool: &rayon::ThreadPool,
+    batches: Vec<Vec<T>>,
+    worker_of: impl Fn(&T) -> Option<usize>,
+) {
     if batches.is_empty() {
         return;
     }
     let workers = pool.current_num_threads();
     let total: usize = batches.iter().map(Vec::len).sum();
-    let mut by_worker: Vec<Vec<Event>> = (0..workers)
+    let mut by_worker: Vec<Vec<T>> = (0..workers)
         .map(|_| Vec::with_capacity(total / workers + 1))
         .collect();
-    for e in batches.into_iter().flatten() {
-        if let Some(own) = e.worker().and_then(|w| by_worker.get_mut(w)) {
-            own.push(e);
+    for item in batches.into_iter().flatten() {
+        if let Some(own) = worker_of(&item).and_then(|w| by_worker.get_mut(w)) {
+            own.push(item);
         }
     }
-    let by_worker: std::sync::Arc<Vec<std::sync::Mutex<Vec<Event>>>> =
+    let by_worker: std::sync::Arc<Vec<std::sync::Mutex<Vec<T>>>> =
         std::sync::Arc::new(by_worker.into_iter().map(std::sync::Mutex::new).collect());
     pool.spawn_broadcast(move |ctx| {
         if let Some(Ok(mut own)) = by_worker.get(ctx.index()).map(|m| m.lock()) {
@@ -545,4 +555,66 @@ fn run(
     stats.decode = reader.decoder.stats.clone();
     stats.warnings = reader.warnings;
     Ok((stats, reader.failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{channel, Sender};
+
+    /// Reports, when dropped, the worker it names and the thread it was dropped on.
+    struct Marked {
+        worker: Option<usize>,
+        dropped: Sender<(Option<usize>, Option<usize>)>,
+    }
+
+    impl Drop for Marked {
+        fn drop(&mut self) {
+            let _ = self
+                .dropped
+                .send((self.worker, rayon::current_thread_index()));
+        }
+    }
+
+    /// Each item is dropped on the worker it names; an item naming none, or a worker the
+    /// pool does not have, is dropped on the caller's thread, at once.
+    #[test]
+    fn items_are_dropped_on_the_worker_they_name() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (tx, rx) = channel();
+        let marked = |worker| Marked {
+            worker,
+            dropped: tx.clone(),
+        };
+        let batches: Vec<Vec<Marked>> = (0..4)
+            .map(|b| {
+                (0..50)
+                    .map(|i| {
+                        marked(match (b + i) % 5 {
+                            3 => None,
+                            4 => Some(7),
+                            w => Some(w),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        drop_on_workers(&pool, batches, |m| m.worker);
+        // The items without a worker of the pool were dropped before the call returned.
+        let here: Vec<_> = rx.try_iter().collect();
+        assert_eq!(here.len(), 80);
+        assert!(here
+            .iter()
+            .all(|&(named, on)| on.is_none() && (named.is_none() || named == Some(7))));
+        drop(tx);
+        let mut on_workers = 0;
+        for (named, on) in rx.iter() {
+            assert_eq!(named, on, "dropped on another thread than the one it names");
+            on_workers += 1;
+        }
+        assert_eq!(on_workers, 120);
+    }
 }
