@@ -8,7 +8,7 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{captures, run, shared, tempdir};
+use common::{captures, run_ok, shared, tempdir};
 
 /// What `tcheck analyze` writes on `threads` threads: EVE, the Zeek-style logs when
 /// `with_logs`, and the summary, by name.
@@ -26,14 +26,7 @@ fn outputs(capture: &Path, threads: &str, dir: &Path, with_logs: bool) -> Vec<(S
     if with_logs {
         args.extend([OsStr::new("--logs"), logs.as_os_str()]);
     }
-    let o = run(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}: {}",
-        capture.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run_ok(&args);
     let mut files = vec![("eve.json".to_string(), std::fs::read(&eve).expect("eve"))];
     let mut names: Vec<_> = if with_logs {
         std::fs::read_dir(&logs)
@@ -131,7 +124,7 @@ fn rules_see_decoded_response_bodies_without_zeek_logs() {
     )
     .expect("rule file");
     let eve = dir.join("eve.json");
-    let o = run(&[
+    run_ok(&[
         OsStr::new("analyze"),
         cap.as_os_str(),
         OsStr::new("--no-default-iocs"),
@@ -140,12 +133,6 @@ fn rules_see_decoded_response_bodies_without_zeek_logs() {
         OsStr::new("--eve"),
         eve.as_os_str(),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     let alerts: Vec<serde_json::Value> = common::json_lines(&eve)
         .into_iter()
         .filter(|e| e["event_type"] == "alert")

@@ -10,7 +10,7 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{json_lines, run, shared, tempdir};
+use common::{json_lines, run_ok, shared, tempdir};
 
 /// (seconds, microseconds, frame) of a little-endian microsecond Ethernet pcap.
 fn read_pcap(path: &Path) -> Vec<(u32, u32, Vec<u8>)> {
@@ -141,19 +141,12 @@ fn conns(capture: &Path, dir: &Path) -> Vec<String> {
         "logs-{}",
         capture.file_name().and_then(|n| n.to_str()).unwrap()
     ));
-    let o = run(&[
+    run_ok(&[
         OsStr::new("analyze"),
         capture.as_os_str(),
         OsStr::new("--logs"),
         logs.as_os_str(),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}: {}",
-        capture.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
     let mut rows: Vec<String> = json_lines(&logs.join("conn.log"))
         .iter()
         .map(|c| {

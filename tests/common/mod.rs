@@ -30,6 +30,19 @@ pub fn run(args: &[&std::ffi::OsStr]) -> Output {
     tcheck().args(args).output().expect("tcheck runs")
 }
 
+/// Runs `tcheck` with `args` and asserts that it exits with status 0 (its arguments and
+/// stderr in the message); returns its output.
+pub fn run_ok(args: &[&std::ffi::OsStr]) -> Output {
+    let o = run(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "tcheck {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// A temporary directory for one test (`tempfile`'s, named after the test): removed when the
 /// test passes, kept (and named on stderr) when it fails, for a look at what the test left
 /// there.
