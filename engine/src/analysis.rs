@@ -335,13 +335,6 @@ pub fn analyze(
     })
 }
 
-/// Frees the events of `batches` on the workers of `pool` that made them (each when it
-/// next looks for work), as a free from another thread than the allocating one costs the
-/// allocator more; those no worker made are freed here.
-fn free_where_made(pool: &rayon::ThreadPool, batches: Vec<Vec<Event>>) {
-    drop_on_workers(pool, batches, Event::worker);
-}
-
 /// Drops each item of `batches` on the worker of `pool` that `worker_of` names (each when
 /// it next looks for work), and those it names none (or no worker of the pool) here.
 fn drop_on_workers<T: Send + 'static>(
@@ -464,7 +457,8 @@ fn run(
                     }
                 };
                 // The batches the sink has written: their line buffers are kept for the
-                // next batches, their events freed.
+                // next batches, their events freed on the workers that made them (a free
+                // from another thread than the allocating one costs the allocator more).
                 let written: Vec<Vec<Event>> = spent
                     .map(|r| {
                         r.try_iter()
@@ -477,7 +471,7 @@ fn run(
                             .collect()
                     })
                     .unwrap_or_default();
-                free_where_made(pool, written);
+                drop_on_workers(pool, written, Event::worker);
                 let before = unrendered.take();
                 let ((), (events, rendered)) = pool.install(|| {
                     rayon::join(fill_next, || {
