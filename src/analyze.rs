@@ -296,6 +296,9 @@ pub type OnDetection = Box<dyn FnMut(&LiveDetection) + Send>;
 /// and reports `args` asks for and prints the verdict. With `live`, indicators are also
 /// matched as events arrive and each new detection is handed to it; the input file is then
 /// hashed once the source is exhausted, rather than alongside.
+///
+/// For a command whose process ends when this returns: what the analysis worked with is
+/// left for the exit to take back whole ([`LiveHooks::process_ends`]).
 pub fn run_source(
     input: &Path,
     source: &mut (dyn PacketSource + Send),
@@ -305,6 +308,7 @@ pub fn run_source(
     let hooks = LiveHooks {
         on_detect: live,
         sinks: Vec::new(),
+        process_ends: true,
     };
     let (summary, report) = analyse_source(input, source, args, hooks)?;
     // Buffered: the standard output flushes at every line, which cost a system call for
@@ -322,6 +326,9 @@ pub fn run_source(
         print_text(&mut out, &summary, input)?;
     }
     out.flush()?;
+    // Left for the exit, as what the analysis worked with (see `LiveHooks::process_ends`).
+    std::mem::forget(summary);
+    std::mem::forget(report);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -333,6 +340,11 @@ pub struct LiveHooks {
     pub on_detect: Option<OnDetection>,
     /// Further sinks, handed every event.
     pub sinks: Vec<Box<dyn tcheck_engine::output::EventSink + Send>>,
+    /// The process ends once the analysis is reported (a command, not the server): the
+    /// observations, indicators and rules are then not freed one allocation at a time but
+    /// left for the exit to take back whole. Freeing them took 14.5 ms of 0.432 s on the
+    /// benchmark capture with two threads, after everything else was done.
+    pub process_ends: bool,
 }
 
 /// Runs the analysis of [`run_source`] and writes the outputs `args` asks for; returns the
@@ -346,6 +358,7 @@ pub fn analyse_source(
     let LiveHooks {
         on_detect: live,
         sinks: mut extra_sinks,
+        process_ends,
     } = hooks;
     let mut config = Config {
         threads: args.threads,
@@ -473,6 +486,13 @@ pub fn analyse_source(
         )
     })?;
     write_reports(args, &report, store.as_mut())?;
+    if process_ends {
+        // Nothing here holds a file or a connection: the sinks were finished, the files
+        // and the database are dropped as usual.
+        std::mem::forget(observations);
+        std::mem::forget(indicators);
+        std::mem::forget(config);
+    }
     Ok((summary, report))
 }
 

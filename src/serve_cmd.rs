@@ -105,6 +105,7 @@ impl Analyzer for Pipeline {
         let hooks = LiveHooks {
             on_detect: Some(on_detect),
             sinks,
+            process_ends: false,
         };
         let opts = self.opts.with_logs(logs);
         let (_, report) =
