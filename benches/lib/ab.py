@@ -6,7 +6,7 @@ run reads it from the page cache. Called by benches/ab.sh.
 On a shared machine the time of one configuration drifts by a tenth or more within an hour,
 so two builds timed one after the other (`benches/run.sh` twice) do not compare; timed in
 turn, each pair of runs meets the same load. Reported for each build: the median wall time,
-the quartiles and the median CPU time; then the difference of the medians and the median of
+the quartiles and the median CPU time (as benches/run.sh summarises runs); then the difference of the medians and the median of
 the differences of each pair (new minus old). No threshold, no pass/fail.
 
 As in benches/run.sh, each run writes a new EVE file: the previous one is removed first,
@@ -61,21 +61,23 @@ def main():
     if os.path.exists(eve):
         os.unlink(eve)
 
-    secs = {w: [r["seconds"] for r in runs[w]] for w in runs}
-    medians = {w: statistics.median(secs[w]) for w in secs}
-    paired = statistics.median(n - o for o, n in zip(secs["old"], secs["new"]))
+    # Each build's median, spread, CPU time and peak RSS as benches/run.sh reports them,
+    # with the quartiles besides.
+    summary = {w: measure.median_run(runs[w]) for w in runs}
+    for w in summary:
+        summary[w]["binary"] = getattr(a, w)
+        summary[w]["quartiles"] = quartiles(summary[w]["seconds_all"])
+    medians = {w: summary[w]["seconds"] for w in summary}
+    paired = statistics.median(n["seconds"] - o["seconds"]
+                               for o, n in zip(runs["old"], runs["new"]))
     result = {
         "capture": a.capture,
         "threads": a.threads,
         "runs": a.runs,
         "machine_before": before,
         "machine_after": measure.machine(),
-        "old": {"binary": a.old, "seconds": medians["old"], "quartiles": quartiles(secs["old"]),
-                "cpu_s": statistics.median(r["user_s"] + r["sys_s"] for r in runs["old"]),
-                "seconds_all": [round(s, 4) for s in secs["old"]]},
-        "new": {"binary": a.new, "seconds": medians["new"], "quartiles": quartiles(secs["new"]),
-                "cpu_s": statistics.median(r["user_s"] + r["sys_s"] for r in runs["new"]),
-                "seconds_all": [round(s, 4) for s in secs["new"]]},
+        "old": summary["old"],
+        "new": summary["new"],
         "difference_of_medians_s": medians["new"] - medians["old"],
         "median_paired_difference_s": paired,
     }
@@ -85,9 +87,9 @@ def main():
         return
     rows = []
     for w in ("old", "new"):
-        q1, q3 = result[w]["quartiles"]
+        q1, q3 = summary[w]["quartiles"]
         rows.append([w, getattr(a, w), f"{medians[w]:.4f}", f"{q1:.4f}-{q3:.4f}",
-                     f"{result[w]['cpu_s']:.2f}"])
+                     f"{summary[w]['cpu_s']:.2f}"])
     print(f"capture: {a.capture}; --threads {a.threads}; {a.runs} runs of each, in turn; "
           f"load average {before['loadavg']} before, {result['machine_after']['loadavg']} after")
     print()
