@@ -6,8 +6,9 @@ run reads it from the page cache. Called by benches/ab.sh.
 On a shared machine the time of one configuration drifts by a tenth or more within an hour,
 so two builds timed one after the other (`benches/run.sh` twice) do not compare; timed in
 turn, each pair of runs meets the same load. Reported for each build: the median wall time,
-the quartiles and the median CPU time (as benches/run.sh summarises runs); then the difference of the medians and the median of
-the differences of each pair (new minus old). No threshold, no pass/fail.
+the quartiles and the median CPU time (summarised as benches/run.sh does); then the
+difference of the medians and the median of the differences of each pair (new minus old).
+No threshold, no pass/fail.
 
 As in benches/run.sh, each run writes a new EVE file: the previous one is removed first,
 untimed.
