@@ -333,7 +333,8 @@ pub fn run_source(
 }
 
 /// What an analysis can be given besides its options: a handler for indicators seen while
-/// it runs, and more event sinks (a user interface's live view).
+/// it runs, more event sinks (a user interface's live view), and whether the process ends
+/// with it.
 #[derive(Default)]
 pub struct LiveHooks {
     /// Called for each indicator the moment the traffic reveals it.
