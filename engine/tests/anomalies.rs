@@ -80,7 +80,7 @@ fn a_dns_name_pointer_loop_is_reported_and_the_next_query_still_parsed() {
     let names: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::DnsMessage(m) => m.message.questions.first().map(|q| q.name.clone()),
+            EventKind::DnsMessage(m) => m.message.questions.first().map(|q| q.name.to_string()),
             _ => None,
         })
         .collect();

@@ -526,7 +526,7 @@ fn build_message(spec: &MessageSpec) -> BuiltMessage {
         w.buf.extend_from_slice(&qtype.to_be_bytes());
         w.buf.extend_from_slice(&1u16.to_be_bytes());
         questions.push(Question {
-            name,
+            name: name.into(),
             qtype: *qtype,
             qclass: 1,
         });
@@ -555,12 +555,12 @@ fn build_message(spec: &MessageSpec) -> BuiltMessage {
                 w.buf.extend_from_slice(o);
                 RData::Aaaa(Ipv6Addr::from(*o))
             }
-            AnswerData::Cname(target) => RData::Name(w.name(target)),
+            AnswerData::Cname(target) => RData::Name(w.name(target).into()),
         };
         let rdlen = u16::try_from(w.buf.len() - len_at - 2).unwrap();
         w.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
         records.push(Record {
-            name,
+            name: name.into(),
             rtype: rt,
             class: 1,
             ttl: a.ttl,
@@ -1062,7 +1062,7 @@ proptest! {
                 prop_oneof![
                     any::<[u8; 4]>().prop_map(|a| RData::A(Ipv4Addr::from(a))),
                     any::<[u8; 16]>().prop_map(|a| RData::Aaaa(Ipv6Addr::from(a))),
-                    tricky_string().prop_map(RData::Name),
+                    tricky_string().prop_map(|n| RData::Name(n.into())),
                 ],
             ),
             0..4,
@@ -1072,7 +1072,7 @@ proptest! {
         let records: Vec<Record> = answers
             .iter()
             .map(|(name, ttl, rdata)| Record {
-                name: name.clone(),
+                name: name.as_str().into(),
                 rtype: match rdata {
                     RData::A(_) => rtype::A,
                     RData::Aaaa(_) => rtype::AAAA,
@@ -1095,7 +1095,7 @@ proptest! {
             },
             questions: questions
                 .iter()
-                .map(|n| Question { name: n.clone(), qtype: rtype::A, qclass: 1 })
+                .map(|n| Question { name: n.as_str().into(), qtype: rtype::A, qclass: 1 })
                 .collect(),
             records,
             edns: None,
@@ -1144,7 +1144,7 @@ proptest! {
             match rdata {
                 RData::A(a) => prop_assert_eq!(text.parse::<Ipv4Addr>().ok(), Some(*a)),
                 RData::Aaaa(a) => prop_assert_eq!(text.parse::<Ipv6Addr>().ok(), Some(*a)),
-                RData::Name(n) => prop_assert_eq!(text, n.as_str()),
+                RData::Name(n) => prop_assert_eq!(text, &**n),
                 other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
             }
         }

@@ -204,10 +204,10 @@ pub fn zeek_answer(r: &Record) -> Option<String> {
     Some(match &r.rdata {
         RData::A(a) => crate::output::ipv4_text(*a),
         RData::Aaaa(a) => a.to_string(),
-        RData::Name(n) => n.clone(),
-        RData::Mx { exchange, .. } => exchange.clone(),
-        RData::Soa { mname, .. } => mname.clone(),
-        RData::Srv { target, .. } => target.clone(),
+        RData::Name(n) => n.to_string(),
+        RData::Mx { exchange, .. } => exchange.to_string(),
+        RData::Soa { mname, .. } => mname.to_string(),
+        RData::Srv { target, .. } => target.to_string(),
         RData::Txt(strings) => {
             let kind = if r.rtype == rtype::SPF { "SPF" } else { "TXT" };
             strings

@@ -6,7 +6,9 @@
 //! decoded ends the parse of its section with an anomaly flag; what came before is kept.
 //! Only a message shorter than its 12-byte header is an error.
 
+use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// Pointer jumps allowed while reading one name.
 pub const MAX_POINTERS: usize = 32;
@@ -109,11 +111,73 @@ impl Header {
     }
 }
 
+/// A name's text (labels joined by dots, what is not printable escaped as `\xNN`, Zeek's
+/// rendering), shared by the records of a message that point to it: a response's answers
+/// usually repeat the question's name through a compression pointer, and they share its
+/// text instead of each holding a copy.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
 /// A question.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Question {
     /// The name asked for.
-    pub name: String,
+    pub name: Name,
     /// Type asked for.
     pub qtype: u16,
     /// Class (mDNS puts the unicast-response bit in the top bit).
@@ -179,22 +243,22 @@ pub enum RData {
     /// IPv6 address.
     Aaaa(Ipv6Addr),
     /// A name (CNAME, NS, PTR, DNAME).
-    Name(String),
+    Name(Name),
     /// Mail exchange.
     Mx {
         /// Preference.
         preference: u16,
         /// The exchange.
-        exchange: String,
+        exchange: Name,
     },
     /// Character strings (TXT, SPF).
     Txt(Vec<Vec<u8>>),
     /// Start of authority.
     Soa {
         /// Primary name server.
-        mname: String,
+        mname: Name,
         /// Mailbox of the responsible person.
-        rname: String,
+        rname: Name,
         /// Serial.
         serial: u32,
         /// Refresh interval.
@@ -215,7 +279,7 @@ pub enum RData {
         /// Port.
         port: u16,
         /// Target host.
-        target: String,
+        target: Name,
     },
     /// Signature.
     Rrsig {
@@ -224,7 +288,7 @@ pub enum RData {
         /// Algorithm.
         algorithm: u8,
         /// Signer.
-        signer: String,
+        signer: Name,
     },
     /// DNS key.
     Dnskey {
@@ -245,7 +309,7 @@ pub enum RData {
     /// Next secure.
     Nsec {
         /// Next owner name.
-        next: String,
+        next: Name,
     },
     /// Host information.
     Hinfo {
@@ -259,7 +323,7 @@ pub enum RData {
         /// Priority (0: alias form).
         priority: u16,
         /// Target name.
-        target: String,
+        target: Name,
         /// Parameters, key and raw value.
         params: Vec<(u16, Vec<u8>)>,
     },
@@ -291,7 +355,7 @@ pub enum Section {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// Owner name.
-    pub name: String,
+    pub name: Name,
     /// Type.
     pub rtype: u16,
     /// Class.
@@ -359,8 +423,8 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// only ASCII is ever written, so the name is text once complete.
 fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     if out.is_empty() {
-        // Most names fit: one allocation rather than a doubling per label (and none for the
-        // root, which has no label).
+        // The first name of a message: room for most names at once rather than a doubling
+        // per label (the buffer is kept for the message's other names).
         out.reserve(64);
     } else {
         out.push(b'.');
@@ -382,15 +446,73 @@ fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     }
 }
 
-/// The text of a name built by [`push_label`] (ASCII, so always valid).
-fn name_text(name: Vec<u8>) -> String {
-    String::from_utf8(name).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// Reads the names of one message, sharing the text of a name that a later one points to.
+struct Names<'m> {
+    /// The message.
+    msg: &'m [u8],
+    /// The text of the name being read (kept between names for its capacity).
+    text: Vec<u8>,
+    /// Names read so far, by the position they start at, with the pointer jumps their
+    /// reading took (the first few only: a lookup is a scan).
+    read: Vec<(usize, usize, Name)>,
 }
 
-/// Reads a (possibly compressed) name at `pos` of `msg`; returns it and the position after
-/// it in the original byte stream.
-pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usize)> {
-    let mut name = Vec::new();
+/// Names of a message remembered for sharing.
+const SHARED_NAMES: usize = 16;
+
+impl<'m> Names<'m> {
+    fn new(msg: &'m [u8]) -> Self {
+        Names {
+            msg,
+            text: Vec::new(),
+            read: Vec::new(),
+        }
+    }
+
+    /// Reads the (possibly compressed) name at `pos`; returns it and the position after it
+    /// in the original byte stream. A name that is only a pointer to a name read before
+    /// shares that name's text: reading it again would give the same text, as the jumps
+    /// from there are the same, plus this one (see [`read_name`]).
+    fn read(&mut self, pos: usize, flags: &mut u16) -> Option<(Name, usize)> {
+        let target = match self.msg.get(pos) {
+            Some(len) if len & 0xc0 == 0xc0 => Some(usize::from(be16(self.msg, pos)? & 0x3fff)),
+            _ => None,
+        };
+        if let Some(target) = target.filter(|&t| t < pos) {
+            let known = self
+                .read
+                .iter()
+                .find(|(at, jumps, _)| *at == target && *jumps < MAX_POINTERS);
+            if let Some((_, _, name)) = known {
+                return Some((name.clone(), pos + 2));
+            }
+        }
+        self.text.clear();
+        let (after, jumps) = read_name(self.msg, pos, flags, &mut self.text)?;
+        let name = Name(Arc::from(
+            std::str::from_utf8(&self.text)
+                .map(Cow::Borrowed)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&self.text)),
+        ));
+        if self.read.len() < SHARED_NAMES {
+            self.read.push((pos, jumps, name.clone()));
+            if let Some(target) = target.filter(|&t| t < pos) {
+                // The name at the target is this name, read with one jump less.
+                self.read.push((target, jumps - 1, name.clone()));
+            }
+        }
+        Some((name, after))
+    }
+}
+
+/// Reads a (possibly compressed) name at `pos` of `msg` into `name` (empty); returns the
+/// position after it in the original byte stream and the pointer jumps it took.
+fn read_name(
+    msg: &[u8],
+    pos: usize,
+    flags: &mut u16,
+    name: &mut Vec<u8>,
+) -> Option<(usize, usize)> {
     let mut at = pos;
     let mut end_after: Option<usize> = None;
     let mut jumps = 0;
@@ -402,7 +524,7 @@ pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usi
         match len & 0xc0 {
             0x00 => {
                 if len == 0 {
-                    return Some((name_text(name), end_after.unwrap_or(at + 1)));
+                    return Some((end_after.unwrap_or(at + 1), jumps));
                 }
                 let l = usize::from(len);
                 let label = msg.get(at + 1..at + 1 + l)?;
@@ -410,7 +532,7 @@ pub fn read_name(msg: &[u8], pos: usize, flags: &mut u16) -> Option<(String, usi
                     *flags |= anomaly::NAME_TOO_LONG;
                     return None;
                 }
-                push_label(&mut name, label);
+                push_label(name, label);
                 at += 1 + l;
             }
             0xc0 => {
@@ -447,9 +569,16 @@ fn char_strings(mut data: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize, flags: &mut u16) -> Option<RData> {
+fn rdata(
+    names: &mut Names<'_>,
+    rtype: u16,
+    start: usize,
+    len: usize,
+    flags: &mut u16,
+) -> Option<RData> {
+    let msg = names.msg;
     let data = msg.get(start..start + len)?;
-    let name_at = |at: usize, flags: &mut u16| read_name(msg, start + at, flags).map(|(n, _)| n);
+    let mut name_at = |at: usize, flags: &mut u16| names.read(start + at, flags).map(|(n, _)| n);
     Some(match rtype {
         rtype::A if len == 4 => RData::A(Ipv4Addr::new(data[0], data[1], data[2], data[3])),
         rtype::AAAA if len == 16 => {
@@ -464,8 +593,8 @@ fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize, flags: &mut u16) -> O
         },
         rtype::TXT | rtype::SPF => RData::Txt(char_strings(data)?),
         rtype::SOA => {
-            let (mname, next) = read_name(msg, start, flags)?;
-            let (rname, next) = read_name(msg, next, flags)?;
+            let (mname, next) = names.read(start, flags)?;
+            let (rname, next) = names.read(next, flags)?;
             RData::Soa {
                 mname,
                 rname,
@@ -509,7 +638,7 @@ fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize, flags: &mut u16) -> O
         }
         rtype::SVCB | rtype::HTTPS => {
             let priority = be16(data, 0)?;
-            let (target, after) = read_name(msg, start + 2, flags)?;
+            let (target, after) = names.read(start + 2, flags)?;
             let mut params = Vec::new();
             let mut at = after - start;
             while at + 4 <= len && params.len() < 64 {
@@ -564,13 +693,14 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
         edns: None,
         anomalies: 0,
     };
+    let mut names = Names::new(msg);
     let mut pos = 12;
     for i in 0..header.qdcount {
         if usize::from(i) >= MAX_RECORDS {
             m.anomalies |= anomaly::TOO_MANY_RECORDS;
             return Ok(m);
         }
-        let parsed = read_name(msg, pos, &mut m.anomalies).and_then(|(name, after)| {
+        let parsed = names.read(pos, &mut m.anomalies).and_then(|(name, after)| {
             Some((name, be16(msg, after)?, be16(msg, after + 2)?, after + 4))
         });
         let Some((name, qtype, qclass, after)) = parsed else {
@@ -595,7 +725,7 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
                 m.anomalies |= anomaly::TOO_MANY_RECORDS;
                 return Ok(m);
             }
-            match read_record(msg, pos, section, &mut m) {
+            match read_record(&mut names, pos, section, &mut m) {
                 Some(next) => pos = next,
                 None => {
                     m.anomalies |= anomaly::TRUNCATED;
@@ -646,8 +776,14 @@ pub fn probe_tcp(data: &[u8]) -> bool {
 }
 
 /// Reads the record at `pos` into `m`; returns the position after it.
-fn read_record(msg: &[u8], pos: usize, section: Section, m: &mut Message) -> Option<usize> {
-    let (name, after) = read_name(msg, pos, &mut m.anomalies)?;
+fn read_record(
+    names: &mut Names<'_>,
+    pos: usize,
+    section: Section,
+    m: &mut Message,
+) -> Option<usize> {
+    let msg = names.msg;
+    let (name, after) = names.read(pos, &mut m.anomalies)?;
     let rt = be16(msg, after)?;
     let class = be16(msg, after + 2)?;
     let ttl = be32(msg, after + 4)?;
@@ -676,7 +812,7 @@ fn read_record(msg: &[u8], pos: usize, section: Section, m: &mut Message) -> Opt
         });
         return Some(end);
     }
-    let data = match rdata(msg, rt, start, rdlen, &mut m.anomalies) {
+    let data = match rdata(names, rt, start, rdlen, &mut m.anomalies) {
         Some(d) => d,
         None => {
             m.anomalies |= anomaly::BAD_RDATA;
@@ -806,6 +942,57 @@ mod tests {
         let mut out = Vec::new();
         push_label(&mut out, b"a\x00b");
         push_label(&mut out, b"\xff\x7f c");
-        assert_eq!(name_text(out), "a\\x00b.\\xff\\x7f c");
+        assert_eq!(
+            String::from_utf8(out).as_deref(),
+            Ok("a\\x00b.\\xff\\x7f c")
+        );
+    }
+
+    /// A response: the question `www.example.com`, then `answers` A records whose names
+    /// are pointers to it.
+    fn response_with_pointers(answers: u8) -> Vec<u8> {
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, answers, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
+        for i in 0..answers {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, i]);
+        }
+        m
+    }
+
+    #[test]
+    fn answers_pointing_to_the_question_share_its_name() {
+        let msg = parse(&response_with_pointers(3)).expect("parses");
+        assert_eq!(msg.anomalies, 0);
+        assert_eq!(msg.records.len(), 3);
+        for r in &msg.records {
+            assert_eq!(r.name, "www.example.com");
+            assert!(Arc::ptr_eq(&r.name.0, &msg.questions[0].name.0));
+        }
+    }
+
+    #[test]
+    fn a_shared_name_keeps_the_jump_limit() {
+        // `a` at 12, then pointers, each to the one before: the name at the k-th pointer
+        // takes k jumps.
+        let mut m = vec![0; 12];
+        m.extend_from_slice(b"\x01a\x00");
+        let mut at = 12u16;
+        let mut pointers = Vec::new();
+        for _ in 0..=MAX_POINTERS {
+            pointers.push(m.len());
+            m.extend_from_slice(&(0xc000 | at).to_be_bytes());
+            at = u16::try_from(m.len() - 2).expect("short");
+        }
+        let mut names = Names::new(&m);
+        let mut flags = 0;
+        let last_allowed = pointers[MAX_POINTERS - 1];
+        let (name, after) = names.read(last_allowed, &mut flags).expect("32 jumps");
+        assert_eq!((name, after, flags), ("a".into(), last_allowed + 2, 0));
+        // One jump more, through the name just read: refused, as without sharing.
+        assert!(names.read(pointers[MAX_POINTERS], &mut flags).is_none());
+        assert_eq!(flags, anomaly::NAME_LOOP);
+        let mut alone = 0;
+        assert!(read_name(&m, pointers[MAX_POINTERS], &mut alone, &mut Vec::new()).is_none());
+        assert_eq!(alone, anomaly::NAME_LOOP);
     }
 }

@@ -291,7 +291,7 @@ fn apply(rec: &mut DnsRecord, msg: &Message, is_query: bool, netbios: bool, now:
             rec.query = Some(if rec.netbios {
                 decode_netbios_name(&q.name)
             } else {
-                q.name.clone()
+                q.name.to_string()
             });
         }
         return;
@@ -325,7 +325,7 @@ fn apply(rec: &mut DnsRecord, msg: &Message, is_query: bool, netbios: bool, now:
             }
         }
         if rec.query.is_none() {
-            rec.query = Some(r.name.clone());
+            rec.query = Some(r.name.to_string());
         }
         if rec.answers.len() < 256 {
             rec.answers.push(ZeekAnswer { text, ttl: r.ttl });
