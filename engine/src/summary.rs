@@ -37,6 +37,10 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// Rules that alerted, by signature id.
     pub alerts: BTreeMap<u32, AlertSummary>,
+    /// A name being counted, lower-cased when it had capitals (kept for its capacity:
+    /// resolvers that randomise the case of queries make most names so).
+    #[serde(skip)]
+    lower: String,
 }
 
 /// Writes a map of counts as an object sorted by key.
@@ -73,10 +77,11 @@ impl Summary {
         if name.is_empty() {
             return;
         }
-        let lowered;
         let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            lowered = name.to_ascii_lowercase();
-            lowered.as_str()
+            self.lower.clear();
+            self.lower.push_str(name);
+            self.lower.make_ascii_lowercase();
+            self.lower.as_str()
         } else {
             name
         };

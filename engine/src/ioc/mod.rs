@@ -145,6 +145,31 @@ pub fn normalise_domain(name: &str) -> String {
 /// [`normalise_domain`], borrowing `name`'s text when it needs no change (the common case:
 /// names from the wire are mostly lower case already).
 pub fn normalised_domain(name: &str) -> std::borrow::Cow<'_, str> {
+    let n = trimmed_domain(name);
+    if n.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(n.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(n)
+    }
+}
+
+/// [`normalised_domain`], lower-casing into `scratch` (its text replaced) rather than into a
+/// new string: for a caller that normalises many names and keeps few, such as names from
+/// resolvers that randomise the case of queries (DNS 0x20).
+pub fn normalised_domain_in<'a>(name: &'a str, scratch: &'a mut String) -> &'a str {
+    let n = trimmed_domain(name);
+    if n.bytes().any(|b| b.is_ascii_uppercase()) {
+        scratch.clear();
+        scratch.push_str(n);
+        scratch.make_ascii_lowercase();
+        scratch
+    } else {
+        n
+    }
+}
+
+/// `name` without surrounding white space, trailing dots or a leading `*.`.
+fn trimmed_domain(name: &str) -> &str {
     let bytes = name.as_bytes();
     let plain_end = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic() && *b != b'.');
     // A name that starts and ends with a visible ASCII character other than a dot has
@@ -154,12 +179,7 @@ pub fn normalised_domain(name: &str) -> std::borrow::Cow<'_, str> {
     } else {
         name.trim().trim_end_matches('.')
     };
-    let n = n.strip_prefix("*.").unwrap_or(n);
-    if n.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(n.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(n)
-    }
+    n.strip_prefix("*.").unwrap_or(n)
 }
 
 fn valid_domain(d: &str) -> bool {
@@ -346,6 +366,26 @@ mod tests {
         assert_eq!(normalised_domain(".a.example"), ".a.example");
         assert_eq!(normalised_domain("\u{a0}a.example"), "a.example");
         assert_eq!(normalised_domain("..."), "");
+    }
+
+    #[test]
+    fn domains_normalised_in_a_buffer_agree_with_the_others() {
+        let mut scratch = String::from("left over");
+        for name in [
+            "a.example",
+            " *.A.Example. ",
+            "wWw.ExAmPlE.cOm",
+            ".a.example",
+            "\u{a0}a.example",
+            "...",
+            "É.Example",
+        ] {
+            assert_eq!(
+                normalised_domain_in(name, &mut scratch),
+                normalised_domain(name),
+                "{name}"
+            );
+        }
     }
 
     #[test]

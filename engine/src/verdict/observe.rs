@@ -264,6 +264,9 @@ pub struct Observations {
     pub connections: u64,
     /// First and last packet times of the connections.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// A name being normalised, when it had capitals (kept for its capacity: resolvers
+    /// that randomise the case of queries make most names so).
+    lower: String,
 }
 
 /// Whether an address is the device's side of things: private, link-local, loopback,
@@ -382,19 +385,19 @@ impl Observations {
         ts: Timestamp,
         flow: Option<u64>,
     ) {
-        let n = crate::ioc::normalised_domain(name);
+        let n = crate::ioc::normalised_domain_in(name, &mut self.lower);
         if n.is_empty() {
             return;
         }
         // Looked up by reference: the key is allocated only for a new name.
-        if !self.names.contains_key(n.as_ref()) {
+        if !self.names.contains_key(n) {
             if self.names.len() >= MAX_NAMES {
                 self.dropped += 1;
                 return;
             }
             self.names.insert(n.to_string(), NameObs::default());
         }
-        let Some(e) = self.names.get_mut(n.as_ref()) else {
+        let Some(e) = self.names.get_mut(n) else {
             return;
         };
         e.sources.insert(source);
@@ -472,9 +475,12 @@ impl Observations {
                     self.name_seen(target, NameSource::DnsCname, ts, Some(id));
                 }
                 RData::Name(target) if r.rtype == 2 => {
-                    let n = crate::ioc::normalise_domain(target);
-                    if self.nameservers.contains_key(&n) || self.nameservers.len() < MAX_NAMES {
-                        let e = self.nameservers.entry(n).or_default();
+                    // Looked up by reference: the key is allocated only for a new server.
+                    let n = crate::ioc::normalised_domain_in(target, &mut self.lower);
+                    if !self.nameservers.contains_key(n) && self.nameservers.len() < MAX_NAMES {
+                        self.nameservers.insert(n.to_string(), NameObs::default());
+                    }
+                    if let Some(e) = self.nameservers.get_mut(n) {
                         if e.first_seen.is_none() {
                             e.first_seen = Some(ts);
                         }
@@ -487,14 +493,14 @@ impl Observations {
     }
 
     pub(super) fn resolve_name(&mut self, name: &str, ip: IpAddr) {
-        let n = crate::ioc::normalised_domain(name);
-        if let Some(e) = self.names.get_mut(n.as_ref()) {
+        let n = crate::ioc::normalised_domain_in(name, &mut self.lower);
+        if let Some(e) = self.names.get_mut(n) {
             e.addresses.insert(ip);
         }
         if self.resolved.contains_key(&ip) || self.resolved.len() < MAX_HOSTS {
             let names = self.resolved.entry(ip).or_default();
-            if names.len() < 64 && !names.contains(n.as_ref()) {
-                names.insert(n.into_owned());
+            if names.len() < 64 && !names.contains(n) {
+                names.insert(n.to_string());
             }
         }
     }
