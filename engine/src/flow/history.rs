@@ -122,6 +122,12 @@ impl History {
         std::str::from_utf8(&self.text).unwrap_or("")
     }
 
+    /// The history as Zeek writes it, moved out (leaving it empty).
+    pub fn take_text(&mut self) -> String {
+        let text = std::mem::take(&mut self.text);
+        String::from_utf8(text).unwrap_or_default()
+    }
+
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()

@@ -480,7 +480,9 @@ impl Flow {
         ));
     }
 
-    fn conn_record(&self, reason: EndReason, config: &Config) -> ConnRecord {
+    /// The connection record of the flow, which is ending: what the record keeps as it is
+    /// (the history, the services) is moved out of the flow rather than copied.
+    fn conn_record(&mut self, reason: EndReason, config: &Config) -> ConnRecord {
         let [o, r] = self.counters;
         let (orig_bytes, resp_bytes, conn_state, missed, depth) = match &self.tcp {
             Some(t) => (
@@ -507,15 +509,15 @@ impl Flow {
             start: self.start,
             end: self.duration_end,
             last_seen: self.last,
-            services: self.app.services().to_vec(),
-            detected: self.app.detected().to_vec(),
+            services: self.app.take_services(),
+            detected: self.app.take_detected(),
             orig_bytes,
             resp_bytes,
             conn_state,
             local_orig: local(&self.id.orig.addr),
             local_resp: local(&self.id.resp.addr),
             missed_bytes: missed,
-            history: self.history.as_str().to_string(),
+            history: self.history.take_text(),
             orig_pkts: o.pkts,
             orig_ip_bytes: o.ip_bytes,
             resp_pkts: r.pkts,

@@ -327,19 +327,21 @@ impl AppLayer {
         }
     }
 
-    /// Services recognised so far, in order.
-    pub fn services(&self) -> &[&'static str] {
-        &self.services
-    }
-
     /// Whether payload rules still inspect this flow's data (not once TLS is encrypted).
     pub fn payload_inspection(&self) -> bool {
         !self.encrypted
     }
 
-    /// The protocols as Suricata detects them (Zeek's names), in order.
-    pub fn detected(&self) -> &[&'static str] {
-        &self.detected
+    /// The services recognised (Zeek's names), in order, moved out for the connection
+    /// record of a flow that ends.
+    pub(crate) fn take_services(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.services)
+    }
+
+    /// The protocols as Suricata detects them (Zeek's names), in order, moved out for the
+    /// connection record of a flow that ends.
+    pub(crate) fn take_detected(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.detected)
     }
 
     /// The application protocol as rules and EVE name it (`tls` for Zeek's `ssl`).
