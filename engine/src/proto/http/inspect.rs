@@ -205,10 +205,9 @@ mod tests {
         assert_eq!(normalized_host(b"WWW.Example.com:8080"), b"www.example.com");
         assert_eq!(normalized_host(b"[::1]:80"), b"[::1]");
         let head = Head {
-            headers: vec![
-                (b"Host".to_vec(), b"x".to_vec()),
-                (b"Cookie".to_vec(), b"a=b".to_vec()),
-            ],
+            headers: [(&b"Host"[..], &b"x"[..]), (b"Cookie", b"a=b")]
+                .into_iter()
+                .collect(),
             ..Head::default()
         };
         assert_eq!(header_lines(&head, "cookie"), b"Host: x\r\n");

@@ -1,6 +1,7 @@
 //! HTTP/1.x.
 
 pub(crate) mod inspect;
+pub mod headers;
 pub mod log;
 pub mod parser;
 pub(crate) mod state;
@@ -67,9 +68,9 @@ pub struct HttpRecord {
     /// Media type sniffed from the response body.
     pub resp_mime: Option<&'static str>,
     /// Request headers, raw.
-    pub request_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub request_headers: headers::Headers,
     /// Response headers, raw.
-    pub response_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub response_headers: headers::Headers,
     /// First bytes of the request body (bounded).
     pub request_body: Vec<u8>,
     /// First bytes of the response body (bounded).
@@ -105,8 +106,8 @@ impl HttpRecord {
             location: None,
             orig_mime: None,
             resp_mime: None,
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
+            request_headers: headers::Headers::default(),
+            response_headers: headers::Headers::default(),
             request_body: Vec::new(),
             response_body: Vec::new(),
         }
@@ -121,17 +122,11 @@ impl HttpRecord {
 
     /// A header of the request (case-insensitive name).
     pub fn request_header(&self, name: &str) -> Option<&[u8]> {
-        self.request_headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v.as_slice())
+        self.request_headers.get(name)
     }
 
     /// A header of the response (case-insensitive name).
     pub fn response_header(&self, name: &str) -> Option<&[u8]> {
-        self.response_headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v.as_slice())
+        self.response_headers.get(name)
     }
 }

@@ -3,6 +3,8 @@
 
 use memchr::memmem;
 
+use super::headers::Headers;
+
 /// Headers kept per message at most.
 pub const MAX_HEADERS: usize = 128;
 
@@ -22,7 +24,7 @@ pub struct Head {
     /// Protocol version as written, e.g. `1.1`.
     pub version: String,
     /// Headers, in order, names as sent.
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub headers: Headers,
     /// httparse refused the head and the lenient reader was used.
     pub lenient: bool,
 }
@@ -30,10 +32,7 @@ pub struct Head {
 impl Head {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v.as_slice())
+        self.headers.get(name)
     }
 
     /// Whether a header's comma-separated value contains `token` (case-insensitive).
@@ -76,10 +75,13 @@ fn config() -> httparse::ParserConfig {
     c
 }
 
-fn owned_headers(h: &[httparse::Header<'_>]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    h.iter()
-        .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
-        .collect()
+fn owned_headers(h: &[httparse::Header<'_>]) -> Headers {
+    let bytes = h.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut out = Headers::with_capacity(h.len(), bytes);
+    for h in h {
+        out.push(h.name.as_bytes(), h.value);
+    }
+    out
 }
 
 /// Parses a complete request head.
@@ -171,8 +173,7 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         }
         if let Some(i) = line.iter().position(|b| *b == b':') {
             let (n, v) = line.split_at(i);
-            h.headers
-                .push((n.trim_ascii().to_vec(), v[1..].trim_ascii().to_vec()));
+            h.headers.push(n.trim_ascii(), v[1..].trim_ascii());
         }
     }
     Some(h)

@@ -281,7 +281,6 @@ impl HttpState {
                 .headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(b"content-encoding"))
-                .cloned()
                 .collect(),
             ..Head::default()
         };
