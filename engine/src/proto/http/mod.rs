@@ -1,7 +1,7 @@
 //! HTTP/1.x.
 
-pub(crate) mod inspect;
 pub mod headers;
+pub(crate) mod inspect;
 pub mod log;
 pub mod parser;
 pub(crate) mod state;
