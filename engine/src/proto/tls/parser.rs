@@ -84,19 +84,36 @@ pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
 }
 
-/// Raw extensions: (type, data), in order.
-pub fn extensions(mut b: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    while b.len() >= 4 && out.len() < 256 {
+/// Raw extensions: (type, data), in order, the first 256 at most (an extension whose
+/// length runs past the block ends the list).
+pub fn extensions(b: &[u8]) -> Extensions<'_> {
+    Extensions { rest: b, read: 0 }
+}
+
+/// The extensions of a block, read as they are asked for: see [`extensions`].
+#[derive(Clone, Debug)]
+pub struct Extensions<'a> {
+    /// The block after the extensions read.
+    rest: &'a [u8],
+    /// Extensions read.
+    read: usize,
+}
+
+impl<'a> Iterator for Extensions<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.rest;
+        if b.len() < 4 || self.read >= 256 {
+            return None;
+        }
         let t = u16::from_be_bytes([b[0], b[1]]);
         let l = usize::from(u16::from_be_bytes([b[2], b[3]]));
-        let Some(data) = b.get(4..4 + l) else {
-            break;
-        };
-        out.push((t, data));
-        b = &b[4 + l..];
+        let data = b.get(4..4 + l)?;
+        self.rest = &b[4 + l..];
+        self.read += 1;
+        Some((t, data))
     }
-    out
 }
 
 fn be16s(b: &[u8]) -> Vec<u16> {
@@ -222,7 +239,9 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
         compressions: ch.comp.iter().map(|c| c.0).collect(),
         ..ClientHello::default()
     };
-    for (t, data) in extensions(ch.ext.unwrap_or(&[])) {
+    let exts = extensions(ch.ext.unwrap_or(&[]));
+    out.extension_types.reserve_exact(exts.clone().count());
+    for (t, data) in exts {
         out.extension_types.push(t);
         match t {
             0 => out.sni = sni_name(data),
@@ -284,7 +303,9 @@ pub fn parse_server_hello(msg: &[u8]) -> Option<ServerHello> {
 }
 
 fn server_extensions(out: &mut ServerHello, block: &[u8]) {
-    for (t, data) in extensions(block) {
+    let exts = extensions(block);
+    out.extension_types.reserve_exact(exts.clone().count());
+    for (t, data) in exts {
         out.extension_types.push(t);
         match t {
             16 => out.alpn = alpn_list(data).into_iter().next(),
@@ -435,23 +456,25 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         _ => "00",
     };
     let sni = if ch.sni.is_some() { 'd' } else { 'i' };
-    let ciphers: Vec<u16> = ch
-        .ciphers
-        .iter()
-        .copied()
-        .filter(|c| !is_grease(*c))
-        .collect();
-    let exts: Vec<u16> = ch
+    // One buffer for the sorted lists: the ciphers, then the extensions, then the
+    // signature algorithms, each without GREASE values.
+    let mut list: Vec<u16> = Vec::with_capacity(
+        ch.ciphers
+            .len()
+            .max(ch.extension_types.len())
+            .max(ch.signature_algorithms.len()),
+    );
+    list.extend(ch.ciphers.iter().copied().filter(|c| !is_grease(*c)));
+    let exts = ch
         .extension_types
         .iter()
         .copied()
-        .filter(|c| !is_grease(*c))
-        .collect();
+        .filter(|c| !is_grease(*c));
     let mut out = String::with_capacity(36);
     out.push(proto);
     out.push_str(version);
     out.push(sni);
-    for n in [ciphers.len().min(99), exts.len().min(99)] {
+    for n in [list.len().min(99), exts.clone().count().min(99)] {
         out.push(char::from(b'0' + (n / 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     }
@@ -473,30 +496,27 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
     }
     out.push('_');
     // Sorting the numbers sorts their fixed-width hex renderings the same way.
-    let mut sorted = ciphers;
-    sorted.sort_unstable();
-    let mut input = String::with_capacity(sorted.len() * 5);
-    push_hex_list(&mut input, &sorted);
+    list.sort_unstable();
+    let mut input = String::with_capacity(list.len().max(ch.extension_types.len()) * 5);
+    push_hex_list(&mut input, &list);
     push_sha256_12(&mut out, &input);
     out.push('_');
-    let mut ext_sorted: Vec<u16> = exts
-        .iter()
-        .copied()
-        .filter(|e| *e != 0 && *e != 16)
-        .collect();
-    ext_sorted.sort_unstable();
+    list.clear();
+    list.extend(exts.filter(|e| *e != 0 && *e != 16));
+    list.sort_unstable();
     input.clear();
-    if !ext_sorted.is_empty() {
-        push_hex_list(&mut input, &ext_sorted);
-        let mut sigs = ch
-            .signature_algorithms
-            .iter()
-            .copied()
-            .filter(|s| !is_grease(*s))
-            .peekable();
-        if sigs.peek().is_some() {
+    if !list.is_empty() {
+        push_hex_list(&mut input, &list);
+        list.clear();
+        list.extend(
+            ch.signature_algorithms
+                .iter()
+                .copied()
+                .filter(|s| !is_grease(*s)),
+        );
+        if !list.is_empty() {
             input.push('_');
-            push_hex_list(&mut input, &sigs.collect::<Vec<u16>>());
+            push_hex_list(&mut input, &list);
         }
     }
     push_sha256_12(&mut out, &input);
