@@ -447,25 +447,30 @@ fn push_label(out: &mut Vec<u8>, label: &[u8]) {
 }
 
 /// Reads the names of one message, sharing the text of a name that a later one points to.
-struct Names<'m> {
+struct Names<'m, 't> {
     /// The message.
     msg: &'m [u8],
-    /// The text of the name being read (kept between names for its capacity).
-    text: Vec<u8>,
+    /// The text of the name being read.
+    text: &'t mut Vec<u8>,
     /// Names read so far, by the position they start at, with the pointer jumps their
-    /// reading took (the first few only: a lookup is a scan).
-    read: Vec<(usize, usize, Name)>,
+    /// reading took: the first [`SHARED_NAMES`] only (a lookup is a scan).
+    read: [Option<(usize, usize, Name)>; SHARED_NAMES],
 }
 
 /// Names of a message remembered for sharing.
 const SHARED_NAMES: usize = 16;
 
-impl<'m> Names<'m> {
-    fn new(msg: &'m [u8]) -> Self {
+thread_local! {
+    /// The text of the name being read, kept between messages for its capacity.
+    static NAME_TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<'m, 't> Names<'m, 't> {
+    fn new(msg: &'m [u8], text: &'t mut Vec<u8>) -> Self {
         Names {
             msg,
-            text: Vec::new(),
-            read: Vec::new(),
+            text,
+            read: [const { None }; SHARED_NAMES],
         }
     }
 
@@ -482,26 +487,33 @@ impl<'m> Names<'m> {
             let known = self
                 .read
                 .iter()
+                .map_while(Option::as_ref)
                 .find(|(at, jumps, _)| *at == target && *jumps < MAX_POINTERS);
             if let Some((_, _, name)) = known {
                 return Some((name.clone(), pos + 2));
             }
         }
         self.text.clear();
-        let (after, jumps) = read_name(self.msg, pos, flags, &mut self.text)?;
+        let (after, jumps) = read_name(self.msg, pos, flags, self.text)?;
         let name = Name(Arc::from(
-            std::str::from_utf8(&self.text)
+            std::str::from_utf8(self.text)
                 .map(Cow::Borrowed)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&self.text)),
+                .unwrap_or_else(|_| String::from_utf8_lossy(self.text)),
         ));
-        if self.read.len() < SHARED_NAMES {
-            self.read.push((pos, jumps, name.clone()));
-            if let Some(target) = target.filter(|&t| t < pos) {
-                // The name at the target is this name, read with one jump less.
-                self.read.push((target, jumps - 1, name.clone()));
-            }
+        self.remember(pos, jumps, &name);
+        if let Some(target) = target.filter(|&t| t < pos) {
+            // The name at the target is this name, read with one jump less.
+            self.remember(target, jumps - 1, &name);
         }
         Some((name, after))
+    }
+
+    /// Keeps `name`, read at `at` with `jumps` jumps, for the names that point to it, if
+    /// there is room.
+    fn remember(&mut self, at: usize, jumps: usize, name: &Name) {
+        if let Some(free) = self.read.iter_mut().find(|slot| slot.is_none()) {
+            *free = Some((at, jumps, name.clone()));
+        }
     }
 }
 
@@ -570,7 +582,7 @@ fn char_strings(mut data: &[u8]) -> Option<Vec<Vec<u8>>> {
 }
 
 fn rdata(
-    names: &mut Names<'_>,
+    names: &mut Names<'_, '_>,
     rtype: u16,
     start: usize,
     len: usize,
@@ -671,6 +683,11 @@ fn rdata(
 
 /// Parses one DNS message.
 pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
+    NAME_TEXT.with_borrow_mut(|text| parse_with(msg, text))
+}
+
+/// [`parse`], reading names into `text`.
+fn parse_with(msg: &[u8], text: &mut Vec<u8>) -> Result<Message, TooShort> {
     let header = Header {
         id: be16(msg, 0).ok_or(TooShort)?,
         flags: be16(msg, 2).ok_or(TooShort)?,
@@ -693,7 +710,7 @@ pub fn parse(msg: &[u8]) -> Result<Message, TooShort> {
         edns: None,
         anomalies: 0,
     };
-    let mut names = Names::new(msg);
+    let mut names = Names::new(msg, text);
     let mut pos = 12;
     for i in 0..header.qdcount {
         if usize::from(i) >= MAX_RECORDS {
@@ -777,7 +794,7 @@ pub fn probe_tcp(data: &[u8]) -> bool {
 
 /// Reads the record at `pos` into `m`; returns the position after it.
 fn read_record(
-    names: &mut Names<'_>,
+    names: &mut Names<'_, '_>,
     pos: usize,
     section: Section,
     m: &mut Message,
@@ -983,7 +1000,8 @@ mod tests {
             m.extend_from_slice(&(0xc000 | at).to_be_bytes());
             at = u16::try_from(m.len() - 2).expect("short");
         }
-        let mut names = Names::new(&m);
+        let mut text = Vec::new();
+        let mut names = Names::new(&m, &mut text);
         let mut flags = 0;
         let last_allowed = pointers[MAX_POINTERS - 1];
         let (name, after) = names.read(last_allowed, &mut flags).expect("32 jumps");
