@@ -77,14 +77,7 @@ impl Summary {
         if name.is_empty() {
             return;
         }
-        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.lower.clear();
-            self.lower.push_str(name);
-            self.lower.make_ascii_lowercase();
-            self.lower.as_str()
-        } else {
-            name
-        };
+        let key = crate::text::ascii_lowercase_in(name, &mut self.lower);
         if let Some(n) = self.names.get_mut(key) {
             *n += 1;
         } else if self.names.len() < MAX_NAMES {

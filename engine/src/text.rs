@@ -4,6 +4,20 @@
 
 use std::fmt::Write as _;
 
+/// `s` in ASCII lower case: `s` itself when it has no capitals, else a lower-case copy
+/// written into `scratch` (its text replaced). For a caller that looks up many names and
+/// keeps few: no allocation once `scratch` has grown.
+pub fn ascii_lowercase_in<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        scratch.clear();
+        scratch.push_str(s);
+        scratch.make_ascii_lowercase();
+        scratch
+    } else {
+        s
+    }
+}
+
 /// Text of `bytes` with control characters and invalid UTF-8 escaped as `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -45,6 +59,19 @@ fn push_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_case_borrows_or_goes_into_the_buffer() {
+        let mut scratch = String::from("left over, longer than the names");
+        let plain = "www.example.com";
+        assert!(std::ptr::eq(ascii_lowercase_in(plain, &mut scratch), plain));
+        assert_eq!(
+            ascii_lowercase_in("wWw.ExAmPlE.cOm", &mut scratch),
+            "www.example.com"
+        );
+        assert_eq!(ascii_lowercase_in("É.Example", &mut scratch), "É.example");
+        assert_eq!(scratch, "É.example");
+    }
 
     #[test]
     fn escapes_controls_and_invalid_utf8() {

@@ -157,15 +157,7 @@ pub fn normalised_domain(name: &str) -> std::borrow::Cow<'_, str> {
 /// new string: for a caller that normalises many names and keeps few, such as names from
 /// resolvers that randomise the case of queries (DNS 0x20).
 pub fn normalised_domain_in<'a>(name: &'a str, scratch: &'a mut String) -> &'a str {
-    let n = trimmed_domain(name);
-    if n.bytes().any(|b| b.is_ascii_uppercase()) {
-        scratch.clear();
-        scratch.push_str(n);
-        scratch.make_ascii_lowercase();
-        scratch
-    } else {
-        n
-    }
+    crate::text::ascii_lowercase_in(trimmed_domain(name), scratch)
 }
 
 /// `name` without surrounding white space, trailing dots or a leading `*.`.
