@@ -6,7 +6,6 @@
 //! decoded ends the parse of its section with an anomaly flag; what came before is kept.
 //! Only a message shorter than its 12-byte header is an error.
 
-use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -115,24 +114,12 @@ impl Header {
 /// rendering), shared by the records of a message that point to it: a response's answers
 /// usually repeat the question's name through a compression pointer, and they share its
 /// text instead of each holding a copy.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Name(Arc<str>);
 
 impl std::ops::Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Name {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Name {
-    fn borrow(&self) -> &str {
         &self.0
     }
 }
@@ -158,12 +145,6 @@ impl From<&str> for Name {
 impl From<String> for Name {
     fn from(s: String) -> Self {
         Name(Arc::from(s))
-    }
-}
-
-impl PartialEq<str> for Name {
-    fn eq(&self, other: &str) -> bool {
-        *self.0 == *other
     }
 }
 
@@ -423,8 +404,8 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// only ASCII is ever written, so the name is text once complete.
 fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     if out.is_empty() {
-        // The first name of a message: room for most names at once rather than a doubling
-        // per label (the buffer is kept for the message's other names).
+        // Room for most names at once rather than a doubling per label (the buffer is kept
+        // between names and messages, so this allocates once per thread).
         out.reserve(64);
     } else {
         out.push(b'.');
@@ -479,11 +460,13 @@ impl<'m, 't> Names<'m, 't> {
     /// shares that name's text: reading it again would give the same text, as the jumps
     /// from there are the same, plus this one (see [`read_name`]).
     fn read(&mut self, pos: usize, flags: &mut u16) -> Option<(Name, usize)> {
+        // The name is only a pointer, backwards (forward ones are refused by `read_name`).
         let target = match self.msg.get(pos) {
             Some(len) if len & 0xc0 == 0xc0 => Some(usize::from(be16(self.msg, pos)? & 0x3fff)),
             _ => None,
-        };
-        if let Some(target) = target.filter(|&t| t < pos) {
+        }
+        .filter(|&t| t < pos);
+        if let Some(target) = target {
             let known = self
                 .read
                 .iter()
@@ -495,13 +478,10 @@ impl<'m, 't> Names<'m, 't> {
         }
         self.text.clear();
         let (after, jumps) = read_name(self.msg, pos, flags, self.text)?;
-        let name = Name(Arc::from(
-            std::str::from_utf8(self.text)
-                .map(Cow::Borrowed)
-                .unwrap_or_else(|_| String::from_utf8_lossy(self.text)),
-        ));
+        // ASCII by construction (`push_label`), so never a lossy copy.
+        let name = Name(Arc::from(String::from_utf8_lossy(self.text)));
         self.remember(pos, jumps, &name);
-        if let Some(target) = target.filter(|&t| t < pos) {
+        if let Some(target) = target {
             // The name at the target is this name, read with one jump less.
             self.remember(target, jumps - 1, &name);
         }
@@ -887,7 +867,7 @@ mod tests {
                 params,
             } => {
                 assert_eq!(*priority, 1);
-                assert_eq!(target, "");
+                assert_eq!(*target, "");
                 assert_eq!(params, &vec![(1, vec![2, b'h', b'2'])]);
             }
             other => panic!("{other:?}"),
