@@ -25,10 +25,10 @@ impl Headers {
     /// is bounded far below that).
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
         let name_end = self.text.len() + name.len();
-        let Ok(end) = u32::try_from(name_end + value.len()) else {
-            return;
-        };
-        let Ok(name_end) = u32::try_from(name_end) else {
+        let (Ok(end), Ok(name_end)) = (
+            u32::try_from(name_end + value.len()),
+            u32::try_from(name_end),
+        ) else {
             return;
         };
         self.text.extend_from_slice(name);
