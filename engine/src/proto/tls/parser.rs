@@ -456,8 +456,8 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         _ => "00",
     };
     let sni = if ch.sni.is_some() { 'd' } else { 'i' };
-    // One buffer for the sorted lists: the ciphers, then the extensions, then the
-    // signature algorithms, each without GREASE values.
+    // One buffer for the three lists hashed, each without GREASE values: the ciphers
+    // (sorted), then the extensions (sorted), then the signature algorithms (as sent).
     let mut list: Vec<u16> = Vec::with_capacity(
         ch.ciphers
             .len()
