@@ -137,10 +137,9 @@ pub struct ConnRecord {
     pub orig_l2: Option<[u8; 6]>,
     /// MAC address of the responder.
     pub resp_l2: Option<[u8; 6]>,
-    /// Every MAC address of the originator's side, in order of appearance.
-    pub orig_macs: Vec<[u8; 6]>,
-    /// Every MAC address of the responder's side.
-    pub resp_macs: Vec<[u8; 6]>,
+    /// Every MAC address of each side, in order of appearance (taken from the ending flow,
+    /// so that a connection costs no list of them unless EVE prints them).
+    pub macs: crate::flow::macs::MacSet,
     /// TCP flags seen from the originator and responder (OR of all packets).
     pub tcp_flags: [u8; 2],
     /// Why the flow ended.

@@ -10,8 +10,8 @@ pub type Mac = [u8; 6];
 
 /// The addresses of both sides (0: originator). The first of each side is kept inline;
 /// more, which few flows have, in a second allocation.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct MacSet {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MacSet {
     first: [Option<Mac>; 2],
     more: Option<Box<[Vec<Mac>; 2]>>,
 }
@@ -19,7 +19,7 @@ pub(crate) struct MacSet {
 impl MacSet {
     /// Records a packet from side `d` (0: originator) with source `src` and destination
     /// `dst`.
-    pub fn add(&mut self, d: usize, src: Mac, dst: Mac) {
+    pub(crate) fn add(&mut self, d: usize, src: Mac, dst: Mac) {
         self.add_one(d, src);
         self.add_one(1 - d, dst);
     }
@@ -57,7 +57,7 @@ impl MacSet {
     }
 
     /// Swaps the sides.
-    pub fn flip(&mut self) {
+    pub(crate) fn flip(&mut self) {
         self.first.swap(0, 1);
         if let Some(m) = self.more.as_deref_mut() {
             m.swap(0, 1);

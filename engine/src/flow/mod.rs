@@ -3,7 +3,7 @@
 
 pub mod history;
 pub mod key;
-pub(crate) mod macs;
+pub mod macs;
 pub(crate) mod table;
 
 use crate::config::{Config, SEC};
@@ -481,7 +481,8 @@ impl Flow {
     }
 
     /// The connection record of the flow, which is ending: what the record keeps as it is
-    /// (the history, the services) is moved out of the flow rather than copied.
+    /// (the history, the services, the MAC addresses) is moved out of the flow rather than
+    /// copied.
     fn conn_record(&mut self, reason: EndReason, config: &Config) -> ConnRecord {
         let [o, r] = self.counters;
         let (orig_bytes, resp_bytes, conn_state, missed, depth) = match &self.tcp {
@@ -526,8 +527,7 @@ impl Flow {
             resp_wire_bytes: r.wire,
             orig_l2: self.macs.first(0),
             resp_l2: self.macs.first(1),
-            orig_macs: self.macs.all(0),
-            resp_macs: self.macs.all(1),
+            macs: std::mem::take(&mut self.macs),
             tcp_flags: [o.flags, r.flags],
             reason,
             depth_reached: depth,

@@ -65,9 +65,6 @@ fn addr_field(out: &mut Vec<u8>, key: &str, addr: std::net::IpAddr) {
     out.push(b'"');
 }
 
-/// The MAC addresses of one side of a flow.
-type MacList<'a> = &'a [[u8; 6]];
-
 /// The common header of an event. `reverse` prints the responder as the source.
 pub(crate) struct Header<'a> {
     pub ts: Timestamp,
@@ -79,7 +76,7 @@ pub(crate) struct Header<'a> {
     /// The protocol before a change (HTTP `CONNECT` then TLS: `http`).
     pub app_proto_orig: Option<&'a str>,
     /// Every MAC address of the originator's and responder's sides (flow events).
-    pub macs: Option<(MacList<'a>, MacList<'a>)>,
+    pub macs: Option<&'a crate::flow::macs::MacSet>,
     /// Print `flow_id` (not for a packet that belongs to no flow).
     pub flow_id: bool,
 }
@@ -137,7 +134,8 @@ impl Header<'_> {
     fn write_ether(&self, out: &mut Vec<u8>) {
         let mac = |m: &[u8; 6]| super::mac(m);
         match self.macs {
-            Some((orig, resp)) => {
+            Some(macs) => {
+                let (orig, resp) = (macs.all(0), macs.all(1));
                 if orig.is_empty() && resp.is_empty() {
                     return;
                 }
@@ -592,7 +590,7 @@ impl EveRenderer {
                     reverse: false,
                     app_proto: app_proto_of(c),
                     app_proto_orig: app_proto_orig_of(c),
-                    macs: Some((&c.orig_macs, &c.resp_macs)),
+                    macs: Some(&c.macs),
                     flow_id: true,
                 };
                 let flow = EveFlow::new(c);
