@@ -233,7 +233,7 @@ pub enum RData {
         exchange: Name,
     },
     /// Character strings (TXT, SPF).
-    Txt(Vec<Vec<u8>>),
+    Txt(CharStrings),
     /// Start of authority.
     Soa {
         /// Primary name server.
@@ -553,17 +553,73 @@ fn read_name(
     }
 }
 
-fn char_strings(mut data: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    while let Some((&len, rest)) = data.split_first() {
-        let s = rest.get(..usize::from(len))?;
-        out.push(s.to_vec());
-        data = rest.get(usize::from(len)..)?;
-        if out.len() > 256 {
+/// Character strings kept at most per record (more are dropped).
+const MAX_CHAR_STRINGS: usize = 257;
+
+/// The character strings of a TXT or SPF record, in their wire form (each a length byte and
+/// its bytes) in one buffer: a record costs one allocation, however many strings it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CharStrings {
+    /// Length-prefixed strings, each checked to fit when the record was read.
+    wire: Vec<u8>,
+}
+
+impl CharStrings {
+    /// The strings, in order.
+    pub fn iter(&self) -> CharStringsIter<'_> {
+        CharStringsIter { rest: &self.wire }
+    }
+
+    /// Whether the record has no string.
+    pub fn is_empty(&self) -> bool {
+        self.wire.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a CharStrings {
+    type Item = &'a [u8];
+    type IntoIter = CharStringsIter<'a>;
+
+    fn into_iter(self) -> CharStringsIter<'a> {
+        self.iter()
+    }
+}
+
+/// The strings of a [`CharStrings`].
+#[derive(Clone, Debug)]
+pub struct CharStringsIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for CharStringsIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&len, rest) = self.rest.split_first()?;
+        let (s, rest) = rest.split_at_checked(usize::from(len))?;
+        self.rest = rest;
+        Some(s)
+    }
+}
+
+/// The character strings of `data`, or `None` when one runs past its end. Past
+/// [`MAX_CHAR_STRINGS`], the rest is dropped.
+fn char_strings(data: &[u8]) -> Option<CharStrings> {
+    let mut end = 0;
+    let mut count = 0;
+    while let Some(&len) = data.get(end) {
+        if count == MAX_CHAR_STRINGS {
             break;
         }
+        end += 1 + usize::from(len);
+        if end > data.len() {
+            return None;
+        }
+        count += 1;
     }
-    Some(out)
+    Some(CharStrings {
+        wire: data.get(..end)?.to_vec(),
+    })
 }
 
 fn rdata(
@@ -627,10 +683,10 @@ fn rdata(
         },
         rtype::HINFO => {
             let s = char_strings(data)?;
-            let mut it = s.into_iter();
+            let mut it = s.iter();
             RData::Hinfo {
-                cpu: it.next().unwrap_or_default(),
-                os: it.next().unwrap_or_default(),
+                cpu: it.next().unwrap_or_default().to_vec(),
+                os: it.next().unwrap_or_default().to_vec(),
             }
         }
         rtype::SVCB | rtype::HTTPS => {
@@ -997,5 +1053,22 @@ mod tests {
         let mut alone = 0;
         assert!(read_name(&m, pointers[MAX_POINTERS], &mut alone, &mut Vec::new()).is_none());
         assert_eq!(alone, anomaly::NAME_LOOP);
+    }
+
+    #[test]
+    fn character_strings_are_read_in_order_and_bounded() {
+        let strings = |s: &CharStrings| -> Vec<Vec<u8>> { s.iter().map(<[u8]>::to_vec).collect() };
+        let s = char_strings(b"\x02hi\x00\x03abc").unwrap_or_default();
+        assert_eq!(strings(&s), [b"hi".to_vec(), Vec::new(), b"abc".to_vec()]);
+        assert!(!s.is_empty());
+        assert!(char_strings(b"").is_some_and(|s| s.is_empty()));
+        // A string running past the record's end spoils the record.
+        assert_eq!(char_strings(b"\x02hi\x05ab"), None);
+        // Past the 257th string the rest is dropped, even a string that runs past the end.
+        let mut many = b"\x01x".repeat(MAX_CHAR_STRINGS);
+        many.extend_from_slice(b"\x09ab");
+        let kept = char_strings(&many).unwrap_or_default();
+        assert_eq!(kept.iter().count(), MAX_CHAR_STRINGS);
+        assert!(kept.iter().all(|s| s == b"x"));
     }
 }

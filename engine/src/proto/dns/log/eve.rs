@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use super::suricata_rrtype;
 use crate::output::json::{self, Json};
-use crate::proto::dns::parser::{rtype, Message, RData, Record, Section};
+use crate::proto::dns::parser::{rtype, CharStringsIter, Message, RData, Record, Section};
 use crate::proto::dns::DnsMessageRecord;
 
 /// The record type NULL (raw data, logged as text by Suricata).
@@ -247,32 +247,27 @@ struct Entry<'a> {
 struct Entries<'a> {
     records: std::slice::Iter<'a, Record>,
     section: Section,
-    /// The TXT record being listed, and the index of its next string.
-    txt: Option<(&'a Record, &'a [Vec<u8>], usize)>,
+    /// The TXT record being listed, and its strings not listed yet.
+    txt: Option<(&'a Record, CharStringsIter<'a>)>,
 }
 
 impl<'a> Iterator for Entries<'a> {
     type Item = Entry<'a>;
 
     fn next(&mut self) -> Option<Entry<'a>> {
-        if let Some((rec, strings, i)) = self.txt {
-            if let Some(s) = strings.get(i) {
-                self.txt = Some((rec, strings, i + 1));
-                return Some(Entry {
-                    rec,
-                    txt: Some(s.as_slice()),
-                });
+        if let Some((rec, strings)) = self.txt.as_mut() {
+            if let Some(s) = strings.next() {
+                return Some(Entry { rec, txt: Some(s) });
             }
             self.txt = None;
         }
         let rec = self.records.find(|r| r.section == self.section)?;
         match &rec.rdata {
             RData::Txt(strings) if rec.rtype == rtype::TXT && !strings.is_empty() => {
-                self.txt = Some((rec, strings, 1));
-                Some(Entry {
-                    rec,
-                    txt: strings.first().map(Vec::as_slice),
-                })
+                let mut strings = strings.iter();
+                let first = strings.next();
+                self.txt = Some((rec, strings));
+                Some(Entry { rec, txt: first })
             }
             _ => Some(Entry { rec, txt: None }),
         }
