@@ -4,7 +4,7 @@
 # --json): seconds, MB/s, packets/s, peak RSS, ratio to the floor. Judges nothing.
 #
 # usage: benches/run.sh [--shared DIR] [--replicas N] [--capture FILE] [--runs N]
-#                       [--threads N] [--tcheck BIN] [--build] [--json]
+#                       [--threads N] [--tcheck BIN] [--build] [--stages] [--json]
 #
 #   --shared DIR    the shared material (default: ../shared next to the repository)
 #   --replicas N    size of the generated capture (default 160: about 225 MB, 648k packets)
@@ -13,6 +13,8 @@
 #   --threads N     thread count of the "all cores" run (default: nproc)
 #   --tcheck BIN    the binary to measure (default: target/dist/tcheck, the shipped build)
 #   --build         run `cargo build --profile dist` even if the binary exists
+#   --stages        also time one thread with EVE to /dev/null, without EVE, and without
+#                   EVE and the bundled feeds (where the time goes)
 #   --json          print JSON instead of the table
 #
 # Needs python3, tcpdump and GNU time (Debian: apt-get install tcpdump time).
@@ -27,6 +29,7 @@ threads="$(nproc)"
 tcheck="$repo/target/dist/tcheck"
 build=0
 json=()
+stages=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,8 +40,9 @@ while [ $# -gt 0 ]; do
         --threads) threads="$2"; shift 2 ;;
         --tcheck) tcheck="$2"; shift 2 ;;
         --build) build=1; shift ;;
+        --stages) stages=(--stages); shift ;;
         --json) json=(--json); shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -64,4 +68,4 @@ if [ "$build" = 1 ] || [ ! -x "$tcheck" ]; then
 fi
 
 exec python3 "$repo/benches/lib/throughput.py" --capture "$capture" --tcheck "$tcheck" \
-    --out-dir "$data" --runs "$runs" --threads "$threads" "${json[@]}"
+    --out-dir "$data" --runs "$runs" --threads "$threads" "${stages[@]}" "${json[@]}"

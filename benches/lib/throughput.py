@@ -10,6 +10,11 @@ packets/s, the median CPU time (user + system; on a shared machine it moves less
 wall time), the largest peak RSS of the runs, and the time relative to the tcpdump floor.
 No threshold, no pass/fail: the figures are printed, not judged.
 
+With --stages, one-thread runs that leave parts out are interleaved with the others, to show
+where the time goes: EVE rendered but written to /dev/null, no EVE, and no EVE without the
+bundled indicator feeds and their rules (`--no-default-iocs`). Each row's difference to the
+row above it is what the part left out costs.
+
 Every tcheck run writes a new EVE file: the previous run's is removed first, untimed. Writing
 over a large file that exists makes ext4 (auto_da_alloc) start writing the new one back when
 it is closed, in the writer's time: about 70 ms for a 125 MB EVE file on the machine of
@@ -35,6 +40,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="thread count of the all-cores run (default: nproc)")
+    ap.add_argument("--stages", action="store_true",
+                    help="also time one thread without parts of the work (see above)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     measure.require(["tcpdump", measure.GNU_TIME, a.tcheck])
@@ -52,12 +59,23 @@ def main():
                         [a.tcheck, "analyze", a.capture, "--eve", eve, "--threads", str(n)],
                         summary))
 
+    if a.stages:
+        base = [a.tcheck, "analyze", a.capture, "--threads", "1"]
+        configs += [
+            ("tcheck --threads 1 --eve /dev/null", base + ["--eve", "/dev/null"],
+             os.path.join(a.out_dir, "summary-stage-eve-null.txt")),
+            ("tcheck --threads 1, no EVE", base,
+             os.path.join(a.out_dir, "summary-stage-no-eve.txt")),
+            ("tcheck --threads 1, no EVE, --no-default-iocs", base + ["--no-default-iocs"],
+             os.path.join(a.out_dir, "summary-stage-no-feeds.txt")),
+        ]
+
     runs = {name: [] for name, _, _ in configs}
     for i in range(a.runs):
         for name, cmd, out in configs:
             if "--eve" in cmd:
                 eve = cmd[cmd.index("--eve") + 1]
-                if os.path.exists(eve):
+                if eve != "/dev/null" and os.path.exists(eve):
                     os.remove(eve)
             r = measure.run_timed(cmd, stdout_path=out)
             runs[name].append(r)
@@ -87,8 +105,9 @@ def main():
             with open(out, errors="replace") as f:
                 m = re.search(r"^\s*(\d+) packets, (\d+) bytes", f.read(), re.M)
             row["packets_seen"] = int(m.group(1)) if m else None
-            eve = cmd[cmd.index("--eve") + 1]
-            row["eve_bytes"] = os.path.getsize(eve) if os.path.exists(eve) else None
+            eve = cmd[cmd.index("--eve") + 1] if "--eve" in cmd else None
+            if eve and eve != "/dev/null":
+                row["eve_bytes"] = os.path.getsize(eve) if os.path.exists(eve) else None
         results.append(row)
 
     report = {
