@@ -10,12 +10,14 @@ packets/s, the median CPU time (user + system; on a shared machine it moves less
 wall time), the largest peak RSS of the runs, and the time relative to the tcpdump floor.
 No threshold, no pass/fail: the figures are printed, not judged.
 
-With --stages, one-thread runs that leave parts out are interleaved with the others, to show
-where the time goes: EVE rendered but written to /dev/null, no EVE, and no EVE without the
-bundled indicator feeds and their rules (`--no-default-iocs`). Each row's difference to the
-row above it is what the part left out costs.
+With --stages, one-thread runs that leave parts out are interleaved with the others, and listed
+right after the one-thread run, to show where the time goes: EVE rendered but written to
+/dev/null, no EVE, and no EVE without the bundled indicator feeds, their rules and the bundled
+whitelist (`--no-default-iocs`). From the one-thread run down, each row's difference to the row
+above it is what the part left out costs.
 
-Every tcheck run writes a new EVE file: the previous run's is removed first, untimed. Writing
+Every tcheck run that writes an EVE file writes a new one: the previous run's is removed first,
+untimed. Writing
 over a large file that exists makes ext4 (auto_da_alloc) start writing the new one back when
 it is closed, in the writer's time: about 70 ms for a 125 MB EVE file on the machine of
 benches/README.md, which belong to the file system, not to the analysis. (Suricata appends
@@ -58,17 +60,16 @@ def main():
         configs.append((f"tcheck --threads {n}",
                         [a.tcheck, "analyze", a.capture, "--eve", eve, "--threads", str(n)],
                         summary))
-
-    if a.stages:
-        base = [a.tcheck, "analyze", a.capture, "--threads", "1"]
-        configs += [
-            ("tcheck --threads 1 --eve /dev/null", base + ["--eve", "/dev/null"],
-             os.path.join(a.out_dir, "summary-stage-eve-null.txt")),
-            ("tcheck --threads 1, no EVE", base,
-             os.path.join(a.out_dir, "summary-stage-no-eve.txt")),
-            ("tcheck --threads 1, no EVE, --no-default-iocs", base + ["--no-default-iocs"],
-             os.path.join(a.out_dir, "summary-stage-no-feeds.txt")),
-        ]
+        if n == 1 and a.stages:
+            base = [a.tcheck, "analyze", a.capture, "--threads", "1"]
+            configs += [
+                ("tcheck --threads 1 --eve /dev/null", base + ["--eve", "/dev/null"],
+                 os.path.join(a.out_dir, "summary-stage-eve-null.txt")),
+                ("tcheck --threads 1, no EVE", base,
+                 os.path.join(a.out_dir, "summary-stage-no-eve.txt")),
+                ("tcheck --threads 1, no EVE, --no-default-iocs", base + ["--no-default-iocs"],
+                 os.path.join(a.out_dir, "summary-stage-no-feeds.txt")),
+            ]
 
     runs = {name: [] for name, _, _ in configs}
     for i in range(a.runs):
@@ -106,8 +107,8 @@ def main():
                 m = re.search(r"^\s*(\d+) packets, (\d+) bytes", f.read(), re.M)
             row["packets_seen"] = int(m.group(1)) if m else None
             eve = cmd[cmd.index("--eve") + 1] if "--eve" in cmd else None
-            if eve and eve != "/dev/null":
-                row["eve_bytes"] = os.path.getsize(eve) if os.path.exists(eve) else None
+            written = eve is not None and eve != "/dev/null" and os.path.exists(eve)
+            row["eve_bytes"] = os.path.getsize(eve) if written else None
         results.append(row)
 
     report = {
