@@ -9,6 +9,7 @@
 //! or TLS on 8443 are still seen for what they are. After `CONNECT` or an upgrade, the
 //! tunnel's content is recognised afresh (HTTP then TLS: service `http,ssl`).
 
+pub mod byte_strings;
 pub mod cache;
 pub mod dhcp;
 pub mod dns;

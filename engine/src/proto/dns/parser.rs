@@ -9,6 +9,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use crate::proto::byte_strings::ByteStrings;
+
 /// Pointer jumps allowed while reading one name.
 pub const MAX_POINTERS: usize = 32;
 /// Longest name kept, in bytes of its text form.
@@ -566,8 +568,8 @@ pub struct CharStrings {
 
 impl CharStrings {
     /// The strings, in order.
-    pub fn iter(&self) -> CharStringsIter<'_> {
-        CharStringsIter { rest: &self.wire }
+    pub fn iter(&self) -> ByteStrings<'_> {
+        ByteStrings::new(&self.wire)
     }
 
     /// Whether the record has no string.
@@ -578,27 +580,10 @@ impl CharStrings {
 
 impl<'a> IntoIterator for &'a CharStrings {
     type Item = &'a [u8];
-    type IntoIter = CharStringsIter<'a>;
+    type IntoIter = ByteStrings<'a>;
 
-    fn into_iter(self) -> CharStringsIter<'a> {
+    fn into_iter(self) -> ByteStrings<'a> {
         self.iter()
-    }
-}
-
-/// The strings of a [`CharStrings`].
-#[derive(Clone, Debug)]
-pub struct CharStringsIter<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for CharStringsIter<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let (&len, rest) = self.rest.split_first()?;
-        let (s, rest) = rest.split_at_checked(usize::from(len))?;
-        self.rest = rest;
-        Some(s)
     }
 }
 

@@ -17,7 +17,8 @@ use std::fmt::Write as _;
 
 use super::suricata_rrtype;
 use crate::output::json::{self, Json};
-use crate::proto::dns::parser::{rtype, CharStringsIter, Message, RData, Record, Section};
+use crate::proto::byte_strings::ByteStrings;
+use crate::proto::dns::parser::{rtype, Message, RData, Record, Section};
 use crate::proto::dns::DnsMessageRecord;
 
 /// The record type NULL (raw data, logged as text by Suricata).
@@ -248,7 +249,7 @@ struct Entries<'a> {
     records: std::slice::Iter<'a, Record>,
     section: Section,
     /// The TXT record being listed, and its strings not listed yet.
-    txt: Option<(&'a Record, CharStringsIter<'a>)>,
+    txt: Option<(&'a Record, ByteStrings<'a>)>,
 }
 
 impl<'a> Iterator for Entries<'a> {
