@@ -215,8 +215,8 @@ impl QuicState {
                     self.rec.client_protocol = t
                         .client_hello
                         .as_ref()
-                        .and_then(|c| c.alpn.first())
-                        .map(|p| crate::text::escape_bytes(p));
+                        .and_then(|c| c.alpn().next())
+                        .map(crate::text::escape_bytes);
                     self.rec.ja3.clone_from(&t.ja3);
                     self.rec.ja3_string.clone_from(&t.ja3_string);
                     self.rec.ja4.clone_from(&t.ja4);

@@ -104,21 +104,21 @@ impl FingerprintCache {
 /// False if the key would be longer than [`MAX_KEY_LEN`].
 fn key_of(ch: &ClientHello, quic: bool, out: &mut Vec<u16>) -> bool {
     out.clear();
-    out.extend([u16::from(quic), ch.version, u16::from(ch.sni.is_some())]);
+    out.extend([u16::from(quic), ch.version, u16::from(ch.sni().is_some())]);
     let lists = [
-        &ch.ciphers,
-        &ch.extension_types,
-        &ch.groups,
-        &ch.supported_versions,
-        &ch.signature_algorithms,
+        ch.ciphers(),
+        ch.extension_types(),
+        ch.groups(),
+        ch.supported_versions(),
+        ch.signature_algorithms(),
     ];
-    let alpn = ch.alpn.first();
+    let alpn = ch.alpn().next();
     let len = out.len()
         + lists.iter().map(|l| 1 + l.len()).sum::<usize>()
         + 1
-        + ch.point_formats.len()
+        + ch.point_formats().len()
         + 1
-        + alpn.map_or(0, Vec::len);
+        + alpn.map_or(0, <[u8]>::len);
     if len > MAX_KEY_LEN {
         return false;
     }
@@ -128,8 +128,8 @@ fn key_of(ch: &ClientHello, quic: bool, out: &mut Vec<u16>) -> bool {
         push_len(out, list.len());
         out.extend_from_slice(list);
     }
-    push_len(out, ch.point_formats.len());
-    out.extend(ch.point_formats.iter().map(|&p| u16::from(p)));
+    push_len(out, ch.point_formats().len());
+    out.extend(ch.point_formats().iter().map(|&p| u16::from(p)));
     match alpn {
         // Longer than any length: no ALPN is told apart from an empty first protocol.
         None => out.push(u16::MAX),
@@ -144,9 +144,10 @@ fn key_of(ch: &ClientHello, quic: bool, out: &mut Vec<u16>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::tls::parser::ClientHelloParts;
     use proptest::prelude::*;
 
-    fn offer() -> impl Strategy<Value = (ClientHello, bool)> {
+    fn offer() -> impl Strategy<Value = (ClientHelloParts, bool)> {
         // Few distinct values, so that offers repeat and differ by one field.
         let small =
             || prop::collection::vec(prop::sample::select(vec![0x0a0a, 1, 2, 0x0303]), 0..4);
@@ -167,7 +168,7 @@ mod tests {
         )
             .prop_map(
                 |(version, ciphers, exts, groups, versions, sigs, pf, alpn, sni, quic)| {
-                    let ch = ClientHello {
+                    let ch = ClientHelloParts {
                         version,
                         ciphers,
                         extension_types: exts,
@@ -177,7 +178,7 @@ mod tests {
                         point_formats: pf,
                         alpn: alpn.into_iter().collect(),
                         sni: sni.then(|| b"a.io".to_vec()),
-                        ..ClientHello::default()
+                        ..ClientHelloParts::default()
                     };
                     (ch, quic)
                 },
@@ -186,10 +187,10 @@ mod tests {
 
     /// `base` with field `field` (of the ten the key holds) taken from `other`.
     fn with_field(
-        base: &(ClientHello, bool),
+        base: &(ClientHelloParts, bool),
         field: usize,
-        other: &(ClientHello, bool),
-    ) -> (ClientHello, bool) {
+        other: &(ClientHelloParts, bool),
+    ) -> (ClientHelloParts, bool) {
         let (mut ch, mut quic) = base.clone();
         let o = &other.0;
         match field {
@@ -216,8 +217,12 @@ mod tests {
             base in offer(),
             changes in prop::collection::vec((0usize..10, offer()), 1..30)
         ) {
-            let mut offers = vec![base.clone()];
-            offers.extend(changes.iter().map(|(f, other)| with_field(&base, *f, other)));
+            let mut parts = vec![base.clone()];
+            parts.extend(changes.iter().map(|(f, other)| with_field(&base, *f, other)));
+            let offers: Vec<(ClientHello, bool)> = parts
+                .into_iter()
+                .map(|(p, quic)| (ClientHello::from(p), quic))
+                .collect();
             let mut cache = FingerprintCache::default();
             for (ch, quic) in offers.iter().chain(offers.iter().rev()) {
                 prop_assert_eq!(cache.fingerprints(ch, *quic), ClientFingerprints::of(ch, *quic));
@@ -230,20 +235,20 @@ mod tests {
     #[test]
     fn the_fingerprint_cache_is_bounded() {
         let mut cache = FingerprintCache::default();
-        let ch = ClientHello {
+        let ch = ClientHello::from(ClientHelloParts {
             ciphers: vec![0x1301, 0x1302],
-            ..ClientHello::default()
-        };
+            ..ClientHelloParts::default()
+        });
         cache.fingerprints(&ch, false);
         cache.fingerprints(&ch, false);
         assert_eq!(cache.len(), 1);
         cache.fingerprints(&ch, true);
         assert_eq!(cache.len(), 2, "QUIC's JA4 differs, so its key does");
         for i in 0..10_000u16 {
-            let ch = ClientHello {
+            let ch = ClientHello::from(ClientHelloParts {
                 ciphers: (0..200).map(|c| c ^ i).collect(),
-                ..ClientHello::default()
-            };
+                ..ClientHelloParts::default()
+            });
             let fp = cache.fingerprints(&ch, false);
             assert_eq!(fp, ClientFingerprints::of(&ch, false));
             assert!(cache.bytes() <= MAX_FINGERPRINT_BYTES);
@@ -252,10 +257,10 @@ mod tests {
         // Longer than any key kept: computed, not kept.
         cache.known.clear();
         cache.bytes = 0;
-        let huge = ClientHello {
+        let huge = ClientHello::from(ClientHelloParts {
             ciphers: vec![1; MAX_KEY_LEN],
-            ..ClientHello::default()
-        };
+            ..ClientHelloParts::default()
+        });
         assert_eq!(
             cache.fingerprints(&huge, false),
             ClientFingerprints::of(&huge, false)

@@ -330,9 +330,9 @@ pub(crate) fn eve_tls_custom(r: &TlsRecord, custom: &[String]) -> serde_json::Va
             "client_handshake" => r.client_hello.as_ref().and_then(|c| {
                 serde_json::to_value(ClientHandshake {
                     version: names::eve_version(c.version),
-                    ciphers: &c.ciphers,
-                    exts: &c.extension_types,
-                    sig_algs: &c.signature_algorithms,
+                    ciphers: c.ciphers(),
+                    exts: c.extension_types(),
+                    sig_algs: c.signature_algorithms(),
                 })
                 .ok()
             }),
@@ -383,8 +383,8 @@ impl<'a> EveTls<'a> {
             client_alpns: r
                 .client_hello
                 .iter()
-                .flat_map(|c| c.alpn.iter())
-                .map(|p| crate::text::escape_bytes(p))
+                .flat_map(|c| c.alpn())
+                .map(crate::text::escape_bytes)
                 .collect(),
             server_alpns: r.next_protocol.iter().cloned().collect(),
             session_resumed: r.resumed.then_some(true),

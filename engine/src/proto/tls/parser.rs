@@ -9,6 +9,7 @@ use sha2::Sha256;
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
 
 use crate::output::hex;
+use crate::proto::byte_strings::ByteStrings;
 
 /// Record content types.
 pub mod content {
@@ -116,10 +117,8 @@ impl<'a> Iterator for Extensions<'a> {
     }
 }
 
-fn be16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect()
+fn be16s(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]))
 }
 
 /// A length-prefixed list inside an extension (1- or 2-byte length).
@@ -134,23 +133,13 @@ fn prefixed(b: &[u8], len_bytes: usize) -> &[u8] {
         .unwrap_or(&[])
 }
 
-fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut list = prefixed(data, 2);
-    let mut out = Vec::new();
-    while let Some((&l, rest)) = list.split_first() {
-        let Some(p) = rest.get(..usize::from(l)) else {
-            break;
-        };
-        out.push(p.to_vec());
-        list = &rest[usize::from(l)..];
-        if out.len() >= 32 {
-            break;
-        }
-    }
-    out
+/// The protocols of an ALPN extension, [`MAX_ALPN`] at most; a protocol running past the
+/// list ends it.
+fn alpn_protocols(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    ByteStrings::new(prefixed(data, 2)).take(MAX_ALPN)
 }
 
-fn sni_name(data: &[u8]) -> Option<Vec<u8>> {
+fn sni_name(data: &[u8]) -> Option<&[u8]> {
     let list = prefixed(data, 2);
     // entries: type(1) len(2) name; the first host_name (type 0) wins
     let mut at = 0;
@@ -159,16 +148,154 @@ fn sni_name(data: &[u8]) -> Option<Vec<u8>> {
         let l = usize::from(u16::from_be_bytes([list[at + 1], list[at + 2]]));
         let name = list.get(at + 3..at + 3 + l)?;
         if kind == 0 {
-            return Some(name.to_vec());
+            return Some(name);
         }
         at += 3 + l;
     }
     None
 }
 
+/// ALPN protocols kept per ClientHello at most.
+const MAX_ALPN: usize = 32;
+
+/// The lists of 16-bit values of a [`ClientHello`], each a range of its `words`.
+#[derive(Clone, Copy)]
+enum Words {
+    Ciphers,
+    ExtensionTypes,
+    SupportedVersions,
+    Groups,
+    SignatureAlgorithms,
+    KeyShareGroups,
+}
+
+/// The byte strings of a [`ClientHello`], each a range of its `bytes`.
+#[derive(Clone, Copy)]
+enum Bytes {
+    SessionId,
+    Compressions,
+    PointFormats,
+    Sni,
+    /// The ALPN protocols, each after a length byte.
+    Alpn,
+}
+
 /// A ClientHello, with what logs and fingerprints need.
+///
+/// Its lists live in two buffers, one of 16-bit values and one of bytes, each list a range
+/// of one of them: a ClientHello costs two allocations, where a vector per list cost a
+/// dozen for every handshake. [`ClientHelloParts`] builds one from its lists.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientHello {
+    /// Legacy version field.
+    pub version: u16,
+    /// An encrypted ClientHello (ECH, type 0xfe0d) was offered.
+    pub ech: bool,
+    /// The cipher suites, extension types, supported versions, groups, signature
+    /// algorithms and key share groups.
+    words: Vec<u16>,
+    /// Where each list of 16-bit values is in `words`.
+    word_ranges: [(u32, u32); 6],
+    /// The session id, compressions, point formats, server name and ALPN protocols.
+    bytes: Vec<u8>,
+    /// Where each byte string is in `bytes`.
+    byte_ranges: [(u32, u32); 5],
+    /// A server name was sent (it may be empty).
+    has_sni: bool,
+}
+
+impl ClientHello {
+    fn words(&self, list: Words) -> &[u16] {
+        self.word_ranges
+            .get(list as usize)
+            .and_then(|&(a, b)| self.words.get(a as usize..b as usize))
+            .unwrap_or_default()
+    }
+
+    fn bytes(&self, part: Bytes) -> &[u8] {
+        self.byte_ranges
+            .get(part as usize)
+            .and_then(|&(a, b)| self.bytes.get(a as usize..b as usize))
+            .unwrap_or_default()
+    }
+
+    /// Appends `values` as list `list` (a list given twice keeps the last).
+    fn set_words(&mut self, list: Words, values: impl Iterator<Item = u16>) {
+        let start = self.words.len();
+        self.words.extend(values);
+        if let Some(r) = self.word_ranges.get_mut(list as usize) {
+            *r = (to_u32(start), to_u32(self.words.len()));
+        }
+    }
+
+    /// Appends `b` as byte string `part` (a part given twice keeps the last).
+    fn set_bytes(&mut self, part: Bytes, b: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        if let Some(r) = self.byte_ranges.get_mut(part as usize) {
+            *r = (to_u32(start), to_u32(self.bytes.len()));
+        }
+    }
+
+    /// Session id.
+    pub fn session_id(&self) -> &[u8] {
+        self.bytes(Bytes::SessionId)
+    }
+
+    /// Cipher suites offered, in order.
+    pub fn ciphers(&self) -> &[u16] {
+        self.words(Words::Ciphers)
+    }
+
+    /// Compression methods.
+    pub fn compressions(&self) -> &[u8] {
+        self.bytes(Bytes::Compressions)
+    }
+
+    /// Extension types, in order.
+    pub fn extension_types(&self) -> &[u16] {
+        self.words(Words::ExtensionTypes)
+    }
+
+    /// Server name (SNI), raw.
+    pub fn sni(&self) -> Option<&[u8]> {
+        self.has_sni.then(|| self.bytes(Bytes::Sni))
+    }
+
+    /// ALPN protocols offered, in order.
+    pub fn alpn(&self) -> ByteStrings<'_> {
+        ByteStrings::new(self.bytes(Bytes::Alpn))
+    }
+
+    /// supported_versions.
+    pub fn supported_versions(&self) -> &[u16] {
+        self.words(Words::SupportedVersions)
+    }
+
+    /// supported_groups (elliptic curves).
+    pub fn groups(&self) -> &[u16] {
+        self.words(Words::Groups)
+    }
+
+    /// ec_point_formats.
+    pub fn point_formats(&self) -> &[u8] {
+        self.bytes(Bytes::PointFormats)
+    }
+
+    /// signature_algorithms, in order.
+    pub fn signature_algorithms(&self) -> &[u16] {
+        self.words(Words::SignatureAlgorithms)
+    }
+
+    /// Groups of the key shares offered.
+    pub fn key_share_groups(&self) -> &[u16] {
+        self.words(Words::KeyShareGroups)
+    }
+}
+
+/// A ClientHello's fields as separate lists, to build one with `ClientHello::from`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHelloParts {
     /// Legacy version field.
     pub version: u16,
     /// Session id.
@@ -181,7 +308,7 @@ pub struct ClientHello {
     pub extension_types: Vec<u16>,
     /// Server name (SNI), raw.
     pub sni: Option<Vec<u8>>,
-    /// ALPN protocols offered.
+    /// ALPN protocols offered (each at most 255 bytes; longer ones are cut).
     pub alpn: Vec<Vec<u8>>,
     /// supported_versions.
     pub supported_versions: Vec<u16>,
@@ -193,8 +320,46 @@ pub struct ClientHello {
     pub signature_algorithms: Vec<u16>,
     /// Groups of the key shares offered.
     pub key_share_groups: Vec<u16>,
-    /// An encrypted ClientHello (ECH, type 0xfe0d) was offered.
+    /// An encrypted ClientHello was offered.
     pub ech: bool,
+}
+
+impl From<ClientHelloParts> for ClientHello {
+    fn from(p: ClientHelloParts) -> Self {
+        let mut ch = ClientHello {
+            version: p.version,
+            ech: p.ech,
+            ..ClientHello::default()
+        };
+        ch.set_bytes(Bytes::SessionId, &p.session_id);
+        ch.set_words(Words::Ciphers, p.ciphers.into_iter());
+        ch.set_bytes(Bytes::Compressions, &p.compressions);
+        ch.set_words(Words::ExtensionTypes, p.extension_types.into_iter());
+        if let Some(sni) = &p.sni {
+            ch.has_sni = true;
+            ch.set_bytes(Bytes::Sni, sni);
+        }
+        let mut wire = Vec::new();
+        for proto in &p.alpn {
+            let proto = proto.get(..255).unwrap_or(proto);
+            wire.push(u8::try_from(proto.len()).unwrap_or(u8::MAX));
+            wire.extend_from_slice(proto);
+        }
+        ch.set_bytes(Bytes::Alpn, &wire);
+        ch.set_words(Words::SupportedVersions, p.supported_versions.into_iter());
+        ch.set_words(Words::Groups, p.groups.into_iter());
+        ch.set_bytes(Bytes::PointFormats, &p.point_formats);
+        ch.set_words(
+            Words::SignatureAlgorithms,
+            p.signature_algorithms.into_iter(),
+        );
+        ch.set_words(Words::KeyShareGroups, p.key_share_groups.into_iter());
+        ch
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A ServerHello (or HelloRetryRequest).
@@ -232,30 +397,63 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
     let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = parsed else {
         return None;
     };
+    let sid = ch.session_id.unwrap_or(&[]);
+    let exts = extensions(ch.ext.unwrap_or(&[]));
+    // Room for every list at once (an upper bound for each), so that neither buffer grows.
+    let (mut words, mut bytes) = (ch.ciphers.len(), sid.len() + ch.comp.len());
+    for (t, data) in exts.clone() {
+        words += 1;
+        match t {
+            0 | 16 => bytes += prefixed(data, 2).len(),
+            10 | 13 => words += prefixed(data, 2).len() / 2,
+            11 => bytes += prefixed(data, 1).len(),
+            43 => words += prefixed(data, 1).len() / 2,
+            51 => words += (prefixed(data, 2).len() / 4).min(MAX_KEY_SHARES),
+            _ => {}
+        }
+    }
     let mut out = ClientHello {
         version: ch.version.0,
-        session_id: ch.session_id.unwrap_or(&[]).to_vec(),
-        ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
-        compressions: ch.comp.iter().map(|c| c.0).collect(),
+        words: Vec::with_capacity(words),
+        bytes: Vec::with_capacity(bytes),
         ..ClientHello::default()
     };
-    let exts = extensions(ch.ext.unwrap_or(&[]));
-    out.extension_types.reserve_exact(exts.clone().count());
+    out.set_bytes(Bytes::SessionId, sid);
+    out.set_words(Words::Ciphers, ch.ciphers.iter().map(|c| c.0));
+    let start = out.bytes.len();
+    out.bytes.extend(ch.comp.iter().map(|c| c.0));
+    out.byte_ranges[Bytes::Compressions as usize] = (to_u32(start), to_u32(out.bytes.len()));
+    out.set_words(Words::ExtensionTypes, exts.clone().map(|(t, _)| t));
+    // The groups of every key_share extension, in order (a list given twice adds to it).
+    let mut key_shares = KeyShareGroups::default();
     for (t, data) in exts {
-        out.extension_types.push(t);
         match t {
-            0 => out.sni = sni_name(data),
-            10 => out.groups = be16s(prefixed(data, 2)),
-            11 => out.point_formats = prefixed(data, 1).to_vec(),
-            13 => out.signature_algorithms = be16s(prefixed(data, 2)),
-            16 => out.alpn = alpn_list(data),
-            43 => out.supported_versions = be16s(prefixed(data, 1)),
+            0 => {
+                if let Some(name) = sni_name(data) {
+                    out.has_sni = true;
+                    out.set_bytes(Bytes::Sni, name);
+                } else {
+                    out.has_sni = false;
+                }
+            }
+            10 => out.set_words(Words::Groups, be16s(prefixed(data, 2))),
+            11 => out.set_bytes(Bytes::PointFormats, prefixed(data, 1)),
+            13 => out.set_words(Words::SignatureAlgorithms, be16s(prefixed(data, 2))),
+            16 => {
+                let start = out.bytes.len();
+                for p in alpn_protocols(data) {
+                    // A protocol's length came from one byte.
+                    out.bytes.push(u8::try_from(p.len()).unwrap_or(u8::MAX));
+                    out.bytes.extend_from_slice(p);
+                }
+                out.byte_ranges[Bytes::Alpn as usize] = (to_u32(start), to_u32(out.bytes.len()));
+            }
+            43 => out.set_words(Words::SupportedVersions, be16s(prefixed(data, 1))),
             51 => {
                 let mut shares = prefixed(data, 2);
-                while shares.len() >= 4 && out.key_share_groups.len() < 32 {
-                    let g = u16::from_be_bytes([shares[0], shares[1]]);
+                while shares.len() >= 4 && key_shares.len() < MAX_KEY_SHARES {
+                    key_shares.push(u16::from_be_bytes([shares[0], shares[1]]));
                     let l = usize::from(u16::from_be_bytes([shares[2], shares[3]]));
-                    out.key_share_groups.push(g);
                     shares = shares.get(4 + l..).unwrap_or(&[]);
                 }
             }
@@ -263,7 +461,35 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
             _ => {}
         }
     }
+    out.set_words(Words::KeyShareGroups, key_shares.iter());
     Some(out)
+}
+
+/// Key share groups kept per ClientHello at most.
+const MAX_KEY_SHARES: usize = 32;
+
+/// The key share groups of a ClientHello being read (no allocation of their own).
+#[derive(Default)]
+struct KeyShareGroups {
+    groups: [u16; MAX_KEY_SHARES],
+    len: usize,
+}
+
+impl KeyShareGroups {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, g: u16) {
+        if let Some(slot) = self.groups.get_mut(self.len) {
+            *slot = g;
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        self.groups.iter().take(self.len).copied()
+    }
 }
 
 /// Parses a whole handshake message holding a ServerHello (or HelloRetryRequest).
@@ -308,7 +534,7 @@ fn server_extensions(out: &mut ServerHello, block: &[u8]) {
     for (t, data) in exts {
         out.extension_types.push(t);
         match t {
-            16 => out.alpn = alpn_list(data).into_iter().next(),
+            16 => out.alpn = alpn_protocols(data).next().map(<[u8]>::to_vec),
             41 => out.psk = true,
             43 if data.len() == 2 => {
                 out.selected_version = Some(u16::from_be_bytes([data[0], data[1]]));
@@ -377,20 +603,23 @@ pub fn ja3(ch: &ClientHello) -> (String, String) {
     s.push(',');
     push_joined(
         &mut s,
-        ch.ciphers.iter().copied().filter(|c| !is_grease(*c)),
+        ch.ciphers().iter().copied().filter(|c| !is_grease(*c)),
     );
     s.push(',');
     push_joined(
         &mut s,
-        ch.extension_types
+        ch.extension_types()
             .iter()
             .copied()
             .filter(|c| !is_grease(*c)),
     );
     s.push(',');
-    push_joined(&mut s, ch.groups.iter().copied().filter(|c| !is_grease(*c)));
+    push_joined(
+        &mut s,
+        ch.groups().iter().copied().filter(|c| !is_grease(*c)),
+    );
     s.push(',');
-    push_joined(&mut s, ch.point_formats.iter().copied());
+    push_joined(&mut s, ch.point_formats().iter().copied());
     let h = hex(&Md5::digest(s.as_bytes()));
     (s, h)
 }
@@ -437,7 +666,7 @@ fn push_sha256_12(out: &mut String, s: &str) {
 pub fn ja4(ch: &ClientHello, quic: bool) -> String {
     let proto = if quic { 'q' } else { 't' };
     let highest = ch
-        .supported_versions
+        .supported_versions()
         .iter()
         .copied()
         .filter(|v| !is_grease(*v))
@@ -455,18 +684,18 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         0xfefc => "d3",
         _ => "00",
     };
-    let sni = if ch.sni.is_some() { 'd' } else { 'i' };
+    let sni = if ch.sni().is_some() { 'd' } else { 'i' };
     // One buffer for the three lists hashed, each without GREASE values: the ciphers
     // (sorted), then the extensions (sorted), then the signature algorithms (as sent).
     let mut list: Vec<u16> = Vec::with_capacity(
-        ch.ciphers
+        ch.ciphers()
             .len()
-            .max(ch.extension_types.len())
-            .max(ch.signature_algorithms.len()),
+            .max(ch.extension_types().len())
+            .max(ch.signature_algorithms().len()),
     );
-    list.extend(ch.ciphers.iter().copied().filter(|c| !is_grease(*c)));
+    list.extend(ch.ciphers().iter().copied().filter(|c| !is_grease(*c)));
     let exts = ch
-        .extension_types
+        .extension_types()
         .iter()
         .copied()
         .filter(|c| !is_grease(*c));
@@ -478,7 +707,7 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         out.push(char::from(b'0' + (n / 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     }
-    match ch.alpn.first() {
+    match ch.alpn().next() {
         Some(p) if !p.is_empty() => {
             let first = p[0];
             let last = p[p.len() - 1];
@@ -497,7 +726,7 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
     out.push('_');
     // Sorting the numbers sorts their fixed-width hex renderings the same way.
     list.sort_unstable();
-    let mut input = String::with_capacity(list.len().max(ch.extension_types.len()) * 5);
+    let mut input = String::with_capacity(list.len().max(ch.extension_types().len()) * 5);
     push_hex_list(&mut input, &list);
     push_sha256_12(&mut out, &input);
     out.push('_');
@@ -509,7 +738,7 @@ pub fn ja4(ch: &ClientHello, quic: bool) -> String {
         push_hex_list(&mut input, &list);
         list.clear();
         list.extend(
-            ch.signature_algorithms
+            ch.signature_algorithms()
                 .iter()
                 .copied()
                 .filter(|s| !is_grease(*s)),
@@ -558,12 +787,91 @@ mod tests {
         msg
     }
 
+    /// A ClientHello built from its lists gives them back, whatever order they were
+    /// stored in, and a list left out reads as empty.
+    #[test]
+    fn client_hello_parts_round_trip() {
+        let parts = ClientHelloParts {
+            version: 0x0303,
+            session_id: vec![7; 32],
+            ciphers: vec![0x1301, 0x1302],
+            compressions: vec![0],
+            extension_types: vec![0, 16, 43],
+            sni: Some(b"a.io".to_vec()),
+            alpn: vec![b"h2".to_vec(), Vec::new(), b"http/1.1".to_vec()],
+            supported_versions: vec![0x0304],
+            groups: vec![29, 23],
+            point_formats: vec![0],
+            signature_algorithms: vec![0x0403],
+            key_share_groups: vec![29],
+            ech: true,
+        };
+        let ch = ClientHello::from(parts.clone());
+        assert_eq!(ch.version, parts.version);
+        assert_eq!(ch.session_id(), parts.session_id);
+        assert_eq!(ch.ciphers(), parts.ciphers);
+        assert_eq!(ch.compressions(), parts.compressions);
+        assert_eq!(ch.extension_types(), parts.extension_types);
+        assert_eq!(ch.sni(), parts.sni.as_deref());
+        assert_eq!(
+            ch.alpn().map(<[u8]>::to_vec).collect::<Vec<_>>(),
+            parts.alpn
+        );
+        assert_eq!(ch.supported_versions(), parts.supported_versions);
+        assert_eq!(ch.groups(), parts.groups);
+        assert_eq!(ch.point_formats(), parts.point_formats);
+        assert_eq!(ch.signature_algorithms(), parts.signature_algorithms);
+        assert_eq!(ch.key_share_groups(), parts.key_share_groups);
+        assert!(ch.ech);
+        let empty = ClientHello::from(ClientHelloParts {
+            sni: Some(Vec::new()),
+            ..ClientHelloParts::default()
+        });
+        assert_eq!(
+            empty.sni(),
+            Some(&b""[..]),
+            "an empty server name is still sent"
+        );
+        assert!(empty.ciphers().is_empty() && empty.alpn().next().is_none());
+        assert_eq!(ClientHello::default().sni(), None);
+    }
+
+    /// Repeated extensions: the last list of each kind is kept, except the key shares,
+    /// which add up (32 at most), as before the lists shared buffers.
+    #[test]
+    fn repeated_extensions_keep_the_last_list() {
+        let mut exts = Vec::new();
+        exts.extend_from_slice(&[0, 10, 0, 4, 0, 2, 0, 29]); // groups: 29
+        exts.extend_from_slice(&[0, 10, 0, 4, 0, 2, 0, 23]); // groups: 23
+        exts.extend_from_slice(&[0, 51, 0, 6, 0, 4, 0, 29, 0, 0]); // key share 29
+        exts.extend_from_slice(&[0, 51, 0, 6, 0, 4, 0, 23, 0, 0]); // key share 23
+        exts.extend_from_slice(&[0, 16, 0, 5, 0, 3, 2, b'h', b'2']); // ALPN h2
+        exts.extend_from_slice(&[0, 16, 0, 4, 0, 2, 1, b'x']); // ALPN x
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+        body.extend_from_slice(&u16::try_from(exts.len()).unwrap_or(0).to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut msg = vec![1, 0, 0, 0];
+        let l = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
+        msg[1..4].copy_from_slice(&l[1..]);
+        msg.extend_from_slice(&body);
+        let ch = parse_client_hello(&msg).unwrap_or_default();
+        assert_eq!(ch.extension_types(), [10, 10, 51, 51, 16, 16]);
+        assert_eq!(ch.groups(), [23]);
+        assert_eq!(ch.key_share_groups(), [29, 23]);
+        assert_eq!(ch.alpn().collect::<Vec<_>>(), [b"x"]);
+        assert_eq!(ch.ciphers(), [0x1301]);
+        assert_eq!(ch.sni(), None);
+    }
+
     #[test]
     fn client_hello_fields_and_fingerprints() {
         let ch = parse_client_hello(&client_hello()).expect("parses");
-        assert_eq!(ch.sni.as_deref(), Some(&b"a.io"[..]));
-        assert_eq!(ch.alpn, vec![b"h2".to_vec()]);
-        assert_eq!(ch.supported_versions, vec![0x1a1a, 0x0304, 0x0303]);
+        assert_eq!(ch.sni(), Some(&b"a.io"[..]));
+        assert_eq!(ch.alpn().collect::<Vec<_>>(), [b"h2"]);
+        assert_eq!(ch.supported_versions(), [0x1a1a, 0x0304, 0x0303]);
         let (s, h) = ja3(&ch);
         assert_eq!(s, "771,4865-49199,0-10-11-13-16-43,29-23,0");
         assert_eq!(h.len(), 32);

@@ -266,7 +266,7 @@ impl TlsState {
             hs::CLIENT_HELLO => {
                 if let Some(ch) = parser::parse_client_hello(msg) {
                     self.confirmed = true;
-                    if let Some(sni) = &ch.sni {
+                    if let Some(sni) = ch.sni() {
                         self.rec.server_name = Some(escape_bytes(sni));
                     }
                     let fp = ctx.cache.hellos.fingerprints(&ch, self.rec.quic);
@@ -294,7 +294,7 @@ impl TlsState {
                         .rec
                         .client_hello
                         .as_ref()
-                        .map(|c| c.session_id.as_slice())
+                        .map(|c| c.session_id())
                         .unwrap_or(&[]);
                     if sh.psk
                         || (!self.tls13
@@ -362,7 +362,7 @@ impl TlsState {
         }
         let mut bufs = tcheck_rules::TxBuffers::default();
         let rec = &self.rec;
-        if let Some(sni) = rec.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+        if let Some(sni) = rec.client_hello.as_ref().and_then(|c| c.sni()) {
             bufs.push(
                 if rec.quic {
                     Buffer::QuicSni
