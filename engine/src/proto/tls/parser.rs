@@ -229,9 +229,9 @@ impl ClientHello {
     }
 
     /// Appends `b` as byte string `part` (a part given twice keeps the last).
-    fn set_bytes(&mut self, part: Bytes, b: &[u8]) {
+    fn set_bytes<'b>(&mut self, part: Bytes, b: impl IntoIterator<Item = &'b u8>) {
         let start = self.bytes.len();
-        self.bytes.extend_from_slice(b);
+        self.bytes.extend(b);
         if let Some(r) = self.byte_ranges.get_mut(part as usize) {
             *r = (to_u32(start), to_u32(self.bytes.len()));
         }
@@ -339,13 +339,10 @@ impl From<ClientHelloParts> for ClientHello {
             ch.has_sni = true;
             ch.set_bytes(Bytes::Sni, sni);
         }
-        let mut wire = Vec::new();
-        for proto in &p.alpn {
-            let proto = proto.get(..255).unwrap_or(proto);
-            wire.push(u8::try_from(proto.len()).unwrap_or(u8::MAX));
-            wire.extend_from_slice(proto);
-        }
-        ch.set_bytes(Bytes::Alpn, &wire);
+        ch.set_bytes(
+            Bytes::Alpn,
+            &alpn_wire(p.alpn.iter().map(|proto| proto.get(..255).unwrap_or(proto))),
+        );
         ch.set_words(Words::SupportedVersions, p.supported_versions.into_iter());
         ch.set_words(Words::Groups, p.groups.into_iter());
         ch.set_bytes(Bytes::PointFormats, &p.point_formats);
@@ -360,6 +357,31 @@ impl From<ClientHelloParts> for ClientHello {
 
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// ALPN protocols (each at most 255 bytes) in the form [`ClientHello`] keeps them: each
+/// after its length byte.
+fn alpn_wire<'a>(protocols: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for p in protocols {
+        wire.push(u8::try_from(p.len()).unwrap_or(u8::MAX));
+        wire.extend_from_slice(p);
+    }
+    wire
+}
+
+/// The groups of a key_share extension's entries, in order.
+fn key_share_groups(data: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    let mut shares = prefixed(data, 2);
+    std::iter::from_fn(move || {
+        let [g0, g1, l0, l1, ..] = *shares else {
+            return None;
+        };
+        shares = shares
+            .get(4 + usize::from(u16::from_be_bytes([l0, l1]))..)
+            .unwrap_or(&[]);
+        Some(u16::from_be_bytes([g0, g1]))
+    })
 }
 
 /// A ServerHello (or HelloRetryRequest).
@@ -420,12 +442,16 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
     };
     out.set_bytes(Bytes::SessionId, sid);
     out.set_words(Words::Ciphers, ch.ciphers.iter().map(|c| c.0));
-    let start = out.bytes.len();
-    out.bytes.extend(ch.comp.iter().map(|c| c.0));
-    out.byte_ranges[Bytes::Compressions as usize] = (to_u32(start), to_u32(out.bytes.len()));
+    out.set_bytes(Bytes::Compressions, ch.comp.iter().map(|c| &c.0));
     out.set_words(Words::ExtensionTypes, exts.clone().map(|(t, _)| t));
     // The groups of every key_share extension, in order (a list given twice adds to it).
-    let mut key_shares = KeyShareGroups::default();
+    out.set_words(
+        Words::KeyShareGroups,
+        exts.clone()
+            .filter(|&(t, _)| t == 51)
+            .flat_map(|(_, data)| key_share_groups(data))
+            .take(MAX_KEY_SHARES),
+    );
     for (t, data) in exts {
         match t {
             0 => {
@@ -440,57 +466,23 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
             11 => out.set_bytes(Bytes::PointFormats, prefixed(data, 1)),
             13 => out.set_words(Words::SignatureAlgorithms, be16s(prefixed(data, 2))),
             16 => {
-                let start = out.bytes.len();
-                for p in alpn_protocols(data) {
-                    // A protocol's length came from one byte.
-                    out.bytes.push(u8::try_from(p.len()).unwrap_or(u8::MAX));
-                    out.bytes.extend_from_slice(p);
-                }
-                out.byte_ranges[Bytes::Alpn as usize] = (to_u32(start), to_u32(out.bytes.len()));
+                // A protocol's length came from one byte: the wire form is the list's.
+                let end = alpn_protocols(data).map(|p| 1 + p.len()).sum::<usize>();
+                out.set_bytes(
+                    Bytes::Alpn,
+                    prefixed(data, 2).get(..end).unwrap_or_default(),
+                );
             }
             43 => out.set_words(Words::SupportedVersions, be16s(prefixed(data, 1))),
-            51 => {
-                let mut shares = prefixed(data, 2);
-                while shares.len() >= 4 && key_shares.len() < MAX_KEY_SHARES {
-                    key_shares.push(u16::from_be_bytes([shares[0], shares[1]]));
-                    let l = usize::from(u16::from_be_bytes([shares[2], shares[3]]));
-                    shares = shares.get(4 + l..).unwrap_or(&[]);
-                }
-            }
             0xfe0d => out.ech = true,
             _ => {}
         }
     }
-    out.set_words(Words::KeyShareGroups, key_shares.iter());
     Some(out)
 }
 
 /// Key share groups kept per ClientHello at most.
 const MAX_KEY_SHARES: usize = 32;
-
-/// The key share groups of a ClientHello being read (no allocation of their own).
-#[derive(Default)]
-struct KeyShareGroups {
-    groups: [u16; MAX_KEY_SHARES],
-    len: usize,
-}
-
-impl KeyShareGroups {
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn push(&mut self, g: u16) {
-        if let Some(slot) = self.groups.get_mut(self.len) {
-            *slot = g;
-            self.len += 1;
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        self.groups.iter().take(self.len).copied()
-    }
-}
 
 /// Parses a whole handshake message holding a ServerHello (or HelloRetryRequest).
 pub fn parse_server_hello(msg: &[u8]) -> Option<ServerHello> {
