@@ -590,21 +590,18 @@ impl<'a> IntoIterator for &'a CharStrings {
 /// The character strings of `data`, or `None` when one runs past its end. Past
 /// [`MAX_CHAR_STRINGS`], the rest is dropped.
 fn char_strings(data: &[u8]) -> Option<CharStrings> {
-    let mut end = 0;
-    let mut count = 0;
-    while let Some(&len) = data.get(end) {
-        if count == MAX_CHAR_STRINGS {
-            break;
-        }
-        end += 1 + usize::from(len);
-        if end > data.len() {
-            return None;
-        }
-        count += 1;
-    }
     Some(CharStrings {
-        wire: data.get(..end)?.to_vec(),
+        wire: data.get(..char_strings_end(data)?)?.to_vec(),
     })
+}
+
+/// Where the character strings of `data` end: after the last, or after the
+/// [`MAX_CHAR_STRINGS`]th; `None` when one before that runs past the end of `data`.
+fn char_strings_end(data: &[u8]) -> Option<usize> {
+    let (count, end) = ByteStrings::new(data)
+        .take(MAX_CHAR_STRINGS)
+        .fold((0, 0), |(count, end), s| (count + 1, end + 1 + s.len()));
+    (count == MAX_CHAR_STRINGS || end == data.len()).then_some(end)
 }
 
 fn rdata(
@@ -667,8 +664,7 @@ fn rdata(
             next: name_at(0, flags)?,
         },
         rtype::HINFO => {
-            let s = char_strings(data)?;
-            let mut it = s.iter();
+            let mut it = ByteStrings::new(data.get(..char_strings_end(data)?)?);
             RData::Hinfo {
                 cpu: it.next().unwrap_or_default().to_vec(),
                 os: it.next().unwrap_or_default().to_vec(),
