@@ -79,7 +79,7 @@ pub struct Config {
     pub detection: Option<std::sync::Arc<crate::detect::Detection>>,
     /// Networks counted as local (`local_orig`/`local_resp`); Zeek's private address space
     /// by default.
-    pub local_nets: Vec<IpNet>,
+    pub local_nets: crate::networks::Networks,
     /// Build Zeek's DNS transactions (a query paired with its reply: the records of
     /// `dns.log`, [`crate::event::EventKind::Dns`]). True by default; a caller whose sinks
     /// never read them turns this off and saves their cost (about a fifth of the packets of
@@ -105,7 +105,7 @@ impl Default for Config {
             defrag: DefragConfig::default(),
             app_memcap: 256 << 20,
             detection: None,
-            local_nets: private_address_space(),
+            local_nets: private_address_space().into(),
             dns_transactions: true,
             http_response_decoding: true,
         }

@@ -45,6 +45,7 @@ pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ioc;
+pub mod networks;
 pub mod output;
 pub(crate) mod packet;
 pub mod proto;

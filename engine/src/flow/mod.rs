@@ -504,7 +504,7 @@ impl Flow {
                 (o.payload, r.payload, state, 0, false)
             }
         };
-        let local = |a: &std::net::IpAddr| config.local_nets.iter().any(|n| n.contains(a));
+        let local = |a: &std::net::IpAddr| config.local_nets.contains(a);
         ConnRecord {
             flow: self.id.clone(),
             start: self.start,

@@ -18,7 +18,7 @@ use crate::event::{Event, EventKind};
 pub struct ZeekLogs {
     dir: PathBuf,
     files: BTreeMap<&'static str, BufWriter<File>>,
-    local_nets: Vec<ipnet::IpNet>,
+    local_nets: crate::networks::Networks,
     /// Certificates already in `x509.log` (Zeek logs each once), bounded.
     logged_certs: HashSet<(String, bool, bool)>,
     /// DHCP messages joined into transactions.
@@ -31,7 +31,7 @@ const MAX_LOGGED_CERTS: usize = 1_000_000;
 impl ZeekLogs {
     /// Logs into `dir`, which is created if missing; `local_nets` decide `local_orig` where
     /// a log needs it outside the connection record.
-    pub fn create(dir: &Path, local_nets: &[ipnet::IpNet]) -> Result<Self> {
+    pub fn create(dir: &Path, local_nets: &crate::networks::Networks) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Output {
             path: dir.to_path_buf(),
             cause: source,
@@ -39,7 +39,7 @@ impl ZeekLogs {
         Ok(ZeekLogs {
             dir: dir.to_path_buf(),
             files: BTreeMap::new(),
-            local_nets: local_nets.to_vec(),
+            local_nets: local_nets.clone(),
             logged_certs: HashSet::new(),
             dhcp: crate::proto::dhcp::log::DhcpJoiner::default(),
         })
@@ -82,7 +82,7 @@ impl EventSink for ZeekLogs {
                 } else {
                     x.flow.resp.addr
                 };
-                let local = self.local_nets.iter().any(|n| n.contains(&sender));
+                let local = self.local_nets.contains(&sender);
                 self.write(
                     "files",
                     &crate::proto::tls::log::ZeekCertFile::new(x, local),
