@@ -9,6 +9,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::proto::byte_strings::ByteStrings;
 
 /// Pointer jumps allowed while reading one name.
@@ -371,8 +373,8 @@ pub struct Edns {
 pub struct Message {
     /// Header.
     pub header: Header,
-    /// Questions.
-    pub questions: Vec<Question>,
+    /// Questions: nearly always one, kept in the message itself (no allocation of its own).
+    pub questions: SmallVec<[Question; 1]>,
     /// Answer, authority and additional records, in order (OPT excluded).
     pub records: Vec<Record>,
     /// EDNS, when an OPT record was present.
@@ -727,7 +729,9 @@ fn parse_with(msg: &[u8], text: &mut Vec<u8>) -> Result<Message, TooShort> {
         usize::from(header.ancount) + usize::from(header.nscount) + usize::from(header.arcount);
     let mut m = Message {
         header,
-        questions: Vec::with_capacity(usize::from(header.qdcount).min(MAX_RECORDS).min(room / 5)),
+        questions: SmallVec::with_capacity(
+            usize::from(header.qdcount).min(MAX_RECORDS).min(room / 5),
+        ),
         records: Vec::with_capacity(announced_records.min(3 * MAX_RECORDS).min(room / 11)),
         edns: None,
         anomalies: 0,
