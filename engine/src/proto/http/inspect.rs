@@ -113,7 +113,9 @@ fn start(line: &[u8], head: &Head) -> Vec<u8> {
 }
 
 fn protocol(head: &Head) -> Vec<u8> {
-    format!("HTTP/{}", head.version).into_bytes()
+    super::parser::protocol_text(&head.version)
+        .as_bytes()
+        .to_vec()
 }
 
 /// Adds a request's buffers; `own` says whether the headers shared by both sides

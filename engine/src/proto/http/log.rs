@@ -92,7 +92,7 @@ impl<'a> ZeekHttp<'a> {
 #[derive(Serialize)]
 pub(crate) struct EveHttp<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    hostname: Option<String>,
+    hostname: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +106,7 @@ pub(crate) struct EveHttp<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     http_method: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    protocol: Option<String>,
+    protocol: Option<super::parser::Version>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,9 +122,9 @@ impl<'a> EveHttp<'a> {
         let (hostname, port) = match r.host.as_deref() {
             Some(h) => match h.rsplit_once(':') {
                 Some((name, p)) if !name.contains(':') && p.parse::<u16>().is_ok() => {
-                    (Some(name.to_string()), p.parse().ok())
+                    (Some(name), p.parse().ok())
                 }
-                _ => (Some(h.to_string()), None),
+                _ => (Some(h), None),
             },
             None => (None, None),
         };
@@ -140,7 +140,10 @@ impl<'a> EveHttp<'a> {
             http_content_type: content_type,
             http_refer: r.referrer.as_deref(),
             http_method: r.method.as_deref(),
-            protocol: r.request_version.as_ref().map(|v| format!("HTTP/{v}")),
+            protocol: r
+                .request_version
+                .as_deref()
+                .map(super::parser::protocol_text),
             status: r.status_code,
             status_string: r.status_string.as_deref(),
             redirect: r.location.as_deref(),

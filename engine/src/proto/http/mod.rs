@@ -30,11 +30,11 @@ pub struct HttpRecord {
     /// Referer header.
     pub referrer: Option<String>,
     /// Version (the response's if there was one, as Zeek).
-    pub version: Option<String>,
+    pub version: Option<parser::Version>,
     /// The request's version.
-    pub request_version: Option<String>,
+    pub request_version: Option<parser::Version>,
     /// The response's version.
-    pub response_version: Option<String>,
+    pub response_version: Option<parser::Version>,
     /// User-Agent header.
     pub user_agent: Option<String>,
     /// Origin header.

@@ -21,8 +21,8 @@ pub struct Head {
     pub reason: Vec<u8>,
     /// The status as sent when it is not a number (`2XX`); `status` is then 0.
     pub status_text: Option<Vec<u8>>,
-    /// Protocol version as written, e.g. `1.1`.
-    pub version: String,
+    /// Protocol version as written, e.g. `1.1` (see [`version_text`]).
+    pub version: Version,
     /// Headers, in order, names as sent.
     pub headers: Headers,
     /// httparse refused the head and the lenient reader was used.
@@ -75,6 +75,39 @@ fn config() -> httparse::ParserConfig {
     c
 }
 
+/// A protocol version's text: `1.0` and `1.1` (nearly every message) are static, so a
+/// transaction copies its version into the request's and the response's fields without an
+/// allocation.
+pub type Version = std::borrow::Cow<'static, str>;
+
+/// The text of version `v` (`1.1`), without allocation for `1.0` and `1.1`.
+pub fn version_text(v: &str) -> Version {
+    match v {
+        "1.0" => Version::Borrowed("1.0"),
+        "1.1" => Version::Borrowed("1.1"),
+        other => Version::Owned(other.to_string()),
+    }
+}
+
+/// Suricata's `protocol` for version `v` (`HTTP/1.1`), without allocation for `1.0` and
+/// `1.1`.
+pub fn protocol_text(v: &str) -> Version {
+    match v {
+        "1.0" => Version::Borrowed("HTTP/1.0"),
+        "1.1" => Version::Borrowed("HTTP/1.1"),
+        other => Version::Owned(format!("HTTP/{other}")),
+    }
+}
+
+/// The version of httparse's minor number `minor` (it reads `HTTP/1.x` only).
+fn minor_version(minor: u8) -> Version {
+    match minor {
+        0 => Version::Borrowed("1.0"),
+        1 => Version::Borrowed("1.1"),
+        n => Version::Owned(format!("1.{n}")),
+    }
+}
+
 fn owned_headers(h: &[httparse::Header<'_>]) -> Headers {
     let bytes = h.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut out = Headers::with_capacity(h.len(), bytes);
@@ -92,7 +125,7 @@ pub fn parse_request(head: &[u8]) -> Option<Head> {
         return Some(Head {
             method: req.method?.as_bytes().to_vec(),
             uri: req.path?.as_bytes().to_vec(),
-            version: format!("1.{}", req.version?),
+            version: minor_version(req.version?),
             headers: owned_headers(req.headers),
             ..Head::default()
         });
@@ -108,7 +141,7 @@ pub fn parse_response(head: &[u8]) -> Option<Head> {
         return Some(Head {
             status: resp.code?,
             reason: resp.reason.unwrap_or("").as_bytes().to_vec(),
-            version: format!("1.{}", resp.version?),
+            version: minor_version(resp.version?),
             headers: owned_headers(resp.headers),
             ..Head::default()
         });
@@ -139,7 +172,7 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
             _ => (after_method, &b"HTTP/0.9"[..]),
         };
         h.uri = target.to_vec();
-        h.version = String::from_utf8_lossy(version.strip_prefix(b"HTTP/")?).into_owned();
+        h.version = version_text(&String::from_utf8_lossy(version.strip_prefix(b"HTTP/")?));
         if !h
             .method
             .iter()
@@ -149,7 +182,7 @@ fn lenient(head: &[u8], request: bool) -> Option<Head> {
         }
     } else {
         let v = parts.next()?;
-        h.version = String::from_utf8_lossy(v.strip_prefix(b"HTTP/")?).into_owned();
+        h.version = version_text(&String::from_utf8_lossy(v.strip_prefix(b"HTTP/")?));
         let code = parts.next()?;
         match std::str::from_utf8(code).ok().and_then(|c| c.parse().ok()) {
             Some(n) => h.status = n,
@@ -361,6 +394,24 @@ mod tests {
         assert_eq!(s.content_length(), Some(0));
     }
 
+    #[test]
+    fn versions_are_static_for_1_0_and_1_1_and_kept_as_written_otherwise() {
+        use std::borrow::Cow;
+        for head in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"GET / HTTP/1.0\r\n\r\n"] {
+            let r = parse_request(head).expect("req");
+            assert!(matches!(r.version, Cow::Borrowed(_)), "{:?}", r.version);
+        }
+        // The lenient reader keeps any version as written.
+        let r = parse_request(b"GET /a b\x01c HTTP/2.0\r\n\r\n").expect("lenient");
+        assert_eq!(r.version, "2.0");
+        let s = parse_response(b"HTTP/1.0 200 OK\r\n\r\n").expect("resp");
+        assert!(matches!(s.version, Cow::Borrowed("1.0")));
+        assert_eq!(protocol_text("1.1"), "HTTP/1.1");
+        assert_eq!(protocol_text("1.0"), "HTTP/1.0");
+        assert_eq!(protocol_text("0.9"), "HTTP/0.9");
+        assert!(matches!(version_text("1.1"), Cow::Borrowed("1.1")));
+        assert!(matches!(version_text("3"), Cow::Owned(ref v) if v == "3"));
+    }
     #[test]
     fn lenient_fallback_reads_odd_heads() {
         let r = parse_request(b"GET /a b\x01c HTTP/1.1\r\nHost: x\r\n\r\n").expect("lenient");
