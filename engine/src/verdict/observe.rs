@@ -118,10 +118,10 @@ pub struct TlsObs {
     pub server: (IpAddr, u16),
     /// SNI.
     pub sni: Option<String>,
-    /// JA3 of the client.
-    pub ja3: Option<String>,
-    /// JA4 of the client.
-    pub ja4: Option<String>,
+    /// JA3 of the client (shared with the TLS record).
+    pub ja3: Option<std::sync::Arc<str>>,
+    /// JA4 of the client (shared with the TLS record).
+    pub ja4: Option<std::sync::Arc<str>>,
     /// Over QUIC.
     pub quic: bool,
     /// When.

@@ -31,11 +31,11 @@ pub struct QuicRecord {
     /// Zeek's QUIC history letters.
     pub history: String,
     /// JA3 of the ClientHello.
-    pub ja3: Option<String>,
+    pub ja3: Option<std::sync::Arc<str>>,
     /// JA3 string.
-    pub ja3_string: Option<String>,
+    pub ja3_string: Option<std::sync::Arc<str>>,
     /// JA4 of the ClientHello.
-    pub ja4: Option<String>,
+    pub ja4: Option<std::sync::Arc<str>>,
     /// JA3S of the ServerHello.
     pub ja3s: Option<String>,
     /// JA3S string.

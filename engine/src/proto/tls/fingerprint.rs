@@ -8,6 +8,8 @@
 //! it. It holds at most [`MAX_FINGERPRINT_BYTES`], and is emptied when that would be
 //! exceeded; an offer whose key would be longer than [`MAX_KEY_LEN`] is computed, not kept.
 
+use std::sync::Arc;
+
 use hashbrown::HashMap;
 
 use super::parser::{ja3, ja4, ClientHello};
@@ -28,11 +30,11 @@ const ENTRY_OVERHEAD: usize = 128;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientFingerprints {
     /// JA3's string: version, ciphers, extensions, groups, point formats.
-    pub ja3_string: String,
+    pub ja3_string: Arc<str>,
     /// JA3: the MD5 of the string, in hexadecimal.
-    pub ja3: String,
+    pub ja3: Arc<str>,
     /// JA4 (`t13d1516h2_…_…`; `q` for QUIC).
-    pub ja4: String,
+    pub ja4: Arc<str>,
 }
 
 impl ClientFingerprints {
@@ -40,9 +42,9 @@ impl ClientFingerprints {
     pub fn of(ch: &ClientHello, quic: bool) -> Self {
         let (ja3_string, ja3) = ja3(ch);
         ClientFingerprints {
-            ja3_string,
-            ja3,
-            ja4: ja4(ch, quic),
+            ja3_string: ja3_string.into(),
+            ja3: ja3.into(),
+            ja4: ja4(ch, quic).into(),
         }
     }
 
@@ -239,9 +241,13 @@ mod tests {
             ciphers: vec![0x1301, 0x1302],
             ..ClientHelloParts::default()
         });
-        cache.fingerprints(&ch, false);
-        cache.fingerprints(&ch, false);
+        let first = cache.fingerprints(&ch, false);
+        let again = cache.fingerprints(&ch, false);
         assert_eq!(cache.len(), 1);
+        // A hello seen before shares the cached text rather than copying it.
+        assert!(Arc::ptr_eq(&first.ja3, &again.ja3));
+        assert!(Arc::ptr_eq(&first.ja3_string, &again.ja3_string));
+        assert!(Arc::ptr_eq(&first.ja4, &again.ja4));
         cache.fingerprints(&ch, true);
         assert_eq!(cache.len(), 2, "QUIC's JA4 differs, so its key does");
         for i in 0..10_000u16 {

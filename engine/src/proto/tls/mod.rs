@@ -46,16 +46,16 @@ pub struct TlsRecord {
     pub client_hello: Option<parser::ClientHello>,
     /// The ServerHello.
     pub server_hello: Option<parser::ServerHello>,
-    /// JA3 hash of the ClientHello.
-    pub ja3: Option<String>,
+    /// JA3 hash of the ClientHello (shared with the fingerprint cache and the report).
+    pub ja3: Option<Arc<str>>,
     /// JA3 string.
-    pub ja3_string: Option<String>,
+    pub ja3_string: Option<Arc<str>>,
     /// JA3S hash of the ServerHello.
     pub ja3s: Option<String>,
     /// JA3S string.
     pub ja3s_string: Option<String>,
     /// JA4 of the ClientHello.
-    pub ja4: Option<String>,
+    pub ja4: Option<Arc<str>>,
     /// The server's certificate chain (TLS ≤ 1.2; encrypted in 1.3).
     pub certs: Vec<Arc<CertInfo>>,
     /// The client's certificate chain.
