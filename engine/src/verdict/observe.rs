@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::event::{Event, EventKind, FlowId};
 use crate::output::EventSink;
@@ -119,9 +120,9 @@ pub struct TlsObs {
     /// SNI.
     pub sni: Option<String>,
     /// JA3 of the client (shared with the TLS record).
-    pub ja3: Option<std::sync::Arc<str>>,
+    pub ja3: Option<Arc<str>>,
     /// JA4 of the client (shared with the TLS record).
-    pub ja4: Option<std::sync::Arc<str>>,
+    pub ja4: Option<Arc<str>>,
     /// Over QUIC.
     pub quic: bool,
     /// When.

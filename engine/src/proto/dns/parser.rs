@@ -373,14 +373,65 @@ pub struct Edns {
 pub struct Message {
     /// Header.
     pub header: Header,
-    /// Questions: nearly always one, kept in the message itself (no allocation of its own).
-    pub questions: SmallVec<[Question; 1]>,
+    /// Questions.
+    pub questions: Questions,
     /// Answer, authority and additional records, in order (OPT excluded).
     pub records: Vec<Record>,
     /// EDNS, when an OPT record was present.
     pub edns: Option<Edns>,
     /// Oddities found ([`anomaly`] flags).
     pub anomalies: u16,
+}
+
+/// The questions of a message, read as a slice: nearly always one, kept in the message
+/// itself rather than in an allocation of its own.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Questions(SmallVec<[Question; 1]>);
+
+impl Questions {
+    /// No questions, with room for `n`.
+    fn with_capacity(n: usize) -> Self {
+        Questions(SmallVec::with_capacity(n))
+    }
+
+    /// Appends a question.
+    fn push(&mut self, q: Question) {
+        self.0.push(q);
+    }
+
+    /// The questions, in order.
+    pub fn as_slice(&self) -> &[Question] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Questions {
+    type Target = [Question];
+
+    fn deref(&self) -> &[Question] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Questions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl FromIterator<Question> for Questions {
+    fn from_iter<I: IntoIterator<Item = Question>>(iter: I) -> Self {
+        Questions(iter.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Questions {
+    type Item = &'a Question;
+    type IntoIter = std::slice::Iter<'a, Question>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 impl Message {
@@ -729,7 +780,7 @@ fn parse_with(msg: &[u8], text: &mut Vec<u8>) -> Result<Message, TooShort> {
         usize::from(header.ancount) + usize::from(header.nscount) + usize::from(header.arcount);
     let mut m = Message {
         header,
-        questions: SmallVec::with_capacity(
+        questions: Questions::with_capacity(
             usize::from(header.qdcount).min(MAX_RECORDS).min(room / 5),
         ),
         records: Vec::with_capacity(announced_records.min(3 * MAX_RECORDS).min(room / 11)),

@@ -80,31 +80,32 @@ fn config() -> httparse::ParserConfig {
 /// allocation.
 pub type Version = std::borrow::Cow<'static, str>;
 
+/// The two versions kept as static text.
+const STATIC_VERSIONS: [(&str, &str); 2] = [("1.0", "HTTP/1.0"), ("1.1", "HTTP/1.1")];
+
 /// The text of version `v` (`1.1`), without allocation for `1.0` and `1.1`.
 pub fn version_text(v: &str) -> Version {
-    match v {
-        "1.0" => Version::Borrowed("1.0"),
-        "1.1" => Version::Borrowed("1.1"),
-        other => Version::Owned(other.to_string()),
+    match STATIC_VERSIONS.iter().find(|(known, _)| *known == v) {
+        Some((known, _)) => Version::Borrowed(known),
+        None => Version::Owned(v.to_string()),
     }
 }
 
 /// Suricata's `protocol` for version `v` (`HTTP/1.1`), without allocation for `1.0` and
 /// `1.1`.
 pub fn protocol_text(v: &str) -> Version {
-    match v {
-        "1.0" => Version::Borrowed("HTTP/1.0"),
-        "1.1" => Version::Borrowed("HTTP/1.1"),
-        other => Version::Owned(format!("HTTP/{other}")),
+    match STATIC_VERSIONS.iter().find(|(known, _)| *known == v) {
+        Some((_, protocol)) => Version::Borrowed(protocol),
+        None => Version::Owned(format!("HTTP/{v}")),
     }
 }
 
-/// The version of httparse's minor number `minor` (it reads `HTTP/1.x` only).
+/// The version of httparse's minor number `minor` (it reads `HTTP/1.0` and `HTTP/1.1`
+/// only; any other number is written out all the same).
 fn minor_version(minor: u8) -> Version {
-    match minor {
-        0 => Version::Borrowed("1.0"),
-        1 => Version::Borrowed("1.1"),
-        n => Version::Owned(format!("1.{n}")),
+    match STATIC_VERSIONS.get(usize::from(minor)) {
+        Some((known, _)) => Version::Borrowed(known),
+        None => Version::Owned(format!("1.{minor}")),
     }
 }
 
@@ -411,7 +412,11 @@ mod tests {
         assert_eq!(protocol_text("0.9"), "HTTP/0.9");
         assert!(matches!(version_text("1.1"), Cow::Borrowed("1.1")));
         assert!(matches!(version_text("3"), Cow::Owned(ref v) if v == "3"));
+        assert!(matches!(minor_version(1), Cow::Borrowed("1.1")));
+        assert!(matches!(minor_version(0), Cow::Borrowed("1.0")));
+        assert_eq!(minor_version(9), "1.9");
     }
+
     #[test]
     fn lenient_fallback_reads_odd_heads() {
         let r = parse_request(b"GET /a b\x01c HTTP/1.1\r\nHost: x\r\n\r\n").expect("lenient");

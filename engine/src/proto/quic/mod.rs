@@ -4,6 +4,8 @@ pub mod log;
 pub mod parser;
 pub(crate) mod state;
 
+use std::sync::Arc;
+
 use crate::event::FlowId;
 use crate::time::Timestamp;
 
@@ -31,11 +33,11 @@ pub struct QuicRecord {
     /// Zeek's QUIC history letters.
     pub history: String,
     /// JA3 of the ClientHello.
-    pub ja3: Option<std::sync::Arc<str>>,
+    pub ja3: Option<Arc<str>>,
     /// JA3 string.
-    pub ja3_string: Option<std::sync::Arc<str>>,
+    pub ja3_string: Option<Arc<str>>,
     /// JA4 of the ClientHello.
-    pub ja4: Option<std::sync::Arc<str>>,
+    pub ja4: Option<Arc<str>>,
     /// JA3S of the ServerHello.
     pub ja3s: Option<String>,
     /// JA3S string.
