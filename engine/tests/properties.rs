@@ -871,7 +871,7 @@ proptest! {
         let built = build_message(&spec);
         let m = parser::parse(&built.bytes).expect("a whole header");
         prop_assert_eq!(m.header, built.header);
-        prop_assert_eq!(m.questions.as_slice(), built.questions.as_slice());
+        prop_assert_eq!(&m.questions[..], built.questions.as_slice());
         prop_assert_eq!(&m.records, &built.records);
         prop_assert_eq!(m.edns, None);
         prop_assert_eq!(m.anomalies, 0, "anomalies {:#x}", m.anomalies);
@@ -1404,7 +1404,7 @@ proptest! {
             .collect();
         prop_assert_eq!(got.len(), built.len());
         for (m, b) in got.iter().zip(&built) {
-            prop_assert_eq!(m.questions.as_slice(), b.questions.as_slice());
+            prop_assert_eq!(&m.questions[..], b.questions.as_slice());
             prop_assert_eq!(&m.records, &b.records);
             prop_assert_eq!(m.anomalies, 0);
         }

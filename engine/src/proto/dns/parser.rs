@@ -398,11 +398,6 @@ impl Questions {
     fn push(&mut self, q: Question) {
         self.0.push(q);
     }
-
-    /// The questions, in order.
-    pub fn as_slice(&self) -> &[Question] {
-        &self.0
-    }
 }
 
 impl std::ops::Deref for Questions {
