@@ -3,14 +3,16 @@
 //! order that does not depend on the thread count.
 //!
 //! A batch is a fixed number of packets (or bytes), so its boundaries depend on the input
-//! only. With several threads, the reader fills batch *n + 1* while the workers process batch
-//! *n*; with one, the caller's thread reads a batch a chunk at a time and runs each chunk at
-//! once, while its packets are still in the cache. At the end of a batch every shard
-//! sweeps its idle flows; the events of the batch are then sorted by
-//! [`crate::event::EventOrder`] and written. With several threads, a sink that writes EVE
-//! has each batch's lines rendered by the workers (in runs of consecutive events, so the
-//! order is kept) while they process the next batch (unless the source is live), and its
-//! thread only writes them.
+//! only. It is read and run a chunk at a time, so that the packets are still in the cache
+//! when they are run: with one thread, the caller's thread reads a chunk and runs it; with
+//! several, the reader fills chunk *n + 1* while the workers run chunk *n*. At the end of a
+//! batch every shard sweeps its idle flows. Each chunk's events are sorted by
+//! [`crate::event::EventOrder`] and written; they sort before the next chunk's, as an event
+//! carries the number of the packet that produced it, and the sweep's carry the number of
+//! the batch's last packet. With several threads, a sink that writes EVE has each chunk's
+//! lines rendered by the workers (in runs of consecutive events, so the order is kept)
+//! while they run the next chunk (unless the source is live), and its thread only writes
+//! them.
 
 use rayon::prelude::*;
 
@@ -46,25 +48,29 @@ pub struct RunStats {
     pub threads: usize,
 }
 
-/// A batch of packets: their bytes and their decoded records.
-struct Batch {
+/// A chunk of a batch: its packets' bytes and their decoded records.
+struct Chunk {
     arena: Vec<u8>,
     records: Vec<PacketRecord>,
-    /// Number of the last packet read into this batch.
+    /// Number of the last packet of the batch read so far (up to this chunk's end).
     last_index: u64,
+    /// Time of the last packet of the batch read so far (none when the batch has none).
     last_ts: Option<Timestamp>,
+    /// Whether the batch ends with this chunk: the shards sweep after running it.
+    ends_batch: bool,
     eof: bool,
 }
 
-impl Batch {
-    /// An empty batch with room for a full one (`packets`, `bytes`): growing them packet by
-    /// packet copied their bytes over and over at the start of a run.
-    fn new(packets: usize, bytes: usize) -> Self {
-        Batch {
-            arena: Vec::with_capacity(bytes + BATCH_SLACK),
-            records: Vec::with_capacity(packets),
+impl Chunk {
+    /// An empty chunk with room for a full one (`size`): growing them packet by packet
+    /// copied their bytes over and over at the start of a run.
+    fn new(size: ChunkSize) -> Self {
+        Chunk {
+            arena: Vec::with_capacity(size.bytes + BATCH_SLACK),
+            records: Vec::with_capacity(size.packets),
             last_index: 0,
             last_ts: None,
+            ends_batch: false,
             eof: false,
         }
     }
@@ -72,7 +78,16 @@ impl Batch {
     fn clear(&mut self) {
         self.arena.clear();
         self.records.clear();
+        self.ends_batch = false;
         self.eof = false;
+    }
+
+    /// The time and number of the batch's last packet, when the batch ends with this chunk
+    /// and has packets: where the shards sweep their idle flows.
+    fn sweep(&self) -> Option<(Timestamp, u64)> {
+        self.last_ts
+            .filter(|_| self.ends_batch)
+            .map(|ts| (ts, self.last_index))
     }
 }
 
@@ -88,111 +103,127 @@ struct Reader<'s> {
     failed: Option<Error>,
 }
 
-/// How far the batch being read stands. One thread reads a batch in chunks, each processed
-/// as soon as it is read, so that the packets are still in the cache; the batch (what is
-/// swept and sorted together) stays the same whatever the thread count.
+/// How far the batch being read stands. A batch is read in chunks, each run as soon as it
+/// is read (with several threads, while the next is read), so that the packets are still
+/// in the cache; the batch (what is swept together) stays the same whatever the thread
+/// count and the chunk size.
 struct Fill {
     /// Packets of the batch read so far.
     packets: usize,
     /// Arena bytes of the batch's chunks already handed out.
     bytes: usize,
+    /// Time of the batch's last packet read so far.
+    last_ts: Option<Timestamp>,
     started: std::time::Instant,
 }
 
-/// Packets per chunk, when a batch is read in chunks.
-const CHUNK_PACKETS: usize = 256;
-/// Captured bytes per chunk at most, when a batch is read in chunks.
-const CHUNK_BYTES: usize = 256 << 10;
+/// How much a chunk holds at most.
+#[derive(Clone, Copy, Debug)]
+struct ChunkSize {
+    packets: usize,
+    bytes: usize,
+}
+
+/// A chunk on one thread: read, then run at once, on the same core.
+const CHUNK_IN_TURN: ChunkSize = ChunkSize {
+    packets: 256,
+    bytes: 256 << 10,
+};
+
+/// A chunk on several threads: read by one worker while the others run the chunk before,
+/// then run by them all. Larger than on one thread, as each chunk costs the workers a
+/// hand-over; small enough that the packets are still in the cache when they are run (whole
+/// batches of 16 MiB, read ahead, made two threads 14 % slower: `benches/README.md`).
+const CHUNK_PARALLEL: ChunkSize = ChunkSize {
+    packets: 2_048,
+    bytes: 2 << 20,
+};
 
 impl Reader<'_> {
-    /// Starts reading a batch into `batch`.
-    fn begin(&self, batch: &mut Batch) -> Fill {
-        // An empty batch (end of input, or a live source with nothing new) still knows where
-        // the input stands, so the end of the run numbers its events after the last packet.
-        batch.last_index = self.next_index;
-        batch.last_ts = None;
+    /// Starts reading a batch.
+    fn begin(&self) -> Fill {
         Fill {
             packets: 0,
             bytes: 0,
+            last_ts: None,
             started: std::time::Instant::now(),
         }
     }
 
-    /// Reads a whole batch into `batch`.
-    fn fill(&mut self, batch: &mut Batch) {
-        let mut fill = self.begin(batch);
-        self.fill_chunk(batch, &mut fill, false);
-    }
-
-    /// Reads the next packets of the batch `fill` describes into `batch` (emptied first),
-    /// a chunk at most when `chunked`. Returns whether the batch goes on: false when it is
-    /// full, or the input ended, failed or has nothing new.
-    fn fill_chunk(&mut self, batch: &mut Batch, fill: &mut Fill, chunked: bool) -> bool {
-        batch.clear();
+    /// Reads the next chunk (`size` at most) of the batch `fill` describes into `chunk`
+    /// (emptied first). Returns whether the batch goes on: false when it is full, or the
+    /// input ended, failed or has nothing new (and then `chunk.ends_batch` is set).
+    fn fill_chunk(&mut self, chunk: &mut Chunk, fill: &mut Fill, size: ChunkSize) -> bool {
+        chunk.clear();
         let live = self.source.is_live();
         let mut more = false;
         let mut n = 0;
-        while fill.packets < BATCH_PACKETS && fill.bytes + batch.arena.len() < BATCH_BYTES {
-            if chunked && (n >= CHUNK_PACKETS || batch.arena.len() >= CHUNK_BYTES) {
+        while fill.packets < BATCH_PACKETS && fill.bytes + chunk.arena.len() < BATCH_BYTES {
+            if n >= size.packets || chunk.arena.len() >= size.bytes {
                 more = true;
                 break;
             }
             if live && fill.packets > 0 && fill.started.elapsed() >= crate::source::LIVE_BATCH_MAX {
                 break;
             }
-            let start = batch.arena.len();
-            let meta = match self.source.poll_packet(&mut batch.arena) {
+            let start = chunk.arena.len();
+            let meta = match self.source.poll_packet(&mut chunk.arena) {
                 Ok(Poll::Packet(meta)) => meta,
                 // A live source with nothing new: hand out what the batch holds.
                 Ok(Poll::Idle) => break,
                 Ok(Poll::End) => {
-                    batch.eof = true;
+                    chunk.eof = true;
                     break;
                 }
                 Err(e) => {
-                    batch.arena.truncate(start);
+                    chunk.arena.truncate(start);
                     self.failed = Some(e);
-                    batch.eof = true;
+                    chunk.eof = true;
                     break;
                 }
             };
             n += 1;
             fill.packets += 1;
             self.next_index += 1;
-            batch.last_index = self.next_index;
-            batch.last_ts = Some(meta.ts);
+            fill.last_ts = Some(meta.ts);
             if let Some(rec) = self
                 .decoder
-                .decode(&meta, self.next_index, &mut batch.arena, start)
+                .decode(&meta, self.next_index, &mut chunk.arena, start)
             {
-                batch.records.push(rec);
+                chunk.records.push(rec);
             }
         }
-        fill.bytes += batch.arena.len();
+        fill.bytes += chunk.arena.len();
+        // An empty chunk (end of input, or a live source with nothing new) still knows where
+        // the input stands, so the end of the run numbers its events after the last packet.
+        chunk.last_index = self.next_index;
+        chunk.last_ts = fill.last_ts;
+        chunk.ends_batch = !more;
         self.warnings.extend(self.source.take_warnings());
         more
     }
 }
 
-/// Runs `shards` over `batch` in parallel on the current rayon pool, sweeps them, and
-/// returns the batch's events, sorted.
+/// Runs `shards` over `chunk` in parallel on the current rayon pool, sweeps them when the
+/// chunk ends its batch, and returns the chunk's events, sorted.
 fn process(
     shards: &mut [Shard],
     parts: &mut [Vec<u32>],
-    batch: &Batch,
+    chunk: &Chunk,
     config: &Config,
 ) -> Vec<Event> {
     for p in parts.iter_mut() {
         p.clear();
     }
-    for (i, r) in batch.records.iter().enumerate() {
+    for (i, r) in chunk.records.iter().enumerate() {
         let s = r.key.shard(SHARDS);
         if let (Some(part), Ok(i)) = (parts.get_mut(s), u32::try_from(i)) {
             part.push(i);
         }
     }
-    let arena = &batch.arena;
-    let records = &batch.records;
+    let arena = &chunk.arena;
+    let records = &chunk.records;
+    let sweep = chunk.sweep();
     shards
         .par_iter_mut()
         .zip(parts.par_iter())
@@ -202,34 +233,25 @@ fn process(
                     shard.packet(r, arena, config);
                 }
             }
-            if let Some(ts) = batch.last_ts {
-                shard.sweep(ts, batch.last_index, config);
+            if let Some((ts, last_index)) = sweep {
+                shard.sweep(ts, last_index, config);
             }
         });
     collect(shards)
 }
 
-/// Runs the packets of `chunk` (part of a batch) in the order they came, on the caller's
-/// thread: each goes to its flow's shard, as with several threads, so that a shard sees the
-/// same packets in the same order.
-fn process_in_turn(shards: &mut [Shard], chunk: &Batch, config: &Config) {
+/// Runs the packets of `chunk` in the order they came, on the caller's thread: each goes
+/// to its flow's shard, as with several threads, so that a shard sees the same packets in
+/// the same order. Sweeps the shards when the chunk ends its batch, and returns the
+/// chunk's events, sorted.
+fn process_in_turn(shards: &mut [Shard], chunk: &Chunk, config: &Config) -> Vec<Event> {
     for r in &chunk.records {
         let s = r.key.shard(SHARDS);
         if let Some(shard) = shards.get_mut(s) {
             shard.packet(r, &chunk.arena, config);
         }
     }
-}
-
-/// Sweeps every shard at the end of a batch that ended at packet `last_index`, time `last_ts`
-/// (none when the batch was empty), and returns the batch's events, sorted.
-fn sweep_and_collect(
-    shards: &mut [Shard],
-    last_ts: Option<Timestamp>,
-    last_index: u64,
-    config: &Config,
-) -> Vec<Event> {
-    if let Some(ts) = last_ts {
+    if let Some((ts, last_index)) = chunk.sweep() {
         for shard in shards.iter_mut() {
             shard.sweep(ts, last_index, config);
         }
@@ -250,15 +272,16 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 }
 
 /// Analyses everything `source` yields, handing events to `sink`. `progress` is called after
-/// each batch with the bytes consumed and the total, when known.
+/// each batch (with several threads, each chunk) with the bytes consumed and the total,
+/// when known.
 ///
 /// A read error ends the input: the packets read before it are analysed and their flows
 /// ended as at the end of a capture, the sink is finished, and the error is returned. An
 /// error of the sink stops the run at once, without finishing the sink.
 ///
-/// With more than one thread, the sink runs on a thread of its own, a batch behind the
-/// workers (two batches queued at most), and two behind when the workers render its EVE
-/// lines (a batch's lines are rendered while the next batch is processed); with one thread
+/// With more than one thread, the sink runs on a thread of its own, a chunk behind the
+/// workers (two chunks queued at most), and two behind when the workers render its EVE
+/// lines (a chunk's lines are rendered while the next chunk is processed); with one thread
 /// everything runs on the caller's.
 pub fn analyze(
     source: &mut (dyn PacketSource + Send),
@@ -364,22 +387,22 @@ fn drop_on_workers<T: Send + 'static>(
     });
 }
 
-/// A batch's events and their rendered EVE lines, on their way to the sink (and back).
+/// A chunk's events and their rendered EVE lines, on their way to the sink (and back).
 type Delivered = (Vec<Event>, Option<RenderedEve>);
 
 /// What a run on several threads has: the workers, the renderer they write EVE lines with
-/// (when the sink writes EVE), and the channel on which the sink hands back the batches it
-/// wrote.
+/// (when the sink writes EVE), and the channel on which the sink hands back the chunks' events
+/// it wrote.
 struct Parallel<'a> {
     pool: &'a rayon::ThreadPool,
     eve: Option<&'a EveRenderer>,
     spent: &'a std::sync::mpsc::Receiver<Delivered>,
 }
 
-/// The batch loop: reads, processes and hands each batch's sorted events to `deliver`.
-/// When `parallel`, the reader fills the next batch while the pool's workers process the
+/// The chunk loop: reads, processes and hands each chunk's sorted events to `deliver`.
+/// When `parallel`, the reader fills the next chunk while the pool's workers process the
 /// current one and render the EVE lines of the one before (of the current one, after it,
-/// for a live source), and each frees the events it made of the batches the sink has
+/// for a live source), and each frees the events it made of the chunks the sink has
 /// written; otherwise everything runs in turn on the caller's thread. Returns the run's
 /// figures and the read error that ended the input, if one did; an error of `deliver`
 /// (the sink's) is returned at once.
@@ -400,7 +423,7 @@ fn run(
         }
         _ => None,
     };
-    // The buffers of EVE lines the sink has written, for the next batches' lines.
+    // The buffers of EVE lines the sink has written, for the next chunks' lines.
     let mut spare_runs: Vec<Vec<u8>> = Vec::new();
     let certs = crate::proto::cache::SharedCerts::default();
     let mut shards: Vec<Shard> = (0..SHARDS)
@@ -431,33 +454,36 @@ fn run(
         }
         events_written += events.len() as u64;
     };
-    // With several threads and EVE, the events of the batch before, screened, whose lines
-    // the workers render while they process the next batch. Not for a live source: its
-    // events (and detections) would wait for one more batch to be read.
+    // With several threads and EVE, the events of the chunk before, screened, whose lines
+    // the workers render while they process the next chunk. Not for a live source: its
+    // events (and detections) would wait for one more chunk to be read.
     let overlap = eve.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
-    // Several threads read a batch ahead, whole; one reads a chunk at a time.
+    // Several threads read a chunk ahead; one reads a chunk and runs it.
+    let mut fill = reader.begin();
     let (mut current, mut next) = match pool {
-        Some(_) => (
-            Batch::new(BATCH_PACKETS, BATCH_BYTES),
-            Some(Batch::new(BATCH_PACKETS, BATCH_BYTES)),
-        ),
-        None => (Batch::new(CHUNK_PACKETS, CHUNK_BYTES), None),
+        Some(_) => {
+            let mut first = Chunk::new(CHUNK_PARALLEL);
+            reader.fill_chunk(&mut first, &mut fill, CHUNK_PARALLEL);
+            (first, Some(Chunk::new(CHUNK_PARALLEL)))
+        }
+        None => (Chunk::new(CHUNK_IN_TURN), None),
     };
-    if pool.is_some() {
-        reader.fill(&mut current);
-    }
     loop {
         let (events, done) = match pool {
             Some(pool) => {
                 let done = current.eof;
+                let new_batch = current.ends_batch;
                 let fill_next = || {
                     if let (false, Some(next)) = (done, next.as_mut()) {
-                        reader.fill(next);
+                        if new_batch {
+                            fill = reader.begin();
+                        }
+                        reader.fill_chunk(next, &mut fill, CHUNK_PARALLEL);
                     }
                 };
-                // The batches the sink has written: their line buffers are kept for the
-                // next batches, their events freed on the workers that made them (a free
+                // The chunks the sink has written: their line buffers are kept for the
+                // next chunks, their events freed on the workers that made them (a free
                 // from another thread than the allocating one costs the allocator more).
                 let written: Vec<Vec<Event>> = spent
                     .map(|r| {
@@ -491,21 +517,15 @@ fn run(
                 (events, done)
             }
             None => {
-                // One thread: the batch is read a chunk at a time, and each chunk is run and
-                // its events handed out at once. They sort before the next chunk's, as an
-                // event carries the number of the packet that produced it; the last chunk's
-                // go with the sweep's, which carry the number of the batch's last packet.
-                let mut fill = reader.begin(&mut current);
-                while reader.fill_chunk(&mut current, &mut fill, true) {
-                    process_in_turn(&mut shards, &current, config);
-                    let mut events = collect(&mut shards);
+                // One thread: a batch at a time, each chunk run and its events handed out
+                // as soon as it is read; the last chunk's go out below, with the sweep's.
+                fill = reader.begin();
+                while reader.fill_chunk(&mut current, &mut fill, CHUNK_IN_TURN) {
+                    let mut events = process_in_turn(&mut shards, &current, config);
                     screen(&mut events);
                     deliver(events, None)?;
                 }
-                process_in_turn(&mut shards, &current, config);
-                let events =
-                    sweep_and_collect(&mut shards, current.last_ts, current.last_index, config);
-                (events, current.eof)
+                (process_in_turn(&mut shards, &current, config), current.eof)
             }
         };
         let mut events = events;
@@ -524,7 +544,7 @@ fn run(
             std::mem::swap(&mut current, next);
         }
     }
-    // The batch held back goes out.
+    // The chunk held back goes out.
     if let Some(events) = unrendered.take() {
         let rendered = render(&events, &mut spare_runs);
         deliver(events, rendered)?;
