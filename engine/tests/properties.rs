@@ -1291,9 +1291,9 @@ fn records_larger_than_one_read_come_back_whole() {
 }
 
 /// A run longer than a batch (16,384 packets), where flows time out and start again while
-/// it goes: one thread reads each batch in chunks and runs them as they come, several
-/// threads read whole batches; the events and the EVE must not differ, nor the flows that
-/// the sweep at the end of each batch ends.
+/// it goes: one thread reads each batch in chunks of 256 packets and runs them as they come,
+/// several threads read chunks of 2,048 a chunk ahead; the events and the EVE must not
+/// differ, nor the flows that the sweep at the end of each batch ends.
 #[test]
 fn a_run_of_several_batches_is_independent_of_threads() {
     let query = |id: u16| {
