@@ -9,7 +9,9 @@
 //! batch every shard sweeps its idle flows. Each chunk's events are sorted by
 //! [`crate::event::EventOrder`] and written; they sort before the next chunk's, as an event
 //! carries the number of the packet that produced it, and the sweep's carry the number of
-//! the batch's last packet. With several threads, a sink that writes EVE has each chunk's
+//! the batch's last packet and sort after that packet's own (so it does not matter whether
+//! the sweep falls in that packet's chunk or in an empty one after it, as when the input
+//! ends right after a full chunk). With several threads, a sink that writes EVE has each chunk's
 //! lines rendered by the workers (in runs of consecutive events, so the order is kept)
 //! while they run the next chunk (unless the source is live), and its thread only writes
 //! them.
@@ -30,7 +32,7 @@ use crate::time::Timestamp;
 const BATCH_PACKETS: usize = 16_384;
 /// Captured bytes per batch at most.
 const BATCH_BYTES: usize = 16 << 20;
-/// Room for the packet that takes a batch past [`BATCH_BYTES`] (a full snap length).
+/// Room for the packet that takes a chunk past its size in bytes (a full snap length).
 const BATCH_SLACK: usize = 256 << 10;
 
 /// What a run saw, besides its events.
@@ -52,7 +54,7 @@ pub struct RunStats {
 struct Chunk {
     arena: Vec<u8>,
     records: Vec<PacketRecord>,
-    /// Number of the last packet of the batch read so far (up to this chunk's end).
+    /// Number of the last packet read from the input so far (up to this chunk's end).
     last_index: u64,
     /// Time of the last packet of the batch read so far (none when the batch has none).
     last_ts: Option<Timestamp>,
@@ -84,7 +86,7 @@ impl Chunk {
 
     /// The time and number of the batch's last packet, when the batch ends with this chunk
     /// and has packets: where the shards sweep their idle flows.
-    fn sweep(&self) -> Option<(Timestamp, u64)> {
+    fn sweep_at(&self) -> Option<(Timestamp, u64)> {
         self.last_ts
             .filter(|_| self.ends_batch)
             .map(|ts| (ts, self.last_index))
@@ -132,8 +134,9 @@ const CHUNK_IN_TURN: ChunkSize = ChunkSize {
 
 /// A chunk on several threads: read by one worker while the others run the chunk before,
 /// then run by them all. Larger than on one thread, as each chunk costs the workers a
-/// hand-over; small enough that the packets are still in the cache when they are run (whole
-/// batches of 16 MiB, read ahead, made two threads 14 % slower: `benches/README.md`).
+/// hand-over; small enough that the packets are still in the cache when they are run
+/// (chunks took 14 % off two threads' time against whole batches of 16 MiB read ahead:
+/// `benches/README.md`).
 const CHUNK_PARALLEL: ChunkSize = ChunkSize {
     packets: 2_048,
     bytes: 2 << 20,
@@ -151,9 +154,10 @@ impl Reader<'_> {
     }
 
     /// Reads the next chunk (`size` at most) of the batch `fill` describes into `chunk`
-    /// (emptied first). Returns whether the batch goes on: false when it is full, or the
-    /// input ended, failed or has nothing new (and then `chunk.ends_batch` is set).
-    fn fill_chunk(&mut self, chunk: &mut Chunk, fill: &mut Fill, size: ChunkSize) -> bool {
+    /// (emptied first). The batch ends with the chunk (`chunk.ends_batch`) when it is full,
+    /// when the input ended, failed or has nothing new, or when a live source's batch has
+    /// lasted [`crate::source::LIVE_BATCH_MAX`].
+    fn fill_chunk(&mut self, chunk: &mut Chunk, fill: &mut Fill, size: ChunkSize) {
         chunk.clear();
         let live = self.source.is_live();
         let mut more = false;
@@ -200,7 +204,6 @@ impl Reader<'_> {
         chunk.last_ts = fill.last_ts;
         chunk.ends_batch = !more;
         self.warnings.extend(self.source.take_warnings());
-        more
     }
 }
 
@@ -223,7 +226,7 @@ fn process(
     }
     let arena = &chunk.arena;
     let records = &chunk.records;
-    let sweep = chunk.sweep();
+    let sweep = chunk.sweep_at();
     shards
         .par_iter_mut()
         .zip(parts.par_iter())
@@ -251,7 +254,7 @@ fn process_in_turn(shards: &mut [Shard], chunk: &Chunk, config: &Config) -> Vec<
             shard.packet(r, &chunk.arena, config);
         }
     }
-    if let Some((ts, last_index)) = chunk.sweep() {
+    if let Some((ts, last_index)) = chunk.sweep_at() {
         for shard in shards.iter_mut() {
             shard.sweep(ts, last_index, config);
         }
@@ -315,8 +318,8 @@ pub fn analyze(
     let eve = sink.eve_renderer().cloned();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Delivered>(2);
-        // Written batches go back to be freed by the workers, each event by the one that
-        // made it: a free from another thread costs the allocator more, and the output
+        // Written chunks' events go back to be freed by the workers, each event by the one
+        // that made it: a free from another thread costs the allocator more, and the output
         // thread is the one part of the pipeline that does not run in parallel.
         let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Delivered>();
         let writer = std::thread::Builder::new()
@@ -324,7 +327,7 @@ pub fn analyze(
             .spawn_scoped(scope, move || -> Result<()> {
                 for (batch, eve) in rx {
                     sink.batch(&batch, eve.as_ref())?;
-                    // The batches written after the batch loop is over stay in the channel
+                    // The chunks written after the chunk loop is over stay in the channel
                     // and are freed with it, on the caller's thread.
                     let _ = spent_tx.send((batch, eve));
                 }
@@ -473,10 +476,10 @@ fn run(
         let (events, done) = match pool {
             Some(pool) => {
                 let done = current.eof;
-                let new_batch = current.ends_batch;
+                let next_starts_batch = current.ends_batch;
                 let fill_next = || {
                     if let (false, Some(next)) = (done, next.as_mut()) {
-                        if new_batch {
+                        if next_starts_batch {
                             fill = reader.begin();
                         }
                         reader.fill_chunk(next, &mut fill, CHUNK_PARALLEL);
@@ -520,12 +523,15 @@ fn run(
                 // One thread: a batch at a time, each chunk run and its events handed out
                 // as soon as it is read; the last chunk's go out below, with the sweep's.
                 fill = reader.begin();
-                while reader.fill_chunk(&mut current, &mut fill, CHUNK_IN_TURN) {
+                loop {
+                    reader.fill_chunk(&mut current, &mut fill, CHUNK_IN_TURN);
                     let mut events = process_in_turn(&mut shards, &current, config);
+                    if current.ends_batch {
+                        break (events, current.eof);
+                    }
                     screen(&mut events);
                     deliver(events, None)?;
                 }
-                (process_in_turn(&mut shards, &current, config), current.eof)
             }
         };
         let mut events = events;

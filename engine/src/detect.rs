@@ -370,6 +370,7 @@ pub(crate) fn flowless_packet(
             Event::new(
                 EventOrder {
                     packet: pkt.index,
+                    swept: false,
                     flow: id,
                     seq,
                 },

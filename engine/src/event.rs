@@ -243,12 +243,19 @@ pub enum EventKind {
 }
 
 /// Where an event sorts in the output: by the packet that produced it, then the flow, then
-/// the order within the flow. End-of-epoch and end-of-capture events carry the index of the
-/// last packet read plus one, so they sort after everything that packet produced.
+/// the order within the flow. The sweep of idle flows at the end of a batch carries the
+/// number of the batch's last packet, and its events sort after everything that packet
+/// produced; end-of-capture events carry the number of the last packet read plus one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventOrder {
     /// Packet number (1-based) that produced the event.
     pub packet: u64,
+    /// Whether the sweep at the end of a batch produced it. A sweep's events are sorted
+    /// together with its packet's own when that packet is in the chunk that ends the batch,
+    /// and handed out after them when that chunk is empty (the input ended right after a
+    /// full chunk, which depends on the chunk size, so on the thread count): sorting them
+    /// after the packet's own gives one order in both cases.
+    pub swept: bool,
     /// Flow id (0 for events of no flow).
     pub flow: u64,
     /// Sequence within the flow.
@@ -309,6 +316,7 @@ mod tests {
             Event::new(
                 EventOrder {
                     packet: 1,
+                    swept: false,
                     flow: 0,
                     seq: 0,
                 },

@@ -31,7 +31,7 @@ pub(crate) enum L4Meta {
     Other,
 }
 
-/// A decoded packet, its bytes left in the batch arena.
+/// A decoded packet, its bytes left in the chunk's arena.
 #[derive(Clone, Debug)]
 pub(crate) struct PacketRecord {
     /// 1-based packet number in the capture.

@@ -1102,7 +1102,12 @@ proptest! {
             anomalies: 0,
         };
         let event = Event::new(
-            EventOrder { packet: 1, flow: 1, seq: 0 },
+            EventOrder {
+                packet: 1,
+                swept: false,
+                flow: 1,
+                seq: 0,
+            },
             Timestamp::from_nanos(ts),
             1,
             EventKind::DnsMessage(Box::new(DnsMessageRecord {
@@ -1290,12 +1295,10 @@ fn records_larger_than_one_read_come_back_whole() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
 
-/// A run longer than a batch (16,384 packets), where flows time out and start again while
-/// it goes: one thread reads each batch in chunks of 256 packets and runs them as they come,
-/// several threads read chunks of 2,048 a chunk ahead; the events and the EVE must not
-/// differ, nor the flows that the sweep at the end of each batch ends.
-#[test]
-fn a_run_of_several_batches_is_independent_of_threads() {
+/// `packets` packets one second apart between two hosts, two of three a DNS query over UDP
+/// and one a TCP SYN; a source port comes back every 700 packets, after the UDP timeout, so
+/// its flow ends (in a sweep, or when the port comes back) and starts afresh.
+fn timing_out_traffic(packets: u32) -> Vec<u8> {
     let query = |id: u16| {
         let mut q = id.to_be_bytes().to_vec();
         q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
@@ -1303,9 +1306,7 @@ fn a_run_of_several_batches_is_independent_of_threads() {
         q
     };
     let (client, server) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
-    // 40,000 packets one second apart; a source port comes back every 700 packets, after
-    // the UDP timeout, so its flow ends in a sweep and starts afresh.
-    let file = capture_of((0..40_000u32).map(|i| {
+    capture_of((0..packets).map(|i| {
         let sport = 10_000 + u16::try_from(i % 700).unwrap();
         let id = u16::try_from(i % 65_536).unwrap();
         if i % 3 == 0 {
@@ -1322,7 +1323,31 @@ fn a_run_of_several_batches_is_independent_of_threads() {
         } else {
             ip_packet(client, server, 64, 17, &udp(sport, 53, &query(id)))
         }
-    }));
+    }))
+}
+
+/// Fails unless one thread's run and two threads' give the same events in the same order
+/// and byte-identical EVE.
+fn assert_same_on_one_and_two_threads(one: &Collect, two: &Collect) {
+    let order = |c: &Collect| c.events.iter().map(|e| (e.order, e.ts)).collect::<Vec<_>>();
+    let (a, b) = (order(one), order(two));
+    let first = a.iter().zip(&b).position(|(x, y)| x != y);
+    assert!(
+        a.len() == b.len() && first.is_none(),
+        "events differ between 1 and 2 threads: {} and {} events, first difference at {first:?}",
+        a.len(),
+        b.len()
+    );
+    assert!(one.eve == two.eve, "EVE differs between 1 and 2 threads");
+}
+
+/// A run longer than a batch (16,384 packets), where flows time out and start again while
+/// it goes: one thread reads each batch in chunks of 256 packets and runs them as they come,
+/// several threads read chunks of 2,048 a chunk ahead; the events and the EVE must not
+/// differ, nor the flows that the sweep at the end of each batch ends.
+#[test]
+fn a_run_of_several_batches_is_independent_of_threads() {
+    let file = timing_out_traffic(40_000);
     let one = run_engine(&file, 1);
     let two = run_engine(&file, 2);
     let flows = one
@@ -1334,16 +1359,22 @@ fn a_run_of_several_batches_is_independent_of_threads() {
         flows > 2 * 700,
         "flows did not time out and start again: {flows} flow lines"
     );
-    let order = |c: &Collect| c.events.iter().map(|e| (e.order, e.ts)).collect::<Vec<_>>();
-    let (a, b) = (order(&one), order(&two));
-    let first = a.iter().zip(&b).position(|(x, y)| x != y);
-    assert!(
-        a.len() == b.len() && first.is_none(),
-        "events differ between 1 and 2 threads: {} and {} events, first difference at {first:?}",
-        a.len(),
-        b.len()
-    );
-    assert!(one.eve == two.eve, "EVE differs between 1 and 2 threads");
+    assert_same_on_one_and_two_threads(&one, &two);
+}
+
+/// A capture whose last batch ends right after a full chunk of one thread (256 packets)
+/// and inside a chunk of two threads' (2,048): one thread hands out the last packet's
+/// events, then the last sweep's in a chunk of their own; two threads sort both together.
+/// The sweep carries the last packet's number, and both its events (flows that timed out)
+/// and the last packet's (a DNS query, a flow that ended when its port came back) must come
+/// out in one order. Before the sweep's events sorted after the packet's own, two threads
+/// interleaved them by flow id.
+#[test]
+fn a_capture_ending_after_a_full_chunk_is_independent_of_threads() {
+    for packets in [9 * 256, 16_384 + 9 * 256] {
+        let file = timing_out_traffic(packets);
+        assert_same_on_one_and_two_threads(&run_engine(&file, 1), &run_engine(&file, 2));
+    }
 }
 
 proptest! {

@@ -71,8 +71,8 @@ impl PacketSource for FailingSource {
 }
 
 /// Counts the connection events it is handed, and the EVE lines the workers rendered for it
-/// (it asks for them, as the EVE writer does: the workers then render a batch's lines while
-/// they process the next batch).
+/// (it asks for them, as the EVE writer does: the workers then render a chunk's lines while
+/// they process the next chunk).
 #[derive(Default)]
 struct Flows {
     conns: usize,

@@ -469,6 +469,7 @@ impl Flow {
         let record = self.conn_record(reason, config);
         let order = EventOrder {
             packet: out.order_packet,
+            swept: false,
             flow: self.id.id,
             seq: self.seq,
         };

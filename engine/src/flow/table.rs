@@ -191,7 +191,8 @@ impl Shard {
     }
 
     /// Ends flows idle past their timeout at time `now` (at most once per second of capture
-    /// time).
+    /// time). Their events carry `order_packet`, the number of the batch's last packet, and
+    /// sort after that packet's own ([`crate::event::EventOrder::swept`]).
     pub fn sweep(&mut self, now: Timestamp, order_packet: u64, config: &Config) {
         if let Some(last) = self.last_sweep {
             if now.nanos_since(last) < SEC {
@@ -205,7 +206,11 @@ impl Shard {
             .filter(|(_, f)| now.nanos_since(f.last) > f.timeout_nanos(config))
             .map(|(k, _)| k.0)
             .collect();
+        let first = self.events.len();
         self.end_flows(idle.into_iter(), EndReason::Timeout, order_packet, config);
+        for e in self.events.get_mut(first..).unwrap_or_default() {
+            e.order.swept = true;
+        }
     }
 
     /// Ends every flow (end of the capture).

@@ -298,7 +298,7 @@ impl RenderedEve {
     }
 
     /// Gives back the buffers of the lines once written, into `spare`, for the next
-    /// batches: at most [`Self::SPARE_RUNS`] of them, none larger than
+    /// chunks: at most [`Self::SPARE_RUNS`] of them, none larger than
     /// [`Self::SPARE_RUN_BYTES`], so that what is kept stays bounded.
     pub fn recycle(self, spare: &mut Vec<Vec<u8>>) {
         for run in self.runs {
@@ -308,9 +308,10 @@ impl RenderedEve {
         }
     }
 
-    /// Buffers kept for reuse at most (a batch renders about ten runs on the benchmark
-    /// capture, and four batches can hold runs at once: one being rendered, two queued for
-    /// the sink, one being written).
+    /// Buffers kept for reuse at most (a chunk of 2,048 packets renders about two runs of
+    /// [`Self::RUN`] events on the benchmark capture, and four chunks can hold runs at once:
+    /// one being rendered, two queued for the sink, one being written; the bound leaves
+    /// room for chunks with many more events).
     pub const SPARE_RUNS: usize = 48;
 
     /// The largest buffer kept for reuse.

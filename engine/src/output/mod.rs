@@ -19,7 +19,7 @@ pub trait EventSink {
     fn event(&mut self, event: &Event) -> crate::Result<()>;
 
     /// The renderer of the EVE lines this sink writes, if it writes EVE. With several
-    /// threads the workers render each batch with copies of it, in parallel, and hand the
+    /// threads the workers render each chunk's events with copies of it, in parallel, and hand the
     /// lines to [`EventSink::batch`]: the output thread then only writes them.
     fn eve_renderer(&self) -> Option<&eve::EveRenderer> {
         None
@@ -289,6 +289,7 @@ mod tests {
                 Event::new(
                     crate::event::EventOrder {
                         packet: n,
+                        swept: false,
                         flow: 0,
                         seq: 0,
                     },

@@ -131,6 +131,7 @@ impl Ctx<'_> {
         self.events.push(Event::new(
             EventOrder {
                 packet: self.pkt,
+                swept: false,
                 flow: self.flow.id,
                 seq: *self.seq,
             },

@@ -1,7 +1,7 @@
 //! Packet sources: where packets come from.
 //!
 //! A [`PacketSource`] hands out packets one at a time, appending each packet's bytes to a
-//! buffer the caller owns, so that a batch of packets lives in one allocation and nothing is
+//! buffer the caller owns, so that a chunk of packets lives in one allocation and nothing is
 //! copied twice. The engine reads from any source; [`FileSource`] reads pcap and pcapng files
 //! in a streaming fashion (a bounded buffer, never the whole file). Live capture implements the
 //! same trait in the `tcheck-capture` crate.
