@@ -116,6 +116,8 @@ struct Fill {
     bytes: usize,
     /// Time of the batch's last packet read so far.
     last_ts: Option<Timestamp>,
+    /// Whether the batch ended with the last chunk read: the next chunk starts a new one.
+    ended: bool,
     started: std::time::Instant,
 }
 
@@ -149,15 +151,20 @@ impl Reader<'_> {
             packets: 0,
             bytes: 0,
             last_ts: None,
+            ended: false,
             started: std::time::Instant::now(),
         }
     }
 
     /// Reads the next chunk (`size` at most) of the batch `fill` describes into `chunk`
-    /// (emptied first). The batch ends with the chunk (`chunk.ends_batch`) when it is full,
-    /// when the input ended, failed or has nothing new, or when a live source's batch has
-    /// lasted [`crate::source::LIVE_BATCH_MAX`].
+    /// (emptied first), starting a new batch when the last chunk ended one. The batch ends
+    /// with the chunk (`chunk.ends_batch`) when it is full, when the input ended, failed or
+    /// has nothing new, or when a live source's batch has lasted
+    /// [`crate::source::LIVE_BATCH_MAX`].
     fn fill_chunk(&mut self, chunk: &mut Chunk, fill: &mut Fill, size: ChunkSize) {
+        if fill.ended {
+            *fill = self.begin();
+        }
         chunk.clear();
         let live = self.source.is_live();
         let mut more = false;
@@ -203,6 +210,7 @@ impl Reader<'_> {
         chunk.last_index = self.next_index;
         chunk.last_ts = fill.last_ts;
         chunk.ends_batch = !more;
+        fill.ended = !more;
         self.warnings.extend(self.source.take_warnings());
     }
 }
@@ -275,8 +283,7 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 }
 
 /// Analyses everything `source` yields, handing events to `sink`. `progress` is called after
-/// each batch (with several threads, each chunk) with the bytes consumed and the total,
-/// when known.
+/// each chunk with the bytes consumed and the total, when known.
 ///
 /// A read error ends the input: the packets read before it are analysed and their flows
 /// ended as at the end of a capture, the sink is finished, and the error is returned. An
@@ -462,27 +469,24 @@ fn run(
     // events (and detections) would wait for one more chunk to be read.
     let overlap = eve.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
-    // Several threads read a chunk ahead; one reads a chunk and runs it.
-    let mut fill = reader.begin();
-    let (mut current, mut next) = match pool {
-        Some(_) => {
-            let mut first = Chunk::new(CHUNK_PARALLEL);
-            reader.fill_chunk(&mut first, &mut fill, CHUNK_PARALLEL);
-            (first, Some(Chunk::new(CHUNK_PARALLEL)))
-        }
-        None => (Chunk::new(CHUNK_IN_TURN), None),
+    // Several threads read a chunk ahead, while the workers run the one before; one thread
+    // reads a chunk, then runs it.
+    let size = if pool.is_some() {
+        CHUNK_PARALLEL
+    } else {
+        CHUNK_IN_TURN
     };
+    let mut fill = reader.begin();
+    let mut current = Chunk::new(size);
+    reader.fill_chunk(&mut current, &mut fill, size);
+    let mut next = pool.map(|_| Chunk::new(size));
     loop {
-        let (events, done) = match pool {
-            Some(pool) => {
-                let done = current.eof;
-                let next_starts_batch = current.ends_batch;
+        let done = current.eof;
+        let mut events = match (pool, next.as_mut()) {
+            (Some(pool), Some(next)) => {
                 let fill_next = || {
-                    if let (false, Some(next)) = (done, next.as_mut()) {
-                        if next_starts_batch {
-                            fill = reader.begin();
-                        }
-                        reader.fill_chunk(next, &mut fill, CHUNK_PARALLEL);
+                    if !done {
+                        reader.fill_chunk(next, &mut fill, size);
                     }
                 };
                 // The chunks the sink has written: their line buffers are kept for the
@@ -517,24 +521,13 @@ fn run(
                 if let Some(before) = before {
                     deliver(before, rendered)?;
                 }
-                (events, done)
-            }
-            None => {
-                // One thread: a batch at a time, each chunk run and its events handed out
-                // as soon as it is read; the last chunk's go out below, with the sweep's.
-                fill = reader.begin();
-                loop {
-                    reader.fill_chunk(&mut current, &mut fill, CHUNK_IN_TURN);
-                    let mut events = process_in_turn(&mut shards, &current, config);
-                    if current.ends_batch {
-                        break (events, current.eof);
-                    }
-                    screen(&mut events);
-                    deliver(events, None)?;
+                if !done {
+                    std::mem::swap(&mut current, next);
                 }
+                events
             }
+            _ => process_in_turn(&mut shards, &current, config),
         };
-        let mut events = events;
         screen(&mut events);
         if overlap {
             unrendered = Some(events);
@@ -546,8 +539,8 @@ fn run(
         if done {
             break;
         }
-        if let Some(next) = next.as_mut() {
-            std::mem::swap(&mut current, next);
+        if pool.is_none() {
+            reader.fill_chunk(&mut current, &mut fill, size);
         }
     }
     // The chunk held back goes out.

@@ -421,7 +421,7 @@ fn write_detail(out: &mut Vec<u8>, e: &Entry<'_>) {
 
 /// Writes the data of the answers grouped by record type, types in order of appearance.
 fn write_grouped(out: &mut Vec<u8>, answers: Entries<'_>) {
-    // A response has answers of one to three types: kept on the stack.
+    // A response's answers are of a few types: up to four are kept on the stack.
     let mut types: smallvec::SmallVec<[u16; 4]> = smallvec::SmallVec::new();
     for e in answers.clone() {
         if !types.contains(&e.rec.rtype) {
