@@ -1,5 +1,6 @@
 //! `tcheck analyze`: run the engine over a capture, write the requested logs, print a summary.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -656,24 +657,20 @@ fn print_verdict(out: &mut impl Write, r: &Report) -> Result<()> {
         lang.t("text.verdict"),
         sanitize(&r.verdict.summary)
     )?;
+    let high = lang.t("level.high").to_uppercase();
+    let moderate = lang.t("level.moderate").to_uppercase();
     for a in &r.alerts {
         let level = match a.level {
-            Level::High => lang.t("level.high").to_uppercase(),
-            Level::Moderate => lang.t("level.moderate").to_uppercase(),
-            Level::Low => lang.t("level.low").to_string(),
+            Level::High => &high,
+            Level::Moderate => &moderate,
+            Level::Low => lang.t("level.low"),
         };
-        let what = a
-            .domain
-            .clone()
-            .or_else(|| a.sni.clone())
-            .or_else(|| a.ip.map(|i| i.to_string()))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  [{level}] {} {}",
-            sanitize(&a.title),
-            sanitize(&what)
-        )?;
+        let title = sanitize(&a.title);
+        match (a.domain.as_deref().or(a.sni.as_deref()), a.ip) {
+            (Some(name), _) => writeln!(out, "  [{level}] {title} {}", sanitize(name))?,
+            (None, Some(ip)) => writeln!(out, "  [{level}] {title} {ip}")?,
+            (None, None) => writeln!(out, "  [{level}] {title} ")?,
+        }
     }
     writeln!(out)?;
     Ok(())
@@ -752,8 +749,58 @@ fn print_text(out: &mut impl Write, s: &Summary, input: &Path) -> Result<()> {
 }
 
 /// Names come from traffic (and devices, radios): keep terminal control characters out.
-pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+/// Each control character (`char::is_control`: U+0000–U+001F and U+007F–U+009F) becomes
+/// `?`; a text without one, nearly every text, is borrowed as it is.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    // U+0080–U+009F are encoded as 0xC2 0x80–0x9F; 0xC2 begins no other control character.
+    let bytes = s.as_bytes();
+    let clean = !bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    });
+    if clean {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    /// What `sanitize` must give: every control character as `?`.
+    fn reference(s: &str) -> String {
+        s.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    }
+
+    #[test]
+    fn sanitize_replaces_exactly_the_control_characters() {
+        // Every character up to U+07FF (all one- and two-byte encodings, so every byte
+        // that follows 0xC2), and some longer ones, alone and between other characters.
+        let chars = (0u32..0x800)
+            .chain([0x2028, 0x202e, 0xfeff, 0xfffd, 0x1f600])
+            .filter_map(char::from_u32);
+        for c in chars {
+            for s in [
+                c.to_string(),
+                format!("a{c}"),
+                format!("{c}b"),
+                format!("é{c}\u{85}"),
+            ] {
+                assert_eq!(sanitize(&s), reference(&s), "{:?}", s);
+            }
+        }
+        assert!(matches!(
+            sanitize("www.example.org"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(sanitize("a\u{1b}[2Jb\u{9b}c"), "a?[2Jb?c");
+    }
 }
