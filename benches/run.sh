@@ -4,7 +4,7 @@
 # --json): seconds, MB/s, packets/s, peak RSS, ratio to the floor. Judges nothing.
 #
 # usage: benches/run.sh [--shared DIR] [--replicas N] [--capture FILE] [--runs N]
-#                       [--threads N] [--tcheck BIN] [--build] [--stages] [--json]
+#                       [--threads N] [--tcheck BIN] [--build] [--stages] [--bare] [--json]
 #
 #   --shared DIR    the shared material (default: ../shared next to the repository)
 #   --replicas N    size of the generated capture (default 160: about 225 MB, 648k packets)
@@ -15,6 +15,8 @@
 #   --build         run `cargo build --profile dist` even if the binary exists
 #   --stages        also time one thread with EVE to /dev/null, without EVE, and without
 #                   EVE and the bundled feeds (where the time goes)
+#   --bare          also time both thread counts without the bundled feeds and their rules,
+#                   EVE on: the configuration of the Suricata figure (no rules, EVE on)
 #   --json          print JSON instead of the table
 #
 # Needs python3, tcpdump and GNU time (Debian: apt-get install tcpdump time).
@@ -30,6 +32,7 @@ tcheck="$repo/target/dist/tcheck"
 build=0
 json=()
 stages=()
+bare=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -41,8 +44,9 @@ while [ $# -gt 0 ]; do
         --tcheck) tcheck="$2"; shift 2 ;;
         --build) build=1; shift ;;
         --stages) stages=(--stages); shift ;;
+        --bare) bare=(--bare); shift ;;
         --json) json=(--json); shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -68,4 +72,4 @@ if [ "$build" = 1 ] || [ ! -x "$tcheck" ]; then
 fi
 
 exec python3 "$repo/benches/lib/throughput.py" --capture "$capture" --tcheck "$tcheck" \
-    --out-dir "$data" --runs "$runs" --threads "$threads" "${stages[@]}" "${json[@]}"
+    --out-dir "$data" --runs "$runs" --threads "$threads" "${stages[@]}" "${bare[@]}" "${json[@]}"

@@ -16,6 +16,10 @@ right after the one-thread run, to show where the time goes: EVE rendered but wr
 whitelist (`--no-default-iocs`). From the one-thread run down, each row's difference to the row
 above it is what the part left out costs.
 
+With --bare, both thread counts also run with EVE to a file but without the bundled indicator
+feeds, their rules and the whitelist (`--no-default-iocs`): no rule at all, the configuration
+of the Suricata figure the goals are set against (Suricata without rules, EVE on).
+
 Every tcheck run that writes an EVE file writes a new one: the previous run's is removed first,
 untimed. Writing
 over a large file that exists makes ext4 (auto_da_alloc) start writing the new one back when
@@ -44,6 +48,9 @@ def main():
                     help="thread count of the all-cores run (default: nproc)")
     ap.add_argument("--stages", action="store_true",
                     help="also time one thread without parts of the work (see above)")
+    ap.add_argument("--bare", action="store_true",
+                    help="also time both thread counts without the bundled indicators and "
+                         "rules, EVE on (see above)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     measure.require(["tcpdump", measure.GNU_TIME, a.tcheck])
@@ -70,6 +77,13 @@ def main():
                 ("tcheck --threads 1, no EVE, --no-default-iocs", base + ["--no-default-iocs"],
                  os.path.join(a.out_dir, "summary-stage-no-feeds.txt")),
             ]
+    if a.bare:
+        for n in sorted({1, a.threads}):
+            eve = os.path.join(a.out_dir, f"eve-bare-threads{n}.json")
+            configs.append((f"tcheck --threads {n} --no-default-iocs",
+                            [a.tcheck, "analyze", a.capture, "--no-default-iocs", "--eve", eve,
+                             "--threads", str(n)],
+                            os.path.join(a.out_dir, f"summary-bare-threads{n}.txt")))
 
     runs = {name: [] for name, _, _ in configs}
     for i in range(a.runs):
