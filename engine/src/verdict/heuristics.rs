@@ -5,8 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use rayon::prelude::*;
-
 use super::lang::Lang;
 use super::observe::{is_local, HostObs, NameObs, Observations};
 use super::wording;
@@ -191,8 +189,10 @@ pub(super) struct InOrder<'a> {
 impl<'a> InOrder<'a> {
     /// The sorted hosts and names of `obs`.
     pub fn of(obs: &'a Observations) -> Self {
-        let (hosts, names) = super::side_by_side(|| obs.hosts_in_order(), || obs.names_in_order());
-        InOrder { hosts, names }
+        InOrder {
+            hosts: obs.hosts_in_order(),
+            names: obs.names_in_order(),
+        }
     }
 }
 
@@ -426,6 +426,11 @@ pub(super) fn traffic_alerts(
 ) -> Vec<Alert> {
     let l = &s.lang;
     let mut out = Vec::new();
+    let host_name = |ip: &IpAddr| {
+        obs.hosts
+            .get(ip)
+            .and_then(|h| h.names.iter().next().cloned())
+    };
     if s.on("nonstandard_port") {
         let mut seen = BTreeSet::new();
         for t in obs.tls.iter().filter(|t| !t.quic) {
@@ -663,79 +668,80 @@ pub(super) fn traffic_alerts(
             out.push(a);
         }
     }
-    // Each host's checks on their own, on the threads of the pool when there is one: the
-    // alerts come out in the hosts' order either way.
-    let each_host = |&(ip, h): &(&IpAddr, &HostObs)| host_alerts(obs, whitelist, s, ip, h);
-    if rayon::current_thread_index().is_some() {
-        out.par_extend(sorted.hosts.par_iter().flat_map_iter(each_host));
-    } else {
-        out.extend(sorted.hosts.iter().flat_map(each_host));
-    }
-    out
-}
-
-/// The checks on one remote host, `ip`: an address no name resolved to, uncommon ports,
-/// more sent than received, connections at regular intervals.
-fn host_alerts(
-    obs: &Observations,
-    whitelist: &Whitelist,
-    s: &Settings,
-    ip: &IpAddr,
-    h: &HostObs,
-) -> Vec<Alert> {
-    let l = &s.lang;
-    let mut out = Vec::new();
-    let host_name = |ip: &IpAddr| {
-        obs.hosts
-            .get(ip)
-            .and_then(|h| h.names.iter().next().cloned())
-    };
-    if is_local(*ip) || whitelisted(obs, whitelist, *ip, None) {
-        return out;
-    }
-    let infrastructure = |p: u16| matches!(p, 53 | 123 | 853 | 5353 | 67 | 68);
-    if s.on("unresolved_ip")
-        && !obs.resolved.contains_key(ip)
-        && h.names.is_empty()
-        && h.ports.iter().any(|(_, p)| !infrastructure(*p))
-        && !h.protocols.contains("dns")
-    {
-        let mut a = Alert::new(
-            Level::Low,
-            Source::Heuristic,
-            "unresolved_ip",
-            l.t("unresolved_ip.title").to_string(),
-        );
-        a.description = l.f(
-            "unresolved_ip.description",
-            &[("ip", &*ip_text(*ip)), ("advice", advice(l, Level::Low))],
-        );
-        a.ip = Some(*ip);
-        a.port = h.ports.iter().next().map(|(_, p)| *p);
-        a.first_seen = iso(h.first_seen);
-        a.flow_ids = h.flow_ids.clone();
-        out.push(a);
-    }
-    if s.on("uncommon_port") {
-        let odd: Vec<String> = h
-            .ports
-            .iter()
-            .filter(|(proto, p)| matches!(proto, 6 | 17) && !s.common_ports.contains(p))
-            .map(|(proto, p)| format!("{}/{p}", if *proto == 6 { "tcp" } else { "udp" }))
-            .collect();
-        if !odd.is_empty() {
+    for (ip, h) in sorted.hosts.iter().copied() {
+        if is_local(*ip) || whitelisted(obs, whitelist, *ip, None) {
+            continue;
+        }
+        let infrastructure = |p: u16| matches!(p, 53 | 123 | 853 | 5353 | 67 | 68);
+        if s.on("unresolved_ip")
+            && !obs.resolved.contains_key(ip)
+            && h.names.is_empty()
+            && h.ports.iter().any(|(_, p)| !infrastructure(*p))
+            && !h.protocols.contains("dns")
+        {
             let mut a = Alert::new(
                 Level::Low,
                 Source::Heuristic,
-                "uncommon_port",
-                l.t("uncommon_port.title").to_string(),
+                "unresolved_ip",
+                l.t("unresolved_ip.title").to_string(),
             );
             a.description = l.f(
-                "uncommon_port.description",
+                "unresolved_ip.description",
+                &[("ip", &*ip_text(*ip)), ("advice", advice(l, Level::Low))],
+            );
+            a.ip = Some(*ip);
+            a.port = h.ports.iter().next().map(|(_, p)| *p);
+            a.first_seen = iso(h.first_seen);
+            a.flow_ids = h.flow_ids.clone();
+            out.push(a);
+        }
+        if s.on("uncommon_port") {
+            let odd: Vec<String> = h
+                .ports
+                .iter()
+                .filter(|(proto, p)| matches!(proto, 6 | 17) && !s.common_ports.contains(p))
+                .map(|(proto, p)| format!("{}/{p}", if *proto == 6 { "tcp" } else { "udp" }))
+                .collect();
+            if !odd.is_empty() {
+                let mut a = Alert::new(
+                    Level::Low,
+                    Source::Heuristic,
+                    "uncommon_port",
+                    l.t("uncommon_port.title").to_string(),
+                );
+                a.description = l.f(
+                    "uncommon_port.description",
+                    &[
+                        ("ip", &*ip_text(*ip)),
+                        ("name", &*name_suffix(l, host_name(ip).as_deref())),
+                        ("ports", &*odd.join(", ")),
+                        ("advice", advice(l, Level::Low)),
+                    ],
+                );
+                a.ip = Some(*ip);
+                a.domain = host_name(ip);
+                a.first_seen = iso(h.first_seen);
+                a.flow_ids = h.flow_ids.clone();
+                out.push(a);
+            }
+        }
+        if s.on("upload")
+            && h.bytes_up >= s.upload_min_bytes
+            && (h.bytes_up as f64) >= s.upload_ratio * (h.bytes_down.max(1) as f64)
+        {
+            let mut a = Alert::new(
+                Level::Low,
+                Source::Heuristic,
+                "upload",
+                l.t("upload.title").to_string(),
+            );
+            a.description = l.f(
+                "upload.description",
                 &[
+                    ("up", &*num_text(h.bytes_up)),
                     ("ip", &*ip_text(*ip)),
                     ("name", &*name_suffix(l, host_name(ip).as_deref())),
-                    ("ports", &*odd.join(", ")),
+                    ("down", &*num_text(h.bytes_down)),
                     ("advice", advice(l, Level::Low)),
                 ],
             );
@@ -745,64 +751,38 @@ fn host_alerts(
             a.flow_ids = h.flow_ids.clone();
             out.push(a);
         }
-    }
-    if s.on("upload")
-        && h.bytes_up >= s.upload_min_bytes
-        && (h.bytes_up as f64) >= s.upload_ratio * (h.bytes_down.max(1) as f64)
-    {
-        let mut a = Alert::new(
-            Level::Low,
-            Source::Heuristic,
-            "upload",
-            l.t("upload.title").to_string(),
-        );
-        a.description = l.f(
-            "upload.description",
-            &[
-                ("up", &*num_text(h.bytes_up)),
-                ("ip", &*ip_text(*ip)),
-                ("name", &*name_suffix(l, host_name(ip).as_deref())),
-                ("down", &*num_text(h.bytes_down)),
-                ("advice", advice(l, Level::Low)),
-            ],
-        );
-        a.ip = Some(*ip);
-        a.domain = host_name(ip);
-        a.first_seen = iso(h.first_seen);
-        a.flow_ids = h.flow_ids.clone();
-        out.push(a);
-    }
-    if s.on("beaconing") && h.starts.len() >= s.beacon_min_connections {
-        let mut t = h.starts.clone();
-        t.sort_by(f64::total_cmp);
-        let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-        let n = gaps.len() as f64;
-        let mean = gaps.iter().sum::<f64>() / n;
-        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n;
-        let cv = var.sqrt() / mean.max(f64::MIN_POSITIVE);
-        if mean >= s.beacon_min_interval && cv <= s.beacon_max_jitter {
-            let mut a = Alert::new(
-                Level::Low,
-                Source::Heuristic,
-                "beaconing",
-                l.t("beaconing.title").to_string(),
-            );
-            a.description = l.f(
-                "beaconing.description",
-                &[
-                    ("count", &*num_text(h.starts.len())),
-                    ("ip", &*ip_text(*ip)),
-                    ("name", &*name_suffix(l, host_name(ip).as_deref())),
-                    ("interval", &*format!("{mean:.0}")),
-                    ("jitter", &*format!("{:.0}", cv * 100.0)),
-                    ("advice", advice(l, Level::Low)),
-                ],
-            );
-            a.ip = Some(*ip);
-            a.domain = host_name(ip);
-            a.first_seen = iso(h.first_seen);
-            a.flow_ids = h.flow_ids.clone();
-            out.push(a);
+        if s.on("beaconing") && h.starts.len() >= s.beacon_min_connections {
+            let mut t = h.starts.clone();
+            t.sort_by(f64::total_cmp);
+            let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+            let n = gaps.len() as f64;
+            let mean = gaps.iter().sum::<f64>() / n;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n;
+            let cv = var.sqrt() / mean.max(f64::MIN_POSITIVE);
+            if mean >= s.beacon_min_interval && cv <= s.beacon_max_jitter {
+                let mut a = Alert::new(
+                    Level::Low,
+                    Source::Heuristic,
+                    "beaconing",
+                    l.t("beaconing.title").to_string(),
+                );
+                a.description = l.f(
+                    "beaconing.description",
+                    &[
+                        ("count", &*num_text(h.starts.len())),
+                        ("ip", &*ip_text(*ip)),
+                        ("name", &*name_suffix(l, host_name(ip).as_deref())),
+                        ("interval", &*format!("{mean:.0}")),
+                        ("jitter", &*format!("{:.0}", cv * 100.0)),
+                        ("advice", advice(l, Level::Low)),
+                    ],
+                );
+                a.ip = Some(*ip);
+                a.domain = host_name(ip);
+                a.first_seen = iso(h.first_seen);
+                a.flow_ids = h.flow_ids.clone();
+                out.push(a);
+            }
         }
     }
     out

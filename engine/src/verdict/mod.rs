@@ -17,7 +17,6 @@ mod wording;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::ioc::{IocSet, Whitelist};
@@ -239,19 +238,11 @@ pub fn assess(
     let (alerts, mut connections) = side_by_side(
         || {
             let sorted = heuristics::InOrder::of(obs);
-            // The checks read the observations only; their alerts are put together in one
-            // order, whichever finishes first.
-            let (mut alerts, (rules, traffic)) = side_by_side(
-                || heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist),
-                || {
-                    side_by_side(
-                        || heuristics::rule_alerts(l, obs),
-                        || heuristics::traffic_alerts(obs, &sorted, whitelist, settings),
-                    )
-                },
-            );
-            alerts.extend(rules);
-            alerts.extend(traffic);
+            let mut alerts = heuristics::ioc_alerts(l, obs, &sorted, iocs, whitelist);
+            alerts.extend(heuristics::rule_alerts(l, obs));
+            alerts.extend(heuristics::traffic_alerts(
+                obs, &sorted, whitelist, settings,
+            ));
             alerts.extend(heuristics::several_alerts(&alerts, settings));
             in_report_order(alerts)
         },
@@ -285,7 +276,7 @@ pub fn assess(
     }
     // The most alarming first (highest level, then most alerts), then the most traffic,
     // then by address. The key is computed once per connection, not per comparison.
-    sorted_by_cached_key(&mut connections, |c| {
+    connections.sort_by_cached_key(|c| {
         (
             std::cmp::Reverse(c.alerts.keys().max().copied()),
             std::cmp::Reverse(c.alerts.values().sum::<usize>()),
@@ -370,7 +361,7 @@ pub fn note_dns_only(report: &mut Report) {
 /// alert is a few hundred bytes, and the stable sort that moved them at every step cost more
 /// than the two strings each key copies.
 fn in_report_order(mut alerts: Vec<Alert>) -> Vec<Alert> {
-    sorted_by_cached_key(&mut alerts, |a| {
+    alerts.sort_by_cached_key(|a| {
         (
             std::cmp::Reverse(a.level),
             a.source,
@@ -379,16 +370,6 @@ fn in_report_order(mut alerts: Vec<Alert>) -> Vec<Alert> {
         )
     });
     alerts
-}
-
-/// `items.sort_by_cached_key(key)`, with the keys computed and sorted on the threads of the
-/// rayon pool when there is one. Both sorts are stable, so the order is the same.
-fn sorted_by_cached_key<T: Send, K: Ord + Send>(items: &mut [T], key: impl Fn(&T) -> K + Sync) {
-    if rayon::current_thread_index().is_some() {
-        items.par_sort_by_cached_key(key);
-    } else {
-        items.sort_by_cached_key(key);
-    }
 }
 
 /// A port as the report writes it, `tcp/443` (without `format!`: it runs for every port of
