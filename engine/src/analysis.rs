@@ -289,9 +289,9 @@ fn collect(shards: &mut [Shard]) -> Vec<Event> {
 /// ended as at the end of a capture, the sink is finished, and the error is returned. An
 /// error of the sink stops the run at once, without finishing the sink.
 ///
-/// With more than one thread, the sink runs on a thread of its own, a chunk behind the
-/// workers (two chunks queued at most), and two behind when the workers render its EVE
-/// lines (a chunk's lines are rendered while the next chunk is processed); with one thread
+/// With more than one thread, the sink runs as a task of the workers, a chunk behind them,
+/// and two behind when they render its EVE lines (a chunk's lines are rendered while the
+/// next chunk is processed, and written while the one after is); with one thread
 /// everything runs on the caller's.
 pub fn analyze(
     source: &mut (dyn PacketSource + Send),
@@ -304,12 +304,12 @@ pub fn analyze(
     } else {
         config.threads
     };
+    // The workers render the EVE lines (with several threads); the sink only writes them.
+    let eve = sink.eve_renderer().cloned();
+    let mut deliver = |events: &[Event], eve: Option<&RenderedEve>| sink.batch(events, eve);
     if threads == 1 {
         // Everything on the caller's thread: no pool, and every event is freed by the
         // thread that allocated it (a free from another thread costs the allocator more).
-        let mut deliver = |events: Vec<Event>, _: Option<RenderedEve>| -> Result<()> {
-            sink.batch(&events, None)
-        };
         // A sink that failed is not finished; after a read error it is, as at the end of
         // the input, and then the error is returned (as with several threads).
         let (stats, failed) = run(source, config, None, threads, progress, &mut deliver)?;
@@ -321,51 +321,19 @@ pub fn analyze(
         .thread_name(|i| format!("tcheck-worker-{i}"))
         .build()
         .map_err(|e| Error::Config(format!("cannot start {threads} worker threads: {e}")))?;
-    // The workers render the EVE lines; the output thread only writes them.
-    let eve = sink.eve_renderer().cloned();
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Delivered>(2);
-        // Written chunks' events go back to be freed by the workers, each event by the one
-        // that made it: a free from another thread costs the allocator more, and the output
-        // thread is the one part of the pipeline that does not run in parallel.
-        let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Delivered>();
-        let writer = std::thread::Builder::new()
-            .name("tcheck-output".into())
-            .spawn_scoped(scope, move || -> Result<()> {
-                for (batch, eve) in rx {
-                    sink.batch(&batch, eve.as_ref())?;
-                    // The chunks written after the chunk loop is over stay in the channel
-                    // and are freed with it, on the caller's thread.
-                    let _ = spent_tx.send((batch, eve));
-                }
-                sink.finish()
-            })
-            .map_err(|e| Error::Config(format!("cannot start the output thread: {e}")))?;
-        let mut deliver = |events: Vec<Event>, eve: Option<RenderedEve>| -> Result<()> {
-            // A closed channel means the writer stopped on an error, which join reports.
-            let _ = tx.send((events, eve));
-            Ok(())
-        };
-        let result = run(
-            source,
-            config,
-            Some(Parallel {
-                pool: &pool,
-                eve: eve.as_ref(),
-                spent: &spent_rx,
-            }),
-            threads,
-            progress,
-            &mut deliver,
-        );
-        drop(tx);
-        let written = writer
-            .join()
-            .unwrap_or_else(|_| Err(Error::Config("the output thread panicked".into())));
-        let (stats, failed) = result?;
-        written?;
-        failed.map_or(Ok(stats), Err)
-    })
+    let (stats, failed) = run(
+        source,
+        config,
+        Some(Parallel {
+            pool: &pool,
+            eve: eve.as_ref(),
+        }),
+        threads,
+        progress,
+        &mut deliver,
+    )?;
+    sink.finish()?;
+    failed.map_or(Ok(stats), Err)
 }
 
 /// Drops each item of `batches` on the worker of `pool` that `worker_of` names (each when
@@ -397,36 +365,50 @@ fn drop_on_workers<T: Send + 'static>(
     });
 }
 
-/// A chunk's events and their rendered EVE lines, on their way to the sink (and back).
+/// A chunk's events and their rendered EVE lines, on their way to the sink.
 type Delivered = (Vec<Event>, Option<RenderedEve>);
 
-/// What a run on several threads has: the workers, the renderer they write EVE lines with
-/// (when the sink writes EVE), and the channel on which the sink hands back the chunks' events
-/// it wrote.
+/// What hands a chunk's events, and their EVE lines when rendered, to the sink.
+type Deliver<'a> = dyn FnMut(&[Event], Option<&RenderedEve>) -> Result<()> + Send + 'a;
+
+/// A chunk the sink has written: its line buffers are kept in `spare` for the next chunks'
+/// lines, and its events freed on the workers of `pool` that made them (a free from another
+/// thread than the allocating one costs the allocator more), or here without a pool.
+fn retire(pool: Option<&rayon::ThreadPool>, (events, eve): Delivered, spare: &mut Vec<Vec<u8>>) {
+    if let Some(rendered) = eve {
+        rendered.recycle(spare);
+    }
+    match pool {
+        Some(pool) => drop_on_workers(pool, vec![events], Event::worker),
+        None => drop(events),
+    }
+}
+
+/// What a run on several threads has: the workers, and the renderer they write EVE lines
+/// with (when the sink writes EVE).
 struct Parallel<'a> {
     pool: &'a rayon::ThreadPool,
     eve: Option<&'a EveRenderer>,
-    spent: &'a std::sync::mpsc::Receiver<Delivered>,
 }
 
 /// The chunk loop: reads, processes and hands each chunk's sorted events to `deliver`.
 /// When `parallel`, the reader fills the next chunk while the pool's workers process the
-/// current one and render the EVE lines of the one before (of the current one, after it,
-/// for a live source), and each frees the events it made of the chunks the sink has
-/// written; otherwise everything runs in turn on the caller's thread. Returns the run's
-/// figures and the read error that ended the input, if one did; an error of `deliver`
-/// (the sink's) is returned at once.
+/// current one, render the EVE lines of the one before and hand the one before that to
+/// `deliver` (for a live source, each chunk is rendered and handed on at once, on the
+/// caller's thread), and each frees the events it made of the chunks written; otherwise
+/// everything runs in turn on the caller's thread. Returns the run's figures and the read
+/// error that ended the input, if one did; an error of `deliver` (the sink's) is returned
+/// at once.
 fn run(
     source: &mut (dyn PacketSource + Send),
     config: &Config,
     parallel: Option<Parallel<'_>>,
     threads: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
-    deliver: &mut dyn FnMut(Vec<Event>, Option<RenderedEve>) -> Result<()>,
+    deliver: &mut Deliver<'_>,
 ) -> Result<(RunStats, Option<Error>)> {
     let pool = parallel.as_ref().map(|p| p.pool);
     let eve = parallel.as_ref().and_then(|p| p.eve);
-    let spent = parallel.as_ref().map(|p| p.spent);
     let render = |events: &[Event], spare: &mut Vec<Vec<u8>>| match (pool, eve) {
         (Some(pool), Some(renderer)) => {
             Some(pool.install(|| RenderedEve::render(renderer, events, spare)))
@@ -464,11 +446,13 @@ fn run(
         }
         events_written += events.len() as u64;
     };
-    // With several threads and EVE, the events of the chunk before, screened, whose lines
-    // the workers render while they process the next chunk. Not for a live source: its
-    // events (and detections) would wait for one more chunk to be read.
-    let overlap = eve.is_some() && !reader.source.is_live();
+    // With several threads, a chunk's events wait: their EVE lines are rendered while the
+    // workers process the next chunk, and the sink writes them while the workers process
+    // the one after (without EVE, the next). Not for a live source: its events (and
+    // detections) would wait for more chunks to be read.
+    let behind = pool.is_some() && !reader.source.is_live();
     let mut unrendered: Option<Vec<Event>> = None;
+    let mut unwritten: Option<Delivered> = None;
     // Several threads read a chunk ahead, while the workers run the one before; one thread
     // reads a chunk, then runs it.
     let size = if pool.is_some() {
@@ -489,37 +473,34 @@ fn run(
                         reader.fill_chunk(next, &mut fill, size);
                     }
                 };
-                // The chunks the sink has written: their line buffers are kept for the
-                // next chunks, their events freed on the workers that made them (a free
-                // from another thread than the allocating one costs the allocator more).
-                let written: Vec<Vec<Event>> = spent
-                    .map(|r| {
-                        r.try_iter()
-                            .map(|(events, eve)| {
-                                if let Some(rendered) = eve {
-                                    rendered.recycle(&mut spare_runs);
-                                }
-                                events
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                drop_on_workers(pool, written, Event::worker);
                 let before = unrendered.take();
-                let ((), (events, rendered)) = pool.install(|| {
-                    rayon::join(fill_next, || {
-                        rayon::join(
-                            || process(&mut shards, &mut parts, &current, config),
-                            || {
-                                before
-                                    .as_deref()
-                                    .and_then(|events| render(events, &mut spare_runs))
-                            },
-                        )
-                    })
+                let to_write = unwritten.take();
+                let spare = &mut spare_runs;
+                let sink = &mut *deliver;
+                let (((), (events, rendered)), written) = pool.install(|| {
+                    rayon::join(
+                        || {
+                            rayon::join(fill_next, || {
+                                rayon::join(
+                                    || process(&mut shards, &mut parts, &current, config),
+                                    || before.as_deref().and_then(|events| render(events, spare)),
+                                )
+                            })
+                        },
+                        || {
+                            to_write.map(|(events, eve)| {
+                                let result = sink(&events, eve.as_ref());
+                                ((events, eve), result)
+                            })
+                        },
+                    )
                 });
+                if let Some((delivered, result)) = written {
+                    result?;
+                    retire(Some(pool), delivered, &mut spare_runs);
+                }
                 if let Some(before) = before {
-                    deliver(before, rendered)?;
+                    unwritten = Some((before, rendered));
                 }
                 if !done {
                     std::mem::swap(&mut current, next);
@@ -529,11 +510,14 @@ fn run(
             _ => process_in_turn(&mut shards, &current, config),
         };
         screen(&mut events);
-        if overlap {
-            unrendered = Some(events);
-        } else {
-            let rendered = render(&events, &mut spare_runs);
-            deliver(events, rendered)?;
+        match (behind, eve) {
+            (true, Some(_)) => unrendered = Some(events),
+            (true, None) => unwritten = Some((events, None)),
+            (false, _) => {
+                let rendered = render(&events, &mut spare_runs);
+                deliver(&events, rendered.as_ref())?;
+                retire(pool, (events, rendered), &mut spare_runs);
+            }
         }
         progress(reader.source.position(), reader.source.total_size());
         if done {
@@ -543,10 +527,15 @@ fn run(
             reader.fill_chunk(&mut current, &mut fill, size);
         }
     }
-    // The chunk held back goes out.
+    // The chunks held back go out, in order.
+    if let Some((events, rendered)) = unwritten.take() {
+        deliver(&events, rendered.as_ref())?;
+        retire(pool, (events, rendered), &mut spare_runs);
+    }
     if let Some(events) = unrendered.take() {
         let rendered = render(&events, &mut spare_runs);
-        deliver(events, rendered)?;
+        deliver(&events, rendered.as_ref())?;
+        retire(pool, (events, rendered), &mut spare_runs);
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {
@@ -560,7 +549,8 @@ fn run(
     events.sort_unstable_by_key(|e| e.order);
     screen(&mut events);
     let rendered = render(&events, &mut spare_runs);
-    deliver(events, rendered)?;
+    deliver(&events, rendered.as_ref())?;
+    retire(pool, (events, rendered), &mut spare_runs);
     stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);

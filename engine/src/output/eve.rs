@@ -310,8 +310,8 @@ impl RenderedEve {
 
     /// Buffers kept for reuse at most (the benchmark capture writes 195,680 EVE lines over
     /// 317 chunks of 2,048 packets: about 620 a chunk, a few runs of [`Self::RUN`] events;
-    /// four chunks can hold runs at once: one being rendered, two queued for the sink, one
-    /// being written; the bound leaves room for chunks with many more events).
+    /// two chunks hold runs at once, one being rendered and one being written; the bound
+    /// leaves room for chunks with many more events).
     pub const SPARE_RUNS: usize = 48;
 
     /// The largest buffer kept for reuse.

@@ -20,7 +20,7 @@ pub trait EventSink {
 
     /// The renderer of the EVE lines this sink writes, if it writes EVE. With several
     /// threads the workers render each chunk's events with copies of it, in parallel, and hand the
-    /// lines to [`EventSink::batch`]: the output thread then only writes them.
+    /// lines to [`EventSink::batch`]: the sink then only writes them.
     fn eve_renderer(&self) -> Option<&eve::EveRenderer> {
         None
     }
