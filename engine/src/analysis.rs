@@ -11,10 +11,11 @@
 //! carries the number of the packet that produced it, and the sweep's carry the number of
 //! the batch's last packet and sort after that packet's own (so it does not matter whether
 //! the sweep falls in that packet's chunk or in an empty one after it, as when the input
-//! ends right after a full chunk). With several threads, a sink that writes EVE has each chunk's
-//! lines rendered by the workers (in runs of consecutive events, so the order is kept)
-//! while they run the next chunk (unless the source is live), and its thread only writes
-//! them.
+//! ends right after a full chunk). With several threads, the sink runs as a task of the
+//! workers, a chunk behind; a sink that writes EVE has each chunk's lines rendered by the
+//! workers (in runs of consecutive events, so the order is kept) while they run the next
+//! chunk, and only writes them a chunk later (a live source's chunk is rendered and
+//! written at once).
 
 use rayon::prelude::*;
 
@@ -336,22 +337,21 @@ pub fn analyze(
     failed.map_or(Ok(stats), Err)
 }
 
-/// Drops each item of `batches` on the worker of `pool` that `worker_of` names (each when
-/// it next looks for work), and those it names none (or no worker of the pool) here.
+/// Drops each of `items` on the worker of `pool` that `worker_of` names (each when it next
+/// looks for work), and those it names none (or no worker of the pool) here.
 fn drop_on_workers<T: Send + 'static>(
     pool: &rayon::ThreadPool,
-    batches: Vec<Vec<T>>,
+    items: Vec<T>,
     worker_of: impl Fn(&T) -> Option<usize>,
 ) {
-    if batches.is_empty() {
+    if items.is_empty() {
         return;
     }
     let workers = pool.current_num_threads();
-    let total: usize = batches.iter().map(Vec::len).sum();
     let mut by_worker: Vec<Vec<T>> = (0..workers)
-        .map(|_| Vec::with_capacity(total / workers + 1))
+        .map(|_| Vec::with_capacity(items.len() / workers + 1))
         .collect();
-    for item in batches.into_iter().flatten() {
+    for item in items {
         if let Some(own) = worker_of(&item).and_then(|w| by_worker.get_mut(w)) {
             own.push(item);
         }
@@ -379,9 +379,21 @@ fn retire(pool: Option<&rayon::ThreadPool>, (events, eve): Delivered, spare: &mu
         rendered.recycle(spare);
     }
     match pool {
-        Some(pool) => drop_on_workers(pool, vec![events], Event::worker),
+        Some(pool) => drop_on_workers(pool, events, Event::worker),
         None => drop(events),
     }
+}
+
+/// Hands a chunk to the sink on the caller's thread, then retires it (see [`retire`]).
+fn write_now(
+    deliver: &mut Deliver<'_>,
+    pool: Option<&rayon::ThreadPool>,
+    chunk: Delivered,
+    spare: &mut Vec<Vec<u8>>,
+) -> Result<()> {
+    deliver(&chunk.0, chunk.1.as_ref())?;
+    retire(pool, chunk, spare);
+    Ok(())
 }
 
 /// What a run on several threads has: the workers, and the renderer they write EVE lines
@@ -515,8 +527,7 @@ fn run(
             (true, None) => unwritten = Some((events, None)),
             (false, _) => {
                 let rendered = render(&events, &mut spare_runs);
-                deliver(&events, rendered.as_ref())?;
-                retire(pool, (events, rendered), &mut spare_runs);
+                write_now(deliver, pool, (events, rendered), &mut spare_runs)?;
             }
         }
         progress(reader.source.position(), reader.source.total_size());
@@ -528,14 +539,12 @@ fn run(
         }
     }
     // The chunks held back go out, in order.
-    if let Some((events, rendered)) = unwritten.take() {
-        deliver(&events, rendered.as_ref())?;
-        retire(pool, (events, rendered), &mut spare_runs);
+    if let Some(chunk) = unwritten.take() {
+        write_now(deliver, pool, chunk, &mut spare_runs)?;
     }
     if let Some(events) = unrendered.take() {
         let rendered = render(&events, &mut spare_runs);
-        deliver(&events, rendered.as_ref())?;
-        retire(pool, (events, rendered), &mut spare_runs);
+        write_now(deliver, pool, (events, rendered), &mut spare_runs)?;
     }
     let end = current.last_index + 1;
     let finish = |s: &mut Shard| {
@@ -549,8 +558,7 @@ fn run(
     events.sort_unstable_by_key(|e| e.order);
     screen(&mut events);
     let rendered = render(&events, &mut spare_runs);
-    deliver(&events, rendered.as_ref())?;
-    retire(pool, (events, rendered), &mut spare_runs);
+    write_now(deliver, pool, (events, rendered), &mut spare_runs)?;
     stats.events = events_written;
     for s in &shards {
         stats.flows.add(&s.stats);
@@ -605,7 +613,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        drop_on_workers(&pool, batches, |m| m.worker);
+        drop_on_workers(&pool, batches.into_iter().flatten().collect(), |m| m.worker);
         // The items without a worker of the pool were dropped before the call returned, on
         // the caller's thread. The workers may have dropped some of theirs already.
         let (here, early): (Vec<_>, Vec<_>) = rx.try_iter().partition(|&(_, on)| on.is_none());
