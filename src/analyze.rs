@@ -749,17 +749,10 @@ fn print_text(out: &mut impl Write, s: &Summary, input: &Path) -> Result<()> {
 }
 
 /// Names come from traffic (and devices, radios): keep terminal control characters out.
-/// Each control character (`char::is_control`: U+0000–U+001F and U+007F–U+009F) becomes
-/// `?`; a text without one, nearly every text, is borrowed as it is.
+/// Each control character (`char::is_control`) becomes `?`; a text without one, nearly
+/// every text, is borrowed as it is.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    // U+0080–U+009F are encoded as 0xC2 0x80–0x9F; 0xC2 begins no other control character.
-    let bytes = s.as_bytes();
-    let clean = !bytes.iter().enumerate().any(|(i, &b)| {
-        b < 0x20
-            || b == 0x7f
-            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
-    });
-    if clean {
+    if !s.chars().any(char::is_control) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
