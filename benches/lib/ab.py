@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Two builds of tcheck timed in turn on one capture: `tcheck analyze CAPTURE --eve FILE
---threads N`, old then new, RUNS times, after one untimed read of the capture so that every
+--threads N` (with `--bare`, also `--no-default-iocs`: the configuration of the Suricata
+figure, no indicator and no rule), old then new, RUNS times, after one untimed read of the capture so that every
 run reads it from the page cache. Called by benches/ab.sh.
 
 On a shared machine the time of one configuration drifts by a tenth or more within an hour,
@@ -38,6 +39,8 @@ def main():
     ap.add_argument("--out-dir", required=True, help="where the EVE files go")
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--bare", action="store_true",
+                    help="run with --no-default-iocs (no indicator, no rule)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.runs < 1:
@@ -47,6 +50,7 @@ def main():
     measure.warm_cache(a.capture)
     before = measure.machine()
     eve = os.path.join(a.out_dir, "eve-ab.json")
+    extra = ["--no-default-iocs"] if a.bare else []
     runs = {"old": [], "new": []}
     for i in range(a.runs):
         for which in ("old", "new"):
@@ -54,7 +58,7 @@ def main():
             if os.path.exists(eve):
                 os.unlink(eve)
             r = measure.run_timed([binary, "analyze", a.capture, "--eve", eve,
-                                   "--threads", str(a.threads)])
+                                   "--threads", str(a.threads)] + extra)
             if r["exit"] != 0:
                 sys.exit(f"ab.py: {binary} exited with {r['exit']}:\n{r['stderr_tail']}")
             runs[which].append(r)
@@ -74,6 +78,7 @@ def main():
     result = {
         "capture": a.capture,
         "threads": a.threads,
+        "bare": a.bare,
         "runs": a.runs,
         "machine_before": before,
         "machine_after": measure.machine(),
@@ -91,7 +96,7 @@ def main():
         q1, q3 = summary[w]["quartiles"]
         rows.append([w, getattr(a, w), f"{medians[w]:.4f}", f"{q1:.4f}-{q3:.4f}",
                      f"{summary[w]['cpu_s']:.2f}"])
-    print(f"capture: {a.capture}; --threads {a.threads}; {a.runs} runs of each, in turn; "
+    print(f"capture: {a.capture}; --threads {a.threads}{' --no-default-iocs' if a.bare else ''}; {a.runs} runs of each, in turn; "
           f"load average {before['loadavg']} before, {result['machine_after']['loadavg']} after")
     print()
     print(measure.table(["build", "binary", "median s", "quartiles s", "CPU s"], rows,
