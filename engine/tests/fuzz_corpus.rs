@@ -86,6 +86,48 @@ fn corpus_replays_without_panic() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// One thread and two give the same EVE lines, and as many events, on every input of the
+/// `capture` corpus: captures the fuzzer kept for the paths they reach, many of them
+/// truncated, malformed or hostile. Each input fits in one chunk of two threads, so this
+/// holds the shards run in parallel and the lines rendered by the workers against one
+/// thread; the pipeline of several chunks is held by `tests/determinism.rs` on real
+/// captures. (Made to run each shard's packets backwards on two threads, 783 inputs
+/// differ.)
+#[test]
+fn capture_corpus_is_independent_of_threads() -> Result<(), Box<dyn Error>> {
+    let dir = fuzz_dir().join("corpus").join("capture");
+    let inputs = files(&dir)?;
+    let mut analysed = 0;
+    let mut differ = Vec::new();
+    for path in &inputs {
+        let data = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let one = tcheck_engine::fuzzing::capture_eve(&data, 1);
+        let two = tcheck_engine::fuzzing::capture_eve(&data, 2);
+        if one.is_some() {
+            analysed += 1;
+        }
+        if one != two {
+            differ.push(path.display().to_string());
+        }
+    }
+    eprintln!(
+        "capture corpus: {} inputs, {analysed} analysed on 1 and 2 threads",
+        inputs.len()
+    );
+    assert!(
+        analysed * 2 > inputs.len(),
+        "{}: most of the corpus should be captures",
+        dir.display()
+    );
+    assert!(
+        differ.is_empty(),
+        "{} input(s) differ between 1 and 2 threads:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    Ok(())
+}
+
 /// Every fuzz target has a corpus directory, and no directory is there without a target.
 #[test]
 fn corpus_directories_match_targets() -> Result<(), Box<dyn Error>> {
