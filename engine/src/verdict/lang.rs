@@ -2,8 +2,11 @@
 //! placeholders in braces), built into the binary. English is the reference; a key missing
 //! from another language falls back to English (the tests make sure none is missing).
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+
+// Looked up for every line of a report, several times for each alert: hashbrown's hasher
+// (foldhash) rather than SipHash.
+use hashbrown::HashMap;
 
 /// The languages, by code, with their files.
 const FILES: [(&str, &str); 7] = [
@@ -22,7 +25,10 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
 }
 
 fn parse(text: &str) -> HashMap<String, String> {
-    toml::from_str::<HashMap<String, String>>(text).unwrap_or_default()
+    toml::from_str::<std::collections::HashMap<String, String>>(text)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// The texts of `FILES[i]`, parsed once per process: a run asks for its language several

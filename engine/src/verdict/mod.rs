@@ -14,7 +14,7 @@ pub mod live;
 pub mod observe;
 mod wording;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -263,7 +263,8 @@ pub fn assess(
         summary: l.t(wording::verdict_key(top)).to_string(),
         counts,
     };
-    let mut per_host: HashMap<IpAddr, BTreeMap<Level, usize>> = HashMap::new();
+    let mut per_host: hashbrown::HashMap<IpAddr, BTreeMap<Level, usize>> =
+        hashbrown::HashMap::new();
     for a in &alerts {
         if let Some(ip) = a.ip {
             *per_host.entry(ip).or_default().entry(a.level).or_insert(0) += 1;

@@ -661,7 +661,7 @@ impl EventSink for Observations {
 
     fn finish(&mut self) -> crate::Result<()> {
         // The SNI each certificate came with: from the TLS handshakes on its server.
-        let sni_by_server: HashMap<(IpAddr, u16), String> = self
+        let sni_by_server: hashbrown::HashMap<(IpAddr, u16), String> = self
             .tls
             .iter()
             .filter_map(|t| t.sni.clone().map(|s| (t.server, s)))
