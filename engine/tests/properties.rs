@@ -23,7 +23,7 @@ use tcheck_engine::decode::{decode_link, parse_ip, parse_transport, LinkOutcome,
 use tcheck_engine::event::{DnsMessageRecord, EventOrder, FlowId};
 use tcheck_engine::flow::key::{Endpoint, FlowKey};
 use tcheck_engine::output::community_id::community_id;
-use tcheck_engine::output::eve::EveRenderer;
+use tcheck_engine::output::eve::{EveRenderer, RenderedEve};
 use tcheck_engine::output::EventSink;
 use tcheck_engine::proto::dns::parser::{
     self, anomaly, rtype, Header, Message, Question, RData, Record, Section,
@@ -584,7 +584,9 @@ fn build_message(spec: &MessageSpec) -> BuiltMessage {
 // Sinks and helpers for whole-engine runs.
 // ---------------------------------------------------------------------------------------
 
-/// Collects events and their EVE lines (rendered with the default renderer).
+/// Collects events and their EVE lines (rendered with the default renderer). It writes EVE
+/// as `EveWriter` does: with several threads the workers render the lines, a chunk behind,
+/// and hand them over with the events.
 #[derive(Default)]
 struct Collect {
     events: Vec<Event>,
@@ -598,6 +600,24 @@ impl EventSink for Collect {
             self.eve.extend_from_slice(self.renderer.line());
         }
         self.events.push(e.clone());
+        Ok(())
+    }
+
+    fn eve_renderer(&self) -> Option<&EveRenderer> {
+        Some(&self.renderer)
+    }
+
+    fn batch(&mut self, events: &[Event], eve: Option<&RenderedEve>) -> tcheck_engine::Result<()> {
+        let Some(rendered) = eve else {
+            for e in events {
+                self.event(e)?;
+            }
+            return Ok(());
+        };
+        for run in &rendered.runs {
+            self.eve.extend_from_slice(run);
+        }
+        self.events.extend(events.iter().cloned());
         Ok(())
     }
 }
