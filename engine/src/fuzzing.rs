@@ -15,7 +15,6 @@ use crate::event::{Event, FlowId};
 use crate::flow::key::Endpoint;
 use crate::ioc::import::{self, Format};
 use crate::ioc::{IocKind, IocSet, Whitelist};
-use crate::output::eve::{EveRenderer, RenderedEve};
 use crate::output::EventSink;
 use crate::proto::Ctx;
 use crate::source::{FileSource, LinkType};
@@ -47,59 +46,6 @@ pub fn capture(data: &[u8]) {
     };
     let mut sink = Render(0);
     let _ = crate::analyze(&mut src, &config, &mut sink, &mut |_, _| {});
-}
-
-/// A sink that keeps the EVE lines of the events it is given: rendered by the workers with
-/// several threads (as [`crate::output::EveWriter`] is given them), by itself with one.
-struct EveLines {
-    renderer: EveRenderer,
-    lines: Vec<u8>,
-}
-
-impl EventSink for EveLines {
-    fn event(&mut self, e: &Event) -> crate::Result<()> {
-        self.renderer.render_onto(e, &mut self.lines);
-        Ok(())
-    }
-
-    fn eve_renderer(&self) -> Option<&EveRenderer> {
-        Some(&self.renderer)
-    }
-
-    fn batch(&mut self, events: &[Event], eve: Option<&RenderedEve>) -> crate::Result<()> {
-        match eve {
-            Some(rendered) => {
-                for run in &rendered.runs {
-                    self.lines.extend_from_slice(run);
-                }
-            }
-            None => {
-                for e in events {
-                    self.event(e)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The EVE lines the whole engine writes for a capture file's bytes on `threads` threads,
-/// and the number of events; `None` if the bytes are not a capture. A test holds one
-/// thread against two on the `capture` corpus: inputs the fuzzer kept, truncated and
-/// malformed ones among them.
-pub fn capture_eve(data: &[u8], threads: usize) -> Option<(Vec<u8>, u64)> {
-    let mut src =
-        FileSource::from_reader(Path::new("fuzz"), Cursor::new(data.to_vec()), None).ok()?;
-    let config = Config {
-        threads,
-        ..Config::default()
-    };
-    let mut sink = EveLines {
-        renderer: EveRenderer::default(),
-        lines: Vec::new(),
-    };
-    let stats = crate::analyze(&mut src, &config, &mut sink, &mut |_, _| {}).ok()?;
-    Some((sink.lines, stats.events))
 }
 
 /// Link-layer, IP, transport and fragment decoding on one frame. The first byte picks the

@@ -6,6 +6,8 @@
 //! `fuzz/README.md`); the ignored test `regressions_do_not_panic` replays them, and each file
 //! moves into the corpus once its bug is fixed.
 
+mod common;
+
 use std::error::Error;
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
@@ -90,8 +92,8 @@ fn corpus_replays_without_panic() -> Result<(), Box<dyn Error>> {
 /// `capture` corpus: captures the fuzzer kept for the paths they reach, many of them
 /// truncated, malformed or hostile. Each input fits in one chunk of two threads, so this
 /// holds the shards run in parallel and the lines rendered by the workers against one
-/// thread; the pipeline of several chunks is held by `tests/determinism.rs` on real
-/// captures. (Made to run each shard's packets backwards on two threads, 783 inputs
+/// thread; the pipeline of several chunks is held by the runs of several batches in
+/// `properties.rs`. (Made to run each shard's packets backwards on two threads, 783 inputs
 /// differ.)
 #[test]
 fn capture_corpus_is_independent_of_threads() -> Result<(), Box<dyn Error>> {
@@ -101,8 +103,9 @@ fn capture_corpus_is_independent_of_threads() -> Result<(), Box<dyn Error>> {
     let mut differ = Vec::new();
     for path in &inputs {
         let data = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let one = tcheck_engine::fuzzing::capture_eve(&data, 1);
-        let two = tcheck_engine::fuzzing::capture_eve(&data, 2);
+        let outputs =
+            |threads| common::try_run_engine(&data, threads).map(|c| (c.eve, c.events.len()));
+        let (one, two) = (outputs(1), outputs(2));
         if one.is_some() {
             analysed += 1;
         }

@@ -11,10 +11,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
+use common::Collect;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config as ProptestConfig;
@@ -23,15 +26,12 @@ use tcheck_engine::decode::{decode_link, parse_ip, parse_transport, LinkOutcome,
 use tcheck_engine::event::{DnsMessageRecord, EventOrder, FlowId};
 use tcheck_engine::flow::key::{Endpoint, FlowKey};
 use tcheck_engine::output::community_id::community_id;
-use tcheck_engine::output::eve::{EveRenderer, RenderedEve};
-use tcheck_engine::output::EventSink;
+use tcheck_engine::output::eve::EveRenderer;
 use tcheck_engine::proto::dns::parser::{
     self, anomaly, rtype, Header, Message, Question, RData, Record, Section,
 };
 use tcheck_engine::source::SourceWarning;
-use tcheck_engine::{
-    analyze, Config, Event, EventKind, FileSource, LinkType, PacketMeta, PacketSource, Timestamp,
-};
+use tcheck_engine::{Event, EventKind, FileSource, LinkType, PacketMeta, PacketSource, Timestamp};
 
 /// A proptest configuration with `cases` cases and no regression file written next to
 /// this one.
@@ -584,44 +584,6 @@ fn build_message(spec: &MessageSpec) -> BuiltMessage {
 // Sinks and helpers for whole-engine runs.
 // ---------------------------------------------------------------------------------------
 
-/// Collects events and their EVE lines (rendered with the default renderer). It writes EVE
-/// as `EveWriter` does: with several threads the workers render the lines, a chunk behind,
-/// and hand them over with the events.
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    eve: Vec<u8>,
-    renderer: EveRenderer,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, e: &Event) -> tcheck_engine::Result<()> {
-        if self.renderer.render(e) {
-            self.eve.extend_from_slice(self.renderer.line());
-        }
-        self.events.push(e.clone());
-        Ok(())
-    }
-
-    fn eve_renderer(&self) -> Option<&EveRenderer> {
-        Some(&self.renderer)
-    }
-
-    fn batch(&mut self, events: &[Event], eve: Option<&RenderedEve>) -> tcheck_engine::Result<()> {
-        let Some(rendered) = eve else {
-            for e in events {
-                self.event(e)?;
-            }
-            return Ok(());
-        };
-        for run in &rendered.runs {
-            self.eve.extend_from_slice(run);
-        }
-        self.events.extend(events.iter().cloned());
-        Ok(())
-    }
-}
-
 /// A classic pcap (microseconds, little-endian) of the IP packets, each in an Ethernet frame,
 /// one second apart.
 fn capture_of(ip_packets: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
@@ -646,16 +608,7 @@ fn capture_of(ip_packets: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
 
 /// Runs the engine on a capture held in memory, with `threads` workers.
 fn run_engine(file: &[u8], threads: usize) -> Collect {
-    let mut src =
-        FileSource::from_reader(Path::new("property.pcap"), Cursor::new(file.to_vec()), None)
-            .expect("a capture");
-    let config = Config {
-        threads,
-        ..Config::default()
-    };
-    let mut sink = Collect::default();
-    analyze(&mut src, &config, &mut sink, &mut |_, _| {}).expect("the engine runs");
-    sink
+    common::try_run_engine(file, threads).expect("a capture the engine runs")
 }
 
 /// Every line of `eve` parsed as a JSON object.
