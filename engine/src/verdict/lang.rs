@@ -25,10 +25,7 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
 }
 
 fn parse(text: &str) -> HashMap<String, String> {
-    toml::from_str::<std::collections::HashMap<String, String>>(text)
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
+    toml::from_str::<HashMap<String, String>>(text).unwrap_or_default()
 }
 
 /// The texts of `FILES[i]`, parsed once per process: a run asks for its language several
