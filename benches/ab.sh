@@ -50,4 +50,5 @@ fi
 data="$repo/bench-data"
 mkdir -p "$data"
 exec python3 "$repo/benches/lib/ab.py" --capture "$capture" --old "${bins[0]}" \
-    --new "${bins[1]}" --out-dir "$data" --runs "$runs" --threads "$threads" "${bare[@]}" "${json[@]}"
+    --new "${bins[1]}" --out-dir "$data" --runs "$runs" --threads "$threads" \
+    "${bare[@]}" "${json[@]}"

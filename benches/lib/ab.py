@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Two builds of tcheck timed in turn on one capture: `tcheck analyze CAPTURE --eve FILE
 --threads N` (with `--bare`, also `--no-default-iocs`: the configuration of the Suricata
-figure, no indicator and no rule), old then new, RUNS times, after one untimed read of the capture so that every
-run reads it from the page cache. Called by benches/ab.sh.
+figure, no indicator and no rule), old then new, RUNS times, after one untimed read of the
+capture so that every run reads it from the page cache. Called by benches/ab.sh.
 
 On a shared machine the time of one configuration drifts by a tenth or more within an hour,
 so two builds timed one after the other (`benches/run.sh` twice) do not compare; timed in
@@ -96,7 +96,8 @@ def main():
         q1, q3 = summary[w]["quartiles"]
         rows.append([w, getattr(a, w), f"{medians[w]:.4f}", f"{q1:.4f}-{q3:.4f}",
                      f"{summary[w]['cpu_s']:.2f}"])
-    print(f"capture: {a.capture}; --threads {a.threads}{' --no-default-iocs' if a.bare else ''}; {a.runs} runs of each, in turn; "
+    config = " ".join(["--threads", str(a.threads)] + extra)
+    print(f"capture: {a.capture}; {config}; {a.runs} runs of each, in turn; "
           f"load average {before['loadavg']} before, {result['machine_after']['loadavg']} after")
     print()
     print(measure.table(["build", "binary", "median s", "quartiles s", "CPU s"], rows,
